@@ -1,0 +1,94 @@
+'use strict'
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { ProverError } = require('./errors')
+
+const KNOWN = ['circuitKeysPath', 'memoryLimit', 'threads', 'preloadCircuits', 'paramsPath', 'maxConcurrent']
+
+function invalid(name, message) {
+  return new ProverError('INVALID_OPTIONS', `${name}: ${message}`)
+}
+
+/** Explicit option, else the environment variable (parsed), else undefined. */
+function pick(options, name, envName, parseEnv) {
+  if (options[name] !== undefined) return { value: options[name], from: `options.${name}` }
+  const raw = process.env[envName]
+  if (raw === undefined || raw === '') return { value: undefined, from: envName }
+  return { value: parseEnv(raw), from: envName }
+}
+
+const asList = (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean)
+const asNumber = (raw) => Number(raw.trim())
+
+function positiveInteger({ value, from }, max) {
+  if (value === undefined) return undefined
+  if (!Number.isInteger(value) || value < 1 || value > max) throw invalid(from, `expected an integer from 1 to ${max}, got ${String(value)}`)
+  return value
+}
+
+function directories({ value, from }) {
+  if (value === undefined) return []
+  const list = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || p === '')) {
+    throw invalid(from, 'expected a directory path or an array of them')
+  }
+  return list.map((p) => {
+    const abs = path.resolve(p)
+    let stat
+    try {
+      stat = fs.statSync(abs)
+    } catch {
+      throw invalid(from, `${abs} does not exist`)
+    }
+    if (!stat.isDirectory()) throw invalid(from, `${abs} is not a directory`)
+    return abs
+  })
+}
+
+/** Where the proof server keeps parameters: $MIDNIGHT_PP, $XDG_CACHE_HOME/midnight/zk-params, ~/.cache/midnight/zk-params. */
+function defaultParamsDir() {
+  const env = process.env
+  if (env.MIDNIGHT_PP) return env.MIDNIGHT_PP
+  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'midnight', 'zk-params')
+  return path.join(os.homedir(), '.cache', 'midnight', 'zk-params')
+}
+
+function paramsDirs(options) {
+  if (options.paramsPath === undefined) return [defaultParamsDir()]
+  const list = typeof options.paramsPath === 'string' ? [options.paramsPath] : options.paramsPath
+  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || p === '')) {
+    throw invalid('options.paramsPath', 'expected a directory path or an array of them')
+  }
+  return list.map((p) => path.resolve(p))
+}
+
+function circuitIds({ value, from }) {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || value.some((id) => typeof id !== 'string')) throw invalid(from, 'expected an array of circuit ids')
+  return value
+}
+
+/** Validates `createProver` options, filling gaps from the environment. Explicit options win. */
+function resolveOptions(options = {}) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalid('options', 'expected an object')
+  }
+  const unknown = Object.keys(options).filter((k) => !KNOWN.includes(k))
+  if (unknown.length) throw invalid(`options.${unknown[0]}`, `unknown option (known: ${KNOWN.join(', ')})`)
+  const memory = pick(options, 'memoryLimit', 'PROVER_MEMORY_LIMIT', asNumber)
+  if (memory.value !== undefined && !(typeof memory.value === 'number' && memory.value > 0 && Number.isFinite(memory.value))) {
+    throw invalid(memory.from, `expected a positive number of MiB, got ${String(memory.value)}`)
+  }
+  const keyPaths = pick(options, 'circuitKeysPath', 'PROVER_CIRCUIT_KEYS_PATH', (raw) => raw.split(path.delimiter).filter(Boolean))
+  return {
+    circuitDirs: directories(keyPaths),
+    paramsDirs: paramsDirs(options),
+    threads: positiveInteger(pick(options, 'threads', 'PROVER_THREADS', asNumber), 1024),
+    maxConcurrent: positiveInteger(pick(options, 'maxConcurrent', 'PROVER_MAX_CONCURRENT', asNumber), 1024),
+    memoryLimitBytes: memory.value === undefined ? undefined : Math.floor(memory.value * 1024 * 1024),
+    preloadCircuits: circuitIds(pick(options, 'preloadCircuits', 'PROVER_PRELOAD_CIRCUITS', asList)),
+  }
+}
+
+module.exports = { resolveOptions, defaultParamsDir }

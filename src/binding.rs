@@ -1,0 +1,264 @@
+//! The N-API surface: type conversion only. Promises are settled from the prover's threads;
+//! errors carry their code as a `CODE: message` prefix that index.js turns into `error.code`.
+use crate::core::error::{ErrorCode, ProverError, Result as CoreResult};
+use crate::core::field::{field_to_words, parse_field};
+use crate::core::keygen;
+use crate::core::params::ParamsStore;
+use crate::core::prover::{default_threads, guarded, ProofOutput, Prover, ProverConfig, Status};
+use crate::core::scheduler::CancelFlag;
+use crate::core::witness::Witness;
+use napi::bindgen_prelude::*;
+use napi::Env;
+use napi_derive::napi;
+use std::path::PathBuf;
+use std::sync::Arc;
+use transient_crypto::curve::Fr;
+
+fn to_napi(e: ProverError) -> napi::Error {
+    napi::Error::from_reason(e.to_string())
+}
+
+/// A promise plus the thread-safe way to settle it from any thread.
+fn settle_later<'env, T, J>(env: &'env Env, convert: fn(T) -> J) -> Result<(impl FnOnce(CoreResult<T>) + Send + 'static, Object<'env>)>
+where
+    T: Send + 'static,
+    J: ToNapiValue + 'static,
+{
+    let (deferred, promise) = env.create_deferred::<J, Box<dyn FnOnce(Env) -> Result<J>>>()?;
+    let settle = move |result: CoreResult<T>| match result {
+        Ok(value) => deferred.resolve(Box::new(move |_env| Ok(convert(value)))),
+        Err(e) => deferred.reject(to_napi(e)),
+    };
+    Ok((settle, promise))
+}
+
+fn field(text: &str, what: &str) -> Result<Fr> {
+    parse_field(&serde_json::Value::String(text.to_owned()), what).map_err(to_napi)
+}
+
+fn bigint(f: &Fr) -> BigInt {
+    BigInt { sign_bit: false, words: field_to_words(f) }
+}
+
+fn witness(w: Either<String, Uint8Array>) -> Witness {
+    match w {
+        Either::A(json) => Witness::Json(json),
+        Either::B(bytes) => Witness::Serialized(bytes.to_vec()),
+    }
+}
+
+#[napi(object)]
+pub struct NativeConfig {
+    pub circuit_dirs: Vec<String>,
+    pub params_dirs: Vec<String>,
+    pub threads: Option<u32>,
+    pub max_concurrent: Option<u32>,
+    pub memory_limit_bytes: Option<f64>,
+}
+
+#[napi(object)]
+pub struct NativeProof {
+    pub circuit_id: String,
+    pub proof: Buffer,
+    pub public_inputs: Vec<BigInt>,
+    pub k: u32,
+    pub proving_time_ms: f64,
+}
+
+fn proof_to_js(p: ProofOutput) -> NativeProof {
+    NativeProof {
+        circuit_id: p.circuit_id,
+        public_inputs: p.public_inputs.iter().map(bigint).collect(),
+        proof: p.proof.into(),
+        k: p.k as u32,
+        proving_time_ms: p.proving_ms,
+    }
+}
+
+#[napi(object)]
+pub struct NativeCircuitStatus {
+    pub id: String,
+    pub k: u32,
+    pub rows: u32,
+    pub prover_key_bytes: f64,
+    pub load_ms: f64,
+}
+
+#[napi(object)]
+pub struct NativeStatus {
+    pub circuits: Vec<NativeCircuitStatus>,
+    pub available_circuits: Vec<String>,
+    pub params_k: Vec<u32>,
+    pub active_proofs: u32,
+    pub queued_proofs: u32,
+    pub threads: u32,
+    pub native_bytes: f64,
+    pub rss_bytes: f64,
+    pub memory_limit_bytes: Option<f64>,
+    pub proofs_completed: f64,
+    pub proofs_failed: f64,
+    pub uptime_ms: f64,
+}
+
+fn status_to_js(s: Status) -> NativeStatus {
+    NativeStatus {
+        circuits: s
+            .circuits
+            .into_iter()
+            .map(|c| NativeCircuitStatus {
+                id: c.id,
+                k: c.k as u32,
+                rows: c.rows as u32,
+                prover_key_bytes: c.prover_key_bytes as f64,
+                load_ms: c.load_ms,
+            })
+            .collect(),
+        available_circuits: s.available,
+        params_k: s.params_k.into_iter().map(u32::from).collect(),
+        active_proofs: s.active_proofs as u32,
+        queued_proofs: s.queued_proofs as u32,
+        threads: s.threads as u32,
+        native_bytes: s.native_bytes as f64,
+        rss_bytes: s.rss_bytes as f64,
+        memory_limit_bytes: s.memory_limit_bytes.map(|b| b as f64),
+        proofs_completed: s.proofs_completed as f64,
+        proofs_failed: s.proofs_failed as f64,
+        uptime_ms: s.uptime_ms,
+    }
+}
+
+/// Lets JS withdraw a queued proof (AbortSignal support lives in index.js).
+#[napi]
+pub struct CancelToken(CancelFlag);
+
+#[napi]
+impl CancelToken {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        CancelToken(CancelFlag::default())
+    }
+
+    #[napi]
+    pub fn cancel(&self) {
+        self.0.cancel()
+    }
+}
+
+#[napi]
+pub struct NativeProver {
+    inner: Arc<Prover>,
+}
+
+#[napi]
+impl NativeProver {
+    #[napi(constructor)]
+    pub fn new(config: NativeConfig) -> Result<Self> {
+        let inner = Prover::new(ProverConfig {
+            circuit_dirs: config.circuit_dirs.into_iter().map(PathBuf::from).collect(),
+            params_dirs: config.params_dirs.into_iter().map(PathBuf::from).collect(),
+            threads: config.threads.map(|t| t as usize).unwrap_or_else(default_threads),
+            max_concurrent: config.max_concurrent.unwrap_or(1) as usize,
+            memory_limit_bytes: config.memory_limit_bytes.map(|b| b as u64),
+        })
+        .map_err(to_napi)?;
+        Ok(NativeProver { inner })
+    }
+
+    #[napi(ts_return_type = "Promise<NativeProof>")]
+    pub fn prove<'env>(
+        &self,
+        env: &'env Env,
+        circuit_id: String,
+        witness_data: Either<String, Uint8Array>,
+        binding_input: Option<String>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<Object<'env>> {
+        let binding = binding_input.map(|b| field(&b, "bindingInput")).transpose()?;
+        let (settle, promise) = settle_later(env, proof_to_js)?;
+        let flag = cancel.map(|c| c.0.clone()).unwrap_or_default();
+        self.inner.submit_prove(circuit_id, witness(witness_data), binding, flag, settle);
+        Ok(promise)
+    }
+
+    #[napi(ts_return_type = "Promise<Array<bigint | undefined>>")]
+    pub fn check<'env>(&self, env: &'env Env, circuit_id: String, witness_data: Either<String, Uint8Array>) -> Result<Object<'env>> {
+        let (settle, promise) = settle_later(env, |skips: Vec<Option<usize>>| {
+            skips.into_iter().map(|s| s.map(|n| BigInt::from(n as u64))).collect::<Vec<_>>()
+        })?;
+        let w = witness(witness_data);
+        self.inner.submit_task(move |p| p.check_now(&circuit_id, w), settle);
+        Ok(promise)
+    }
+
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn verify<'env>(&self, env: &'env Env, circuit_id: String, proof: Uint8Array, public_inputs: Vec<String>) -> Result<Object<'env>> {
+        let pis = public_inputs.iter().enumerate().map(|(i, s)| field(s, &format!("publicInputs[{i}]"))).collect::<Result<Vec<_>>>()?;
+        let (settle, promise) = settle_later(env, |ok: bool| ok)?;
+        let proof = proof.to_vec();
+        self.inner.submit_task(move |p| p.verify_now(&circuit_id, &proof, pis), settle);
+        Ok(promise)
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn preload<'env>(&self, env: &'env Env, circuit_ids: Vec<String>) -> Result<Object<'env>> {
+        let (settle, promise) = settle_later(env, |_: ()| ())?;
+        self.inner.submit_task(move |p| p.preload_now(&circuit_ids), settle);
+        Ok(promise)
+    }
+
+    #[napi]
+    pub fn status(&self) -> NativeStatus {
+        status_to_js(self.inner.status())
+    }
+
+    /// Stops accepting work; queued and running work still completes.
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close()
+    }
+
+    /// Frees loaded circuits; index.js calls it once submitted work has settled.
+    #[napi]
+    pub fn release(&self) {
+        self.inner.release()
+    }
+}
+
+#[napi(object)]
+pub struct NativeKeys {
+    pub prover_key: Buffer,
+    pub verifier_key: Buffer,
+    pub k: u32,
+}
+
+#[napi(ts_return_type = "Promise<NativeKeys>")]
+pub fn keygen<'env>(env: &'env Env, ir: Either<String, Uint8Array>, params_dirs: Vec<String>) -> Result<Object<'env>> {
+    let bytes = match ir {
+        Either::A(json) => json.into_bytes(),
+        Either::B(b) => b.to_vec(),
+    };
+    let (settle, promise) = settle_later(env, |keys: keygen::GeneratedKeys| NativeKeys {
+        prover_key: keys.prover_key.into(),
+        verifier_key: keys.verifier_key.into(),
+        k: keys.k as u32,
+    })?;
+    let params = ParamsStore::new(params_dirs.into_iter().map(PathBuf::from).collect());
+    rayon::spawn(move || settle(guarded(|| keygen::keygen(&bytes, &params))));
+    Ok(promise)
+}
+
+/// The CPUs this process may use, cgroup quota included.
+#[napi]
+pub fn available_threads() -> u32 {
+    default_threads() as u32
+}
+
+/// Every error code the addon can produce.
+#[napi]
+pub fn error_codes() -> Vec<&'static str> {
+    use ErrorCode::*;
+    [InvalidOptions, InvalidArgument, CircuitNotFound, InvalidCircuitId, InvalidWitness, WitnessUnsatisfied, KeyCorrupt, InvalidIr, ParamsNotFound, ProofFailed, ProverClosed, ProverPanic, Aborted]
+        .iter()
+        .map(|c| c.as_str())
+        .collect()
+}

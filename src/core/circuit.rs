@@ -1,0 +1,95 @@
+//! One circuit's artifacts, read and deserialized once: IR, prover key, verifier key.
+use super::error::{ErrorCode, Result, WithCode};
+use memmap2::Mmap;
+use midnight_zkir::IrSource;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use transient_crypto::proofs::{ProverKey, VerifierKey, Zkir};
+
+pub struct Circuit {
+    pub id: String,
+    pub ir: IrSource,
+    pub prover_key: ProverKey<IrSource>,
+    pub verifier_key: VerifierKey,
+    pub k: u8,
+    pub rows: usize,
+    /// Size of the decompressed prover key: what it occupies once deserialized.
+    pub prover_key_bytes: u64,
+    pub load_ms: f64,
+}
+
+/// The files of circuit `id` inside a Compact output directory.
+pub struct CircuitFiles {
+    pub prover: PathBuf,
+    pub verifier: PathBuf,
+    pub ir: PathBuf,
+}
+
+impl CircuitFiles {
+    pub fn in_dir(dir: &Path, id: &str) -> Self {
+        let zkir = dir.join("zkir");
+        let bzkir = zkir.join(format!("{id}.bzkir"));
+        CircuitFiles {
+            prover: dir.join("keys").join(format!("{id}.prover")),
+            verifier: dir.join("keys").join(format!("{id}.verifier")),
+            ir: if bzkir.is_file() { bzkir } else { zkir.join(format!("{id}.zkir")) },
+        }
+    }
+}
+
+impl Circuit {
+    pub fn load(id: &str, files: &CircuitFiles) -> Result<Circuit> {
+        let started = Instant::now();
+        let ir = parse_ir(&map(&files.ir)?).code(ErrorCode::KeyCorrupt, || format!("circuit IR {}", files.ir.display()))?;
+        let prover_map = map(&files.prover)?;
+        let prover_key: ProverKey<IrSource> = serialize::tagged_deserialize(&mut &prover_map[..])
+            .code(ErrorCode::KeyCorrupt, || format!("prover key {}", files.prover.display()))?;
+        let pk = prover_key.init().code(ErrorCode::KeyCorrupt, || format!("prover key {}", files.prover.display()))?;
+        let verifier_key: VerifierKey = serialize::tagged_deserialize(&mut &map(&files.verifier)?[..])
+            .code(ErrorCode::KeyCorrupt, || format!("verifier key {}", files.verifier.display()))?;
+        verifier_key.init().code(ErrorCode::KeyCorrupt, || format!("verifier key {}", files.verifier.display()))?;
+        let k = ir.k();
+        if pk.k() != k {
+            return Err(super::error::ProverError::new(
+                ErrorCode::KeyCorrupt,
+                format!("prover key {} is for k={}, but the circuit IR needs k={k}", files.prover.display(), pk.k()),
+            ));
+        }
+        Ok(Circuit {
+            id: id.to_owned(),
+            rows: ir.model().rows(),
+            k,
+            ir,
+            prover_key_bytes: gzip_isize(&prover_map),
+            prover_key,
+            verifier_key,
+            load_ms: started.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+}
+
+/// Maps a file read-only. The map lives only while the file is deserialized, so a later change
+/// or truncation on disk cannot reach the loaded circuit (pages of a truncated map would fault).
+fn map(path: &Path) -> Result<Mmap> {
+    let file = File::open(path).code(ErrorCode::CircuitNotFound, || path.display().to_string())?;
+    // SAFETY: the map is read-only and dropped as soon as its bytes have been copied out.
+    unsafe { Mmap::map(&file) }.code(ErrorCode::KeyCorrupt, || path.display().to_string())
+}
+
+/// IR from `.zkir` JSON or tagged `.bzkir` bytes, told apart by the JSON object's opening brace.
+pub fn parse_ir(bytes: &[u8]) -> std::result::Result<IrSource, std::io::Error> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => IrSource::load(bytes),
+        _ => serialize::tagged_deserialize(&mut &bytes[..]),
+    }
+}
+
+/// A prover key file ends with a gzip stream whose last four bytes (ISIZE) hold the
+/// uncompressed length mod 2^32, which is the key's size once loaded.
+fn gzip_isize(file: &[u8]) -> u64 {
+    file.len()
+        .checked_sub(4)
+        .map(|at| u32::from_le_bytes(file[at..].try_into().expect("4 bytes")) as u64)
+        .unwrap_or(0)
+}

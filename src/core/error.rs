@@ -1,0 +1,77 @@
+//! Typed errors with stable codes; the JS layer turns `code` into `Error.code`.
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidOptions,
+    InvalidArgument,
+    CircuitNotFound,
+    InvalidCircuitId,
+    InvalidWitness,
+    WitnessUnsatisfied,
+    KeyCorrupt,
+    InvalidIr,
+    ParamsNotFound,
+    ProofFailed,
+    ProverClosed,
+    ProverPanic,
+    Aborted,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidOptions => "INVALID_OPTIONS",
+            ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorCode::CircuitNotFound => "CIRCUIT_NOT_FOUND",
+            ErrorCode::InvalidCircuitId => "INVALID_CIRCUIT_ID",
+            ErrorCode::InvalidWitness => "INVALID_WITNESS",
+            ErrorCode::WitnessUnsatisfied => "WITNESS_UNSATISFIED",
+            ErrorCode::KeyCorrupt => "KEY_CORRUPT",
+            ErrorCode::InvalidIr => "INVALID_IR",
+            ErrorCode::ParamsNotFound => "PARAMS_NOT_FOUND",
+            ErrorCode::ProofFailed => "PROOF_FAILED",
+            ErrorCode::ProverClosed => "PROVER_CLOSED",
+            ErrorCode::ProverPanic => "PROVER_PANIC",
+            ErrorCode::Aborted => "ABORT_ERR",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProverError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ProverError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ProverError { code, message: message.into() }
+    }
+}
+
+impl fmt::Display for ProverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ProverError {}
+
+pub type Result<T> = std::result::Result<T, ProverError>;
+
+/// Shorthand for building an error result.
+pub fn fail<T>(code: ErrorCode, message: impl Into<String>) -> Result<T> {
+    Err(ProverError::new(code, message))
+}
+
+/// Attaches a code to any foreign error, keeping its full cause chain in the message.
+pub trait WithCode<T> {
+    fn code(self, code: ErrorCode, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T, E: fmt::Display> WithCode<T> for std::result::Result<T, E> {
+    fn code(self, code: ErrorCode, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| ProverError::new(code, format!("{}: {e:#}", context())))
+    }
+}

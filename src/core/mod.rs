@@ -1,0 +1,11 @@
+//! The prover core: no N-API types here, so everything is testable with `cargo test`.
+pub mod circuit;
+pub mod error;
+pub mod field;
+pub mod keygen;
+pub mod keystore;
+pub mod memory;
+pub mod params;
+pub mod prover;
+pub mod scheduler;
+pub mod witness;

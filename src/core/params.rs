@@ -1,0 +1,121 @@
+//! Prover parameters: one copy per k, made once and kept.
+//!
+//! k ≤ 14 comes from the Midnight SRS compiled into the addon, downsized once per k for the
+//! whole process; larger k is read from `bls_midnight_2p{k}` in the configured directories
+//! (the proof server's cache layout) once per store.
+use super::error::{fail, ErrorCode, Result, WithCode};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use transient_crypto::proofs::{ParamsProver, ParamsProverProvider};
+
+static EMBEDDED_SRS: &[u8] = include_bytes!(env!("MIDNIGHT_SRS_2P14"));
+pub const EMBEDDED_MAX_K: u8 = 14;
+
+pub struct ParamsStore {
+    dirs: Vec<PathBuf>,
+    by_k: RwLock<HashMap<u8, ParamsProver>>,
+    /// Serializes loads so concurrent first uses of one k load it once.
+    loading: Mutex<()>,
+}
+
+impl ParamsStore {
+    pub fn new(dirs: Vec<PathBuf>) -> Self {
+        ParamsStore { dirs, by_k: RwLock::new(HashMap::new()), loading: Mutex::new(()) }
+    }
+
+    /// The parameters for `k`, loading them on first use.
+    pub fn get(&self, k: u8) -> Result<ParamsProver> {
+        if k <= EMBEDDED_MAX_K {
+            return Ok(embedded(k));
+        }
+        if let Some(p) = self.by_k.read().expect("params lock").get(&k) {
+            return Ok(p.clone());
+        }
+        let _guard = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = self.by_k.read().expect("params lock").get(&k) {
+            return Ok(p.clone());
+        }
+        let params = self.read_from_disk(k)?;
+        self.by_k.write().expect("params lock").insert(k, params.clone());
+        Ok(params)
+    }
+
+    /// The k values currently held (embedded ones are shared by every store).
+    pub fn loaded_ks(&self) -> Vec<u8> {
+        let mut ks: Vec<u8> = self.by_k.read().expect("params lock").keys().copied().collect();
+        ks.extend((0..=EMBEDDED_MAX_K).filter(|&k| EMBEDDED[k as usize].get().is_some()));
+        ks.sort_unstable();
+        ks
+    }
+
+    fn read_from_disk(&self, k: u8) -> Result<ParamsProver> {
+        let name = format!("bls_midnight_2p{k}");
+        let Some(path) = self.dirs.iter().map(|d| d.join(&name)).find(|p| p.is_file()) else {
+            let searched: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
+            return fail(
+                ErrorCode::ParamsNotFound,
+                format!("k={k} needs {name}, not found in [{}] (set paramsPath or MIDNIGHT_PP)", searched.join(", ")),
+            );
+        };
+        let file = std::fs::File::open(&path).code(ErrorCode::ParamsNotFound, || path.display().to_string())?;
+        ParamsProver::read(std::io::BufReader::new(file))
+            .code(ErrorCode::ParamsNotFound, || format!("{} is not a parameters file", path.display()))
+    }
+}
+
+/// Parsing the 2^14 SRS is the slow part; do it once per process.
+fn embedded_base() -> &'static ParamsProver {
+    static BASE: OnceLock<ParamsProver> = OnceLock::new();
+    BASE.get_or_init(|| ParamsProver::read(EMBEDDED_SRS).expect("embedded SRS is checked at build time"))
+}
+
+static EMBEDDED: [OnceLock<ParamsProver>; EMBEDDED_MAX_K as usize + 1] = [const { OnceLock::new() }; EMBEDDED_MAX_K as usize + 1];
+
+fn embedded(k: u8) -> ParamsProver {
+    EMBEDDED[k as usize]
+        .get_or_init(|| {
+            let base = embedded_base();
+            if k == EMBEDDED_MAX_K {
+                return base.clone();
+            }
+            let mut params = base.0.as_ref().clone();
+            params.downsize(k as u32);
+            ParamsProver(Arc::new(params))
+        })
+        .clone()
+}
+
+/// Adapter for midnight's async provider trait; every k it is asked for was loaded beforehand
+/// through `ParamsStore::get`, so this never does I/O.
+pub struct ReadyParams<'a>(pub &'a ParamsStore);
+
+impl ParamsProverProvider for ReadyParams<'_> {
+    async fn get_params(&self, k: u8) -> std::io::Result<ParamsProver> {
+        self.0.get(k).map_err(|e| std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use midnight_proofs::poly::commitment::Params;
+
+    #[test]
+    fn downsizes_once_per_k() {
+        let a = ParamsStore::new(vec![]).get(10).unwrap();
+        let b = ParamsStore::new(vec![]).get(10).unwrap();
+        assert!(Arc::ptr_eq(&a.0, &b.0), "another get must reuse the downsized params");
+        assert_eq!(a.0.max_k(), 10);
+        assert!(ParamsStore::new(vec![]).loaded_ks().contains(&10));
+    }
+
+    #[test]
+    fn missing_large_k_names_file_and_dirs() {
+        let store = ParamsStore::new(vec![PathBuf::from("/nonexistent-a"), PathBuf::from("/nonexistent-b")]);
+        let err = store.get(15).err().expect("k=15 is not on disk");
+        assert_eq!(err.code, ErrorCode::ParamsNotFound);
+        assert!(err.message.contains("bls_midnight_2p15"), "{}", err.message);
+        assert!(err.message.contains("/nonexistent-a") && err.message.contains("/nonexistent-b"), "{}", err.message);
+    }
+}
