@@ -80,3 +80,9 @@ export interface NativeStatus {
   proofsFailed: number
   uptimeMs: number
 }
+
+/** The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS. */
+export declare function params(k: number): Buffer
+
+/** A witness (JSON text) as the ledger's tagged-serialized ProofPreimage for `key_location`. */
+export declare function serializePreimage(keyLocation: string, witnessJson: string): Buffer

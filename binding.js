@@ -840,3 +840,5 @@ module.exports.NativeProver = nativeBinding.NativeProver
 module.exports.availableThreads = nativeBinding.availableThreads
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.keygen = nativeBinding.keygen
+module.exports.params = nativeBinding.params
+module.exports.serializePreimage = nativeBinding.serializePreimage

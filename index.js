@@ -167,4 +167,23 @@ async function keygen(ir, options = {}) {
   return { proverKey: new Uint8Array(keys.proverKey), verifierKey: new Uint8Array(keys.verifierKey), k: keys.k }
 }
 
-module.exports = { createProver, keygen, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }
+/** The `bls_midnight_2p{k}` file for k <= 14, from the SRS compiled into the addon. */
+function params(k) {
+  if (!Number.isInteger(k) || k < 1 || k > 14) throw new ProverError('INVALID_ARGUMENT', `k must be an integer from 1 to 14, got ${k}`)
+  const bytes = binding.params(k)
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+/** A witness as the ledger's tagged-serialized ProofPreimage (what zkir-v2 and the proof server take). */
+function serializePreimage(keyLocation, witness) {
+  if (typeof keyLocation !== 'string') throw new ProverError('INVALID_ARGUMENT', 'keyLocation must be a string')
+  if (witness instanceof Uint8Array) throw new ProverError('INVALID_ARGUMENT', 'witness is already serialized')
+  try {
+    const bytes = binding.serializePreimage(keyLocation, encodeWitness(witness))
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  } catch (err) {
+    throw fromNative(err)
+  }
+}
+
+module.exports = { createProver, keygen, params, serializePreimage, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }

@@ -3,7 +3,7 @@
 use crate::core::error::{ErrorCode, ProverError, Result as CoreResult};
 use crate::core::field::{field_to_words, parse_field};
 use crate::core::keygen;
-use crate::core::params::ParamsStore;
+use crate::core::params::{self, ParamsStore};
 use crate::core::prover::{default_threads, guarded, ProofOutput, Prover, ProverConfig, Status};
 use crate::core::scheduler::CancelFlag;
 use crate::core::witness::Witness;
@@ -245,6 +245,20 @@ pub fn keygen<'env>(env: &'env Env, ir: Either<String, Uint8Array>, params_dirs:
     let params = ParamsStore::new(params_dirs.into_iter().map(PathBuf::from).collect());
     rayon::spawn(move || settle(guarded(|| keygen::keygen(&bytes, &params))));
     Ok(promise)
+}
+
+/// The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS.
+#[napi]
+pub fn params(k: u32) -> Result<Buffer> {
+    let k = u8::try_from(k).map_err(|_| to_napi(ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range"))))?;
+    params::embedded_file(k).map(Buffer::from).map_err(to_napi)
+}
+
+/// A witness (JSON text) as the ledger's tagged-serialized ProofPreimage for `key_location`.
+#[napi]
+pub fn serialize_preimage(key_location: String, witness_json: String) -> Result<Buffer> {
+    let preimage = Witness::Json(witness_json).into_preimage(&key_location).map_err(to_napi)?;
+    Ok(crate::core::witness::serialize_preimage(&preimage).into())
 }
 
 /// The CPUs this process may use, cgroup quota included.

@@ -4,6 +4,7 @@
 //! whole process; larger k is read from `bls_midnight_2p{k}` in the configured directories
 //! (the proof server's cache layout) once per store.
 use super::error::{fail, ErrorCode, Result, WithCode};
+use midnight_proofs::utils::SerdeFormat;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -86,6 +87,17 @@ fn embedded(k: u8) -> ParamsProver {
         .clone()
 }
 
+/// The `bls_midnight_2p{k}` file for k ≤ 14 as the proof server stores it, made from the embedded
+/// SRS (what @midnight-ntwrk/zkir-v2's `getParams(k)` expects: it does not downsize by itself).
+pub fn embedded_file(k: u8) -> Result<Vec<u8>> {
+    if k > EMBEDDED_MAX_K {
+        return fail(ErrorCode::InvalidArgument, format!("k={k}: the embedded SRS covers k <= {EMBEDDED_MAX_K}"));
+    }
+    let mut bytes = Vec::new();
+    embedded(k).0.write_custom(&mut bytes, SerdeFormat::RawBytesUnchecked).expect("in-memory write");
+    Ok(bytes)
+}
+
 /// Adapter for midnight's async provider trait; every k it is asked for was loaded beforehand
 /// through `ParamsStore::get`, so this never does I/O.
 pub struct ReadyParams<'a>(pub &'a ParamsStore);
@@ -108,6 +120,15 @@ mod tests {
         assert!(Arc::ptr_eq(&a.0, &b.0), "another get must reuse the downsized params");
         assert_eq!(a.0.max_k(), 10);
         assert!(ParamsStore::new(vec![]).loaded_ks().contains(&10));
+    }
+
+    #[test]
+    fn embedded_file_of_k14_is_the_srs_itself() {
+        assert_eq!(embedded_file(14).unwrap(), EMBEDDED_SRS);
+        let k10 = embedded_file(10).unwrap();
+        let reread = ParamsProver::read(&k10[..]).unwrap();
+        assert_eq!(reread.0.max_k(), 10);
+        assert_eq!(embedded_file(15).err().unwrap().code, ErrorCode::InvalidArgument);
     }
 
     #[test]

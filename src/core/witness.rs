@@ -32,6 +32,13 @@ impl Witness {
     }
 }
 
+/// The ledger's tagged serialization of a preimage (`midnight:proof-preimage:`…).
+pub fn serialize_preimage(preimage: &ProofPreimage) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    serialize::tagged_serialize(preimage, &mut bytes).expect("in-memory serialization");
+    bytes
+}
+
 fn from_json(text: &str, circuit_id: &str) -> Result<ProofPreimage> {
     let value: Value = serde_json::from_str(text).code(ErrorCode::InvalidWitness, || "witness is not JSON".into())?;
     let Value::Object(obj) = value else {
@@ -94,8 +101,8 @@ mod tests {
         assert_eq!(p.inputs, vec![Fr::from(1u64), Fr::from(2u64), Fr::from(3u64)]);
         assert_eq!(p.binding_input, Fr::from(9u64));
         assert_eq!(p.communications_commitment, Some((Fr::from(5u64), Fr::from(6u64))));
-        let mut bytes = Vec::new();
-        serialize::tagged_serialize(&p, &mut bytes).unwrap();
+        let bytes = serialize_preimage(&p);
+        assert!(bytes.starts_with(b"midnight:proof-preimage:"));
         assert_eq!(Witness::Serialized(bytes).into_preimage("other").unwrap(), p);
     }
 

@@ -1,0 +1,213 @@
+/**
+ * midnight-native-prover: proves Midnight ZKIR v2 circuits natively, inside the Node process, on
+ * a Rust thread pool of its own. Proving memory lives outside the V8 heap.
+ *
+ * @packageDocumentation
+ */
+
+/** Every code a {@link ProverError} can carry. */
+export type ProverErrorCode =
+  | 'INVALID_OPTIONS'
+  | 'INVALID_ARGUMENT'
+  | 'CIRCUIT_NOT_FOUND'
+  | 'INVALID_CIRCUIT_ID'
+  | 'INVALID_WITNESS'
+  | 'WITNESS_UNSATISFIED'
+  | 'KEY_CORRUPT'
+  | 'INVALID_IR'
+  | 'PARAMS_NOT_FOUND'
+  | 'PROOF_FAILED'
+  | 'PROVER_CLOSED'
+  | 'PROVER_PANIC'
+
+/** The error every rejection of this package is (except aborts, see {@link AbortError}). */
+export declare class ProverError extends Error {
+  readonly name: 'ProverError'
+  /** Stable machine-readable reason; the message is for people. */
+  readonly code: ProverErrorCode
+}
+
+/** Rejection of an aborted proof: the standard AbortError shape (`code` is `'ABORT_ERR'`). */
+export declare class AbortError extends Error {
+  readonly name: 'AbortError'
+  readonly code: 'ABORT_ERR'
+}
+
+/**
+ * A BLS12-381 scalar field element: a bigint, a non-negative safe integer, a decimal string or a
+ * `0x`-prefixed hex string (big-endian, natural notation). Negative values mean field negation.
+ * Values outside the field reject with `INVALID_WITNESS`.
+ */
+export type FieldElement = bigint | number | string
+
+/** A circuit's inputs and transcripts, as the Compact runtime produces them for a call. */
+export interface Witness {
+  /** The circuit's inputs; their number must be the circuit's `num_inputs`. */
+  inputs: FieldElement[]
+  /** Values consumed by `private_input` instructions, in order. */
+  privateTranscript?: FieldElement[]
+  /** The public transcript's statement inputs (checked against the circuit's declared public inputs). */
+  publicTranscriptInputs?: FieldElement[]
+  /** Values consumed by `public_input` instructions, in order. */
+  publicTranscriptOutputs?: FieldElement[]
+  /** Arbitrary value bound into the proof (default 0). */
+  bindingInput?: FieldElement
+  /**
+   * `[commitment, randomness]` for circuits with a communications commitment; the commitment is
+   * Poseidon(randomness, ...inputs, ...outputs).
+   */
+  communicationsCommitment?: [FieldElement, FieldElement]
+}
+
+/** Options of {@link createProver}. Each has an environment fallback; an explicit option wins. */
+export interface ProverOptions {
+  /**
+   * Compact compiler output directories (`keys/<id>.prover`, `keys/<id>.verifier`,
+   * `zkir/<id>.bzkir` or `.zkir`), searched in order.
+   * Env: `PROVER_CIRCUIT_KEYS_PATH` (several joined with `:`).
+   */
+  circuitKeysPath?: string | string[]
+  /** Native memory budget in MiB. Env: `PROVER_MEMORY_LIMIT`. Reported by `getStatus()`. */
+  memoryLimit?: number
+  /**
+   * Threads of the prover's pool. Env: `PROVER_THREADS`. Default: the CPUs this process may use
+   * (CPU affinity and cgroup quota included).
+   */
+  threads?: number
+  /** Proofs run at once; the rest wait in FIFO order. Env: `PROVER_MAX_CONCURRENT`. Default 1. */
+  maxConcurrent?: number
+  /**
+   * Circuits to load before `createProver` resolves. Env: `PROVER_PRELOAD_CIRCUITS` (comma list).
+   * A circuit that fails to load rejects `createProver` with that error.
+   */
+  preloadCircuits?: string[]
+  /**
+   * Directories holding `bls_midnight_2p<k>` for circuits with k > 14 (k ≤ 14 needs no files).
+   * Default: `$MIDNIGHT_PP`, else `$XDG_CACHE_HOME/midnight/zk-params`, else
+   * `~/.cache/midnight/zk-params` — where the official proof server keeps them.
+   */
+  paramsPath?: string | string[]
+}
+
+/** Options of {@link Prover.prove}. */
+export interface ProveOptions {
+  /** Aborting rejects the proof at once with an {@link AbortError}; a queued proof never starts. */
+  signal?: AbortSignal
+  /** Replaces the witness's binding input (as the ledger's `overwriteBindingInput`). */
+  bindingInput?: FieldElement
+}
+
+/** A proof and what it proves. */
+export interface ProofResult {
+  circuitId: string
+  /** The proof, framed as tagged `proof[v5]` bytes exactly like `@midnight-ntwrk/zkir-v2`'s `prove`. */
+  proof: Uint8Array
+  /** The statement the proof is for; pass it to {@link Prover.verify}. */
+  publicInputs: bigint[]
+  /** The circuit's size parameter (2^k rows). */
+  k: number
+  /** Wall time from start of work to proof, including the self-verification, in ms. */
+  provingTimeMs: number
+}
+
+/** One loaded circuit. */
+export interface CircuitStatus {
+  id: string
+  k: number
+  /** Rows the circuit uses (not counting lookups and custom gates). */
+  rows: number
+  /** Size of the decompressed prover key held in memory. */
+  proverKeyBytes: number
+  /** Time it took to read and deserialize the circuit's files. */
+  loadMs: number
+}
+
+/** A snapshot of the prover. */
+export interface ProverStatus {
+  /** Ids of the loaded circuits. */
+  loadedCircuits: string[]
+  /** Details of the loaded circuits. */
+  circuits: CircuitStatus[]
+  /** Ids that have a prover key under `circuitKeysPath`, loaded or not. */
+  availableCircuits: string[]
+  /** The k values whose parameters are held. */
+  paramsK: number[]
+  activeProofs: number
+  queuedProofs: number
+  threads: number
+  memory: {
+    /** Bytes the native addon holds on its heap: keys, parameters, proofs in flight. */
+    nativeBytes: number
+    /** Sum of the loaded prover keys' sizes. */
+    proverKeyBytes: number
+    /** Resident set size of the whole process. */
+    rssBytes: number
+    /** `memoryLimit` in bytes, or null when none is set. */
+    limitBytes: number | null
+  }
+  proofsCompleted: number
+  proofsFailed: number
+  uptimeMs: number
+}
+
+/** A prover bound to a set of circuit directories. Create it with {@link createProver}. */
+export declare class Prover {
+  private constructor()
+  /**
+   * Proves a circuit. `witness` is a {@link Witness} object or the ledger's tagged-serialized
+   * `ProofPreimage` bytes. Rejects with `CIRCUIT_NOT_FOUND`, `INVALID_CIRCUIT_ID`,
+   * `INVALID_WITNESS`, `WITNESS_UNSATISFIED` (the message names the failed constraint),
+   * `KEY_CORRUPT`, `PARAMS_NOT_FOUND`, `PROVER_CLOSED`, `PROVER_PANIC` or an {@link AbortError}.
+   */
+  prove(circuitId: string, witness: Witness | Uint8Array, options?: ProveOptions): Promise<ProofResult>
+  /**
+   * Runs the circuit on the witness without proving (same result as `@midnight-ntwrk/zkir-v2`'s
+   * `check`): for each public-input block, `undefined` if it is taken, else the number of zeros
+   * padding the skipped block.
+   */
+  check(circuitId: string, witness: Witness | Uint8Array): Promise<(bigint | undefined)[]>
+  /**
+   * Verifies a proof with the circuit's verifier key and Midnight's verifier parameters.
+   * Resolves `false` for a proof that does not verify, including malformed proof bytes.
+   */
+  verify(circuitId: string, proof: Uint8Array, publicInputs: FieldElement[]): Promise<boolean>
+  /** Loads circuits (keys and parameters) now rather than at their first proof. */
+  preload(circuitIds: string[]): Promise<void>
+  /** A snapshot of loaded circuits, queue, threads, memory and counters. */
+  getStatus(): Promise<ProverStatus>
+  /** Waits for submitted work to finish, then frees the circuits; later calls reject `PROVER_CLOSED`. */
+  close(): Promise<void>
+}
+
+/** Creates a prover; rejects `INVALID_OPTIONS` naming the bad option, or a preload's error. */
+export declare function createProver(options?: ProverOptions): Promise<Prover>
+
+/** Keys generated by {@link keygen}; the same bytes the Compact compiler writes. */
+export interface GeneratedKeys {
+  /** Contents of `keys/<id>.prover` (tagged `prover-key[v7]`). */
+  proverKey: Uint8Array
+  /** Contents of `keys/<id>.verifier` (tagged `verifier-key[v6]`). */
+  verifierKey: Uint8Array
+  k: number
+}
+
+/**
+ * Generates prover and verifier keys for ZKIR v2 given as `.zkir` JSON (string or bytes) or
+ * `.bzkir` bytes. Rejects `INVALID_IR`, or `PARAMS_NOT_FOUND` for k > 14 without parameters.
+ */
+export declare function keygen(ir: string | Uint8Array, options?: { paramsPath?: string | string[] }): Promise<GeneratedKeys>
+
+/**
+ * The `bls_midnight_2p<k>` parameters file for k ≤ 14, made from the Midnight SRS compiled into
+ * the addon: exactly what `@midnight-ntwrk/zkir-v2`'s `getParams(k)` must return.
+ */
+export declare function params(k: number): Uint8Array
+
+/**
+ * A {@link Witness} as the ledger's tagged-serialized `ProofPreimage` for `keyLocation`: the
+ * bytes `@midnight-ntwrk/zkir-v2` and the proof server take. Throws `INVALID_WITNESS`.
+ */
+export declare function serializePreimage(keyLocation: string, witness: Witness): Uint8Array
+
+/** The codes the native addon can produce. */
+export declare function errorCodes(): string[]
