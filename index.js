@@ -70,53 +70,61 @@ class Prover {
     this.#native = nativeProver
   }
 
-  /** Tracks work so `close()` can wait for it. */
-  #track(promise) {
-    const tracked = promise.finally(() => this.#pending.delete(tracked))
-    tracked.catch(() => {})
-    this.#pending.add(tracked)
-    return promise
-  }
-
-  async #closedCheck() {
-    if (this.#closing) throw new ProverError('PROVER_CLOSED', 'the prover is closed')
-  }
-
-  async prove(circuitId, witness, options = {}) {
-    await this.#closedCheck()
-    requireCircuitId(circuitId)
-    const { signal, bindingInput } = options
-    if (signal?.aborted) throw abortError(signal)
-    const data = encodeWitness(witness)
-    const bindingText = bindingInput === undefined ? undefined : fieldText(bindingInput, 'bindingInput')
-    const token = new binding.CancelToken()
-    const work = native(() => this.#native.prove(circuitId, data, bindingText, token)).then(toProofResult)
-    this.#track(work)
-    return withSignal(work, signal, () => token.cancel())
-  }
-
-  async check(circuitId, witness) {
-    await this.#closedCheck()
-    requireCircuitId(circuitId)
-    const skips = await this.#track(native(() => this.#native.check(circuitId, encodeWitness(witness))))
-    return skips.map((s) => s ?? undefined)
-  }
-
-  async verify(circuitId, proof, publicInputs) {
-    await this.#closedCheck()
-    requireCircuitId(circuitId)
-    if (!(proof instanceof Uint8Array)) throw new ProverError('INVALID_ARGUMENT', 'proof must be a Uint8Array')
-    if (!Array.isArray(publicInputs)) throw new ProverError('INVALID_ARGUMENT', 'publicInputs must be an array')
-    const inputs = publicInputs.map((v, i) => fieldText(v, `publicInputs[${i}]`))
-    return this.#track(native(() => this.#native.verify(circuitId, proof, inputs)))
-  }
-
-  async preload(circuitIds) {
-    await this.#closedCheck()
-    if (!Array.isArray(circuitIds) || circuitIds.some((id) => typeof id !== 'string')) {
-      throw new ProverError('INVALID_ARGUMENT', 'preload takes an array of circuit ids')
+  /**
+   * Starts work synchronously (so a call made before `close()` is accepted) and tracks it so
+   * `close()` can wait for it. Validation errors become rejections, never throws.
+   */
+  #run(start) {
+    try {
+      if (this.#closing) throw new ProverError('PROVER_CLOSED', 'the prover is closed')
+      const work = start()
+      const tracked = work.finally(() => this.#pending.delete(tracked))
+      tracked.catch(() => {})
+      this.#pending.add(tracked)
+      return work
+    } catch (err) {
+      return Promise.reject(err)
     }
-    await this.#track(native(() => this.#native.preload(circuitIds)))
+  }
+
+  prove(circuitId, witness, options = {}) {
+    return this.#run(() => {
+      requireCircuitId(circuitId)
+      const { signal, bindingInput } = options
+      if (signal?.aborted) throw abortError(signal)
+      const data = encodeWitness(witness)
+      const bindingText = bindingInput === undefined ? undefined : fieldText(bindingInput, 'bindingInput')
+      const token = new binding.CancelToken()
+      const work = native(() => this.#native.prove(circuitId, data, bindingText, token)).then(toProofResult)
+      return withSignal(work, signal, () => token.cancel())
+    })
+  }
+
+  check(circuitId, witness) {
+    return this.#run(() => {
+      requireCircuitId(circuitId)
+      const data = encodeWitness(witness)
+      return native(() => this.#native.check(circuitId, data)).then((skips) => skips.map((s) => s ?? undefined))
+    })
+  }
+
+  verify(circuitId, proof, publicInputs) {
+    return this.#run(() => {
+      requireCircuitId(circuitId)
+      if (!(proof instanceof Uint8Array)) throw new ProverError('INVALID_ARGUMENT', 'proof must be a Uint8Array')
+      if (!Array.isArray(publicInputs)) throw new ProverError('INVALID_ARGUMENT', 'publicInputs must be an array')
+      const inputs = publicInputs.map((v, i) => fieldText(v, `publicInputs[${i}]`))
+      return native(() => this.#native.verify(circuitId, proof, inputs))
+    })
+  }
+
+  preload(circuitIds) {
+    return this.#run(() => {
+      if (!Array.isArray(circuitIds) || circuitIds.some((id) => typeof id !== 'string')) {
+        throw new ProverError('INVALID_ARGUMENT', 'preload takes an array of circuit ids')
+      }
+      return native(() => this.#native.preload(circuitIds))
+    })
   }
 
   async getStatus() {

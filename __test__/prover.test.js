@@ -1,0 +1,103 @@
+'use strict'
+// The prover as a service inside Node: real Compact directories, status, threads, scheduling,
+// cancellation, and an event loop that keeps running while proofs do.
+const { test, before, after } = require('node:test')
+const assert = require('node:assert/strict')
+const { createProver, AbortError } = require('..')
+const { ARTTT, compactDir, testCircuit, witness } = require('./support/fixtures')
+
+let dir
+before(async () => {
+  dir = await compactDir({ arith: testCircuit('arith'), bench_k13: testCircuit('bench_k13') })
+})
+
+test('a real Compact output directory loads through circuitKeysPath; getStatus lists circuits with k', async () => {
+  // k per circuit as the fixtures' README lists it; circuits without a .prover are not loadable.
+  const expectedK = { allowance: 10, balanceOf: 10, clearMemos: 13, decimals: 6, isRegistered: 9, name: 6, pendingOf: 10, register: 13, sweep: 13, symbol: 6, totalSupply: 6 }
+  const prover = await createProver({ circuitKeysPath: ARTTT, preloadCircuits: Object.keys(expectedK) })
+  const status = await prover.getStatus()
+  assert.deepEqual(status.loadedCircuits, Object.keys(expectedK).sort())
+  assert.deepEqual(status.availableCircuits, Object.keys(expectedK).sort())
+  for (const c of status.circuits) {
+    assert.equal(c.k, expectedK[c.id], c.id)
+    assert.ok(c.rows > 0 && c.rows <= 2 ** c.k, `${c.id} rows ${c.rows}`)
+    assert.ok(c.proverKeyBytes > 0 && c.loadMs >= 0)
+  }
+  assert.ok(status.memory.nativeBytes >= status.memory.proverKeyBytes, 'keys are counted in native memory')
+  assert.ok(status.memory.rssBytes > 0)
+  await assert.rejects(prover.prove('transfer', { inputs: [] }), (err) => {
+    assert.equal(err.code, 'CIRCUIT_NOT_FOUND')
+    assert.match(err.message, /no prover key/)
+    return true
+  })
+  await prover.close()
+})
+
+test('preloading a missing circuit rejects createProver with its error', async () => {
+  await assert.rejects(createProver({ circuitKeysPath: dir, preloadCircuits: ['arith', 'missing'] }), { code: 'CIRCUIT_NOT_FOUND' })
+})
+
+test('the event loop keeps ticking while a proof runs', async () => {
+  const prover = await createProver({ circuitKeysPath: dir, preloadCircuits: ['bench_k13'] })
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 5)
+  const result = await prover.prove('bench_k13', witness('bench_k13.witness.json'))
+  clearInterval(timer)
+  // A blocked loop would see no tick at all until the proof settled.
+  assert.ok(ticks >= 10, `only ${ticks} ticks during a ${result.provingTimeMs.toFixed(0)} ms proof`)
+  await prover.close()
+})
+
+test('threads: explicit option wins over PROVER_THREADS; default is the usable CPUs', async () => {
+  const os = require('node:os')
+  process.env.PROVER_THREADS = '2'
+  try {
+    const fromEnv = await createProver({ circuitKeysPath: dir })
+    const explicit = await createProver({ circuitKeysPath: dir, threads: 1 })
+    assert.equal((await fromEnv.getStatus()).threads, 2)
+    assert.equal((await explicit.getStatus()).threads, 1)
+    await Promise.all([fromEnv.close(), explicit.close()])
+  } finally {
+    delete process.env.PROVER_THREADS
+  }
+  const byDefault = await createProver({ circuitKeysPath: dir })
+  assert.equal((await byDefault.getStatus()).threads, os.availableParallelism())
+  await byDefault.close()
+})
+
+test('concurrent first uses of a circuit load it once and all prove', async () => {
+  const prover = await createProver({ circuitKeysPath: dir, maxConcurrent: 2 })
+  const results = await Promise.all(Array.from({ length: 4 }, () => prover.prove('arith', witness('arith.witness.json'))))
+  for (const r of results) assert.equal(await prover.verify('arith', r.proof, r.publicInputs), true)
+  const status = await prover.getStatus()
+  assert.deepEqual(status.loadedCircuits, ['arith'])
+  assert.equal(status.proofsCompleted, 4)
+  await prover.close()
+})
+
+test('abort: a queued proof rejects at once and never runs; a running one rejects at once', async () => {
+  const prover = await createProver({ circuitKeysPath: dir, preloadCircuits: ['bench_k13', 'arith'] })
+  const running = new AbortController()
+  const queued = new AbortController()
+  const first = prover.prove('bench_k13', witness('bench_k13.witness.json'), { signal: running.signal })
+  const second = prover.prove('arith', witness('arith.witness.json'), { signal: queued.signal })
+  const third = prover.prove('arith', witness('arith.witness.json'))
+  queued.abort()
+  await assert.rejects(second, (err) => err instanceof AbortError && err.code === 'ABORT_ERR' && err.name === 'AbortError')
+  running.abort(new Error('user left'))
+  await assert.rejects(first, (err) => {
+    assert.equal(err.code, 'ABORT_ERR')
+    assert.equal(err.cause.message, 'user left')
+    return true
+  })
+  await third
+  await prover.close()
+  const status = await prover.getStatus()
+  // The running proof finished in the background; the queued one never started.
+  assert.equal(status.proofsCompleted + status.proofsFailed, 2)
+  const pre = new AbortController()
+  pre.abort()
+  const p2 = await createProver({ circuitKeysPath: dir })
+  await assert.rejects(p2.prove('arith', witness('arith.witness.json'), { signal: pre.signal }), { code: 'ABORT_ERR' })
+  await p2.close()
+})
