@@ -246,3 +246,88 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
         Err(ProverError::new(ErrorCode::ProverPanic, format!("the prover panicked: {what}")))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::keygen::keygen;
+    use std::path::Path;
+
+    fn circuit_source(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("__test__/circuits").join(name)
+    }
+
+    fn witness(name: &str) -> Witness {
+        Witness::Json(std::fs::read_to_string(circuit_source(name)).unwrap())
+    }
+
+    /// A Compact-layout directory with keys generated for our test circuits.
+    fn compact_dir(ids: &[&str]) -> PathBuf {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!("mnp-core-{}-{}", std::process::id(), N.fetch_add(1, SeqCst)));
+        for sub in ["keys", "zkir"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        for id in ids {
+            let ir = std::fs::read(circuit_source(&format!("{id}.zkir"))).unwrap();
+            let keys = keygen(&ir, &ParamsStore::new(vec![])).unwrap();
+            std::fs::write(dir.join("zkir").join(format!("{id}.zkir")), &ir).unwrap();
+            std::fs::write(dir.join("keys").join(format!("{id}.prover")), keys.prover_key).unwrap();
+            std::fs::write(dir.join("keys").join(format!("{id}.verifier")), keys.verifier_key).unwrap();
+        }
+        dir
+    }
+
+    fn prover(dir: PathBuf) -> Arc<Prover> {
+        Prover::new(ProverConfig { circuit_dirs: vec![dir], params_dirs: vec![], threads: 2, max_concurrent: 1, memory_limit_bytes: None }).unwrap()
+    }
+
+    #[test]
+    fn concurrent_first_uses_share_one_load() {
+        let p = prover(compact_dir(&["arith"]));
+        let loaded: Vec<Arc<Circuit>> =
+            std::thread::scope(|s| (0..4).map(|_| s.spawn(|| p.keys.get("arith").unwrap())).collect::<Vec<_>>().into_iter().map(|h| h.join().unwrap()).collect());
+        assert!(loaded.iter().all(|c| Arc::ptr_eq(c, &loaded[0])));
+        assert_eq!(p.status().circuits.len(), 1);
+    }
+
+    #[test]
+    fn proves_and_verifies_on_the_pool() {
+        let p = prover(compact_dir(&["arith"]));
+        let (tx, rx) = std::sync::mpsc::channel();
+        p.submit_prove("arith".into(), witness("arith.witness.json"), None, CancelFlag::default(), move |r| tx.send(r).unwrap());
+        let out = rx.recv().unwrap().unwrap();
+        assert!(out.proof.starts_with(b"midnight:proof[v5]:"));
+        assert!(p.verify_now("arith", &out.proof, out.public_inputs.clone()).unwrap());
+        let mut wrong = out.public_inputs.clone();
+        wrong[1] = wrong[1] + Fr::from(1u64);
+        assert!(!p.verify_now("arith", &out.proof, wrong).unwrap());
+        assert_eq!(p.status().proofs_completed, 1);
+    }
+
+    #[test]
+    fn unsatisfied_witness_and_panics_are_typed_errors() {
+        let p = prover(compact_dir(&["arith", "ecc"]));
+        let err = p.prove_now("arith", witness("arith.bad.witness.json"), None).err().unwrap();
+        assert_eq!(err.code, ErrorCode::WitnessUnsatisfied);
+        assert!(err.message.contains("Failed equality constraint"), "{}", err.message);
+        let err = guarded(|| p.prove_now("ecc", witness("ecc.bad-offcurve.witness.json"), None)).err().unwrap();
+        assert_eq!(err.code, ErrorCode::ProverPanic);
+        assert!(p.prove_now("arith", witness("arith.witness.json"), None).is_ok());
+    }
+
+    #[test]
+    fn cancelled_queued_proof_never_runs_and_closed_prover_rejects() {
+        let p = prover(compact_dir(&["arith"]));
+        let cancel = CancelFlag::default();
+        cancel.cancel();
+        let (tx, rx) = std::sync::mpsc::channel();
+        p.submit_prove("arith".into(), witness("arith.witness.json"), None, cancel, move |r| tx.send(r).unwrap());
+        assert_eq!(rx.recv().unwrap().err().unwrap().code, ErrorCode::Aborted);
+        assert_eq!(p.status().proofs_completed + p.status().proofs_failed, 0);
+        p.close();
+        let (tx, rx) = std::sync::mpsc::channel();
+        p.submit_task(|p| p.check_now("arith", witness("arith.witness.json")), move |r| tx.send(r).unwrap());
+        assert_eq!(rx.recv().unwrap().err().unwrap().code, ErrorCode::ProverClosed);
+    }
+}
