@@ -1,0 +1,83 @@
+//! The "Rust floor" for `npm run bench`: how fast midnight-zkir proves a circuit when nothing but
+//! the prove call is timed. Keys, IR and parameters are loaded (and the parameters downsized)
+//! before the loop, exactly as the addon holds them once a circuit is preloaded, and the proof
+//! runs inside a rayon pool of the addon's size, so the addon's overhead is what remains.
+//!
+//! Usage: floor <compact-dir> <circuit-id> <preimage-file> <iterations> <threads>
+//! Prints one JSON line: {"circuit","k","threads","warmupMs","iterationsMs":[...]}.
+use midnight_native_prover::core::circuit::{Circuit, CircuitFiles};
+use midnight_native_prover::core::params::{ParamsStore, ReadyParams};
+use midnight_native_prover::core::witness::Witness;
+use rand::rngs::OsRng;
+use std::path::PathBuf;
+use std::time::Instant;
+use transient_crypto::proofs::{ProofPreimage, Zkir};
+
+struct Args {
+    dir: PathBuf,
+    id: String,
+    preimage: PathBuf,
+    iterations: usize,
+    threads: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let [dir, id, preimage, iterations, threads] = argv.as_slice() else {
+        return Err("usage: floor <compact-dir> <circuit-id> <preimage-file> <iterations> <threads>".into());
+    };
+    let count = |what: &str, v: &str| match v.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{what} must be a positive integer, got {v:?}")),
+    };
+    Ok(Args {
+        dir: dir.into(),
+        id: id.clone(),
+        preimage: preimage.into(),
+        iterations: count("iterations", iterations)?,
+        threads: count("threads", threads)?,
+    })
+}
+
+/// One proof, timed in ms: nothing but midnight-zkir's own prove call.
+fn prove_once(circuit: &Circuit, params: &ParamsStore, preimage: &ProofPreimage) -> Result<f64, String> {
+    let started = Instant::now();
+    futures_executor::block_on(circuit.ir.prove(OsRng, &ReadyParams(params), circuit.prover_key.clone(), preimage))
+        .map_err(|e| format!("proving {}: {e}", circuit.id))?;
+    Ok(started.elapsed().as_secs_f64() * 1e3)
+}
+
+fn run() -> Result<String, String> {
+    let args = parse_args()?;
+    let circuit = Circuit::load(&args.id, &CircuitFiles::in_dir(&args.dir, &args.id)).map_err(|e| e.message)?;
+    let bytes = std::fs::read(&args.preimage).map_err(|e| format!("{}: {e}", args.preimage.display()))?;
+    let preimage = Witness::Serialized(bytes).into_preimage(&args.id).map_err(|e| e.message)?;
+    // Hot params: the embedded SRS is parsed and downsized to k here, outside the timed loop.
+    let params = ParamsStore::new(vec![]);
+    params.get(circuit.k).map_err(|e| e.message)?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build().map_err(|e| e.to_string())?;
+    pool.install(|| {
+        // Same method as the addon's column: one untimed warm-up proof (first-touch allocations,
+        // lazily initialised key parts), then the timed ones.
+        let warmup = prove_once(&circuit, &params, &preimage)?;
+        let timed = (0..args.iterations).map(|_| prove_once(&circuit, &params, &preimage)).collect::<Result<Vec<_>, _>>()?;
+        let list: Vec<String> = timed.iter().map(|ms| format!("{ms:.3}")).collect();
+        Ok(format!(
+            r#"{{"circuit":{:?},"k":{},"threads":{},"warmupMs":{warmup:.3},"iterationsMs":[{}]}}"#,
+            args.id,
+            circuit.k,
+            pool.current_num_threads(),
+            list.join(",")
+        ))
+    })
+}
+
+fn main() {
+    match run() {
+        Ok(line) => println!("{line}"),
+        Err(message) => {
+            eprintln!("floor: {message}");
+            std::process::exit(1);
+        }
+    }
+}
