@@ -15,20 +15,29 @@ const ARTTT = path.join(FIXTURES, 'contracts', 'arttt')
 
 const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex')
 
-/** Keys for an IR file, from the cache or freshly generated. */
-async function keysFor(irPath) {
+const cacheFiles = (ir) => ['prover', 'verifier'].map((ext) => path.join(CACHE, sha256(ir), ext))
+
+/** Generates keys for an IR file now (never from the cache) and refreshes the cache. */
+async function freshKeys(irPath) {
   const ir = fs.readFileSync(irPath)
-  const slot = path.join(CACHE, sha256(ir))
-  const cached = ['prover', 'verifier'].map((ext) => path.join(slot, ext))
-  if (cached.every((p) => fs.existsSync(p))) {
-    return { proverKey: fs.readFileSync(cached[0]), verifierKey: fs.readFileSync(cached[1]), cached: true }
-  }
   const keys = await keygen(ir)
-  fs.mkdirSync(slot, { recursive: true })
-  fs.writeFileSync(cached[0] + '.tmp', keys.proverKey)
-  fs.renameSync(cached[0] + '.tmp', cached[0])
-  fs.writeFileSync(cached[1], keys.verifierKey)
-  return { ...keys, cached: false }
+  const [prover, verifier] = cacheFiles(ir)
+  fs.mkdirSync(path.dirname(prover), { recursive: true })
+  // Written under temporary names and renamed, so a half-written key is never picked up.
+  fs.writeFileSync(verifier + '.tmp', keys.verifierKey)
+  fs.writeFileSync(prover + '.tmp', keys.proverKey)
+  fs.renameSync(verifier + '.tmp', verifier)
+  fs.renameSync(prover + '.tmp', prover)
+  return keys
+}
+
+/** Keys for an IR file: from the cache when present, else generated. */
+async function keysFor(irPath) {
+  const cached = cacheFiles(fs.readFileSync(irPath))
+  if (cached.every((p) => fs.existsSync(p))) {
+    return { proverKey: fs.readFileSync(cached[0]), verifierKey: fs.readFileSync(cached[1]) }
+  }
+  return freshKeys(irPath)
 }
 
 function tempDir(prefix = 'mnp-test-') {
@@ -67,4 +76,4 @@ function builtin(name) {
   }
 }
 
-module.exports = { ROOT, FIXTURES, ARTTT, CIRCUITS, sha256, keysFor, compactDir, tempDir, testCircuit, witness, expected, builtin }
+module.exports = { ROOT, FIXTURES, ARTTT, CIRCUITS, sha256, freshKeys, keysFor, compactDir, tempDir, testCircuit, witness, expected, builtin }
