@@ -61,14 +61,14 @@ fn run() -> Result<String, String> {
         // lazily initialised key parts), then the timed ones.
         let warmup = prove_once(&circuit, &params, &preimage)?;
         let timed = (0..args.iterations).map(|_| prove_once(&circuit, &params, &preimage)).collect::<Result<Vec<_>, _>>()?;
-        let list: Vec<String> = timed.iter().map(|ms| format!("{ms:.3}")).collect();
-        Ok(format!(
-            r#"{{"circuit":{:?},"k":{},"threads":{},"warmupMs":{warmup:.3},"iterationsMs":[{}]}}"#,
-            args.id,
-            circuit.k,
-            pool.current_num_threads(),
-            list.join(",")
-        ))
+        let line = serde_json::json!({
+            "circuit": args.id,
+            "k": circuit.k,
+            "threads": pool.current_num_threads(),
+            "warmupMs": warmup,
+            "iterationsMs": timed,
+        });
+        Ok(line.to_string())
     })
 }
 

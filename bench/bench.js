@@ -1,0 +1,170 @@
+'use strict'
+// `npm run bench`: prove time per circuit (k = 6, 10, 13, 14) for this addon, the official wasm
+// prover @midnight-ntwrk/zkir-v2 and the "Rust floor" (examples/floor.rs: midnight-zkir called
+// directly), plus a ledger-v8 transaction proved through each prover. A benchmark, not a test:
+// it prints a markdown table to stdout (progress goes to stderr) and writes it to bench/results.md.
+//
+// Env: BENCH_ITERATIONS (default 3) timed proofs per circuit for the addon and the floor, after
+//        one warm-up; also zkir-v2's count below k = 13;
+//      BENCH_ZKIR_ITERATIONS (default 1) zkir-v2 proofs for k >= 13 (30-60 s each on 2 cores);
+//      BENCH_SKIP_ZKIR=1 leaves the zkir-v2 column out;
+//      BENCH_ONLY=k14,tx,... rows to run: k6 k10 k13 k14, a circuit id, dust, zswap or tx.
+const fs = require('node:fs')
+const path = require('node:path')
+const { performance } = require('node:perf_hooks')
+const { createProver, params } = require('..')
+const { compactDir } = require('../__test__/support/fixtures')
+const { zkirProve, zkirProvingProvider } = require('../__test__/helpers/zkir-peer')
+const { proveTx, wellFormed } = require('../__test__/helpers/ledger')
+const { selectCases, circuitFiles, zkirMaterial } = require('./cases')
+const { floorBinary, runFloor } = require('./floor')
+const { median, machineInfo, render } = require('./report')
+
+const RESULTS = path.join(__dirname, 'results.md')
+
+const log = (message) => process.stderr.write(`[bench] ${message}\n`)
+
+function positiveInt(name, fallback) {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`)
+  return n
+}
+
+function readConfig() {
+  return {
+    iterations: positiveInt('BENCH_ITERATIONS', 3),
+    zkirIterations: positiveInt('BENCH_ZKIR_ITERATIONS', 1),
+    skipZkir: process.env.BENCH_SKIP_ZKIR === '1',
+    only: (process.env.BENCH_ONLY || '').split(',').map((s) => s.trim()).filter(Boolean),
+  }
+}
+
+/** Wall ms of `iterations` sequential runs of `fn` after `warmup` untimed ones; and the last result. */
+async function timeRuns(fn, { warmup, iterations }) {
+  for (let i = 0; i < warmup; i++) await fn()
+  const ms = []
+  let last
+  for (let i = 0; i < iterations; i++) {
+    const started = performance.now()
+    last = await fn()
+    ms.push(performance.now() - started)
+  }
+  return { ms, last }
+}
+
+/** zkir-v2 takes 30-60 s per proof from k = 13 on, so it gets fewer (and no warm-up) there. */
+function zkirPlan(config, k) {
+  return k >= 13 ? { warmup: 0, iterations: config.zkirIterations } : { warmup: 1, iterations: config.iterations }
+}
+
+/**
+ * zkir-v2 asks for the params file on every proof (twice); making it once per k keeps our
+ * serialization of the SRS out of zkir-v2's column.
+ */
+function paramsCache() {
+  const byK = new Map()
+  return (k) => {
+    if (!byK.has(k)) byK.set(k, params(k))
+    return byK.get(k)
+  }
+}
+
+function logRuns(name, who, ms) {
+  log(`${name} ${who}: median ${(median(ms) / 1000).toFixed(3)} s of [${ms.map((t) => (t / 1000).toFixed(3)).join(', ')}]`)
+}
+
+/** One circuit row: the same preimage bytes through the addon, the floor and zkir-v2. */
+async function benchCircuit(c, env) {
+  const { bytes, bindingInput } = await c.preimage()
+  const row = { name: c.name, k: c.k, zkirSkipped: env.config.skipZkir }
+  const plan = { warmup: 1, iterations: env.config.iterations }
+  row.addon = (await timeRuns(() => env.prover.prove(c.id, bytes, { bindingInput }), plan)).ms
+  logRuns(c.name, 'addon', row.addon)
+  // The floor proves the preimage as captured: the binding input is one field of the statement,
+  // so overwriting it (as the dust spend's prover call does) changes no work.
+  row.floor = runFloor(env.floor, { dir: env.dir, circuitId: c.id, preimage: bytes, iterations: plan.iterations, threads: env.threads })
+  logRuns(c.name, 'floor', row.floor)
+  if (!env.config.skipZkir) {
+    const material = await zkirMaterial(c.ir)
+    row.zkir = (await timeRuns(() => zkirProve(bytes, material, env.params, bindingInput), zkirPlan(env.config, c.k))).ms
+    logRuns(c.name, 'zkir-v2', row.zkir)
+  }
+  return row
+}
+
+/** A ledger ProvingProvider backed by this addon; `ids` maps key locations to circuit ids. */
+function nativeProvingProvider(prover, ids) {
+  const idFor = (location) => {
+    if (!ids[location]) throw new Error(`the bench has no circuit for key location ${location}`)
+    return ids[location]
+  }
+  return {
+    check(preimage, location) {
+      return prover.check(idFor(location), preimage)
+    },
+    prove(preimage, location, overwriteBindingInput) {
+      return prover.prove(idFor(location), preimage, { bindingInput: overwriteBindingInput }).then((r) => r.proof)
+    },
+  }
+}
+
+/** Proves the same unproven tx through `provider`; the last proven tx must be well formed. */
+async function timeTx(tx, provider, plan) {
+  const { ms, last } = await timeRuns(() => proveTx(tx, provider), plan)
+  wellFormed(last)
+  return ms
+}
+
+/** The ledger-transaction row: tx.prove end to end through our provider and through zkir-v2's. */
+async function benchTx(c, env) {
+  const tx = c.tx.build()
+  const row = { name: c.name, k: c.k, zkirSkipped: env.config.skipZkir }
+  const ours = nativeProvingProvider(env.prover, { [c.tx.location]: c.id })
+  row.addon = await timeTx(tx, ours, { warmup: 1, iterations: env.config.iterations })
+  logRuns(c.name, 'addon', row.addon)
+  if (!env.config.skipZkir) {
+    const theirs = zkirProvingProvider({ [c.tx.location]: await zkirMaterial(c.ir) }, env.params)
+    row.zkir = await timeTx(tx, theirs, zkirPlan(env.config, c.k))
+    logRuns(c.name, 'zkir-v2', row.zkir)
+  }
+  return row
+}
+
+/** Fails early if a case's circuit loaded with another k than its row says. */
+async function checkKs(prover, cases) {
+  const loaded = new Map((await prover.getStatus()).circuits.map((s) => [s.id, s.k]))
+  for (const c of cases) {
+    if (loaded.get(c.id) !== c.k) throw new Error(`${c.id} loaded with k=${loaded.get(c.id)}, the bench expects k=${c.k}`)
+  }
+}
+
+async function main() {
+  const started = performance.now()
+  const config = readConfig()
+  const cases = selectCases(config.only)
+  const floor = floorBinary(log)
+  const files = circuitFiles(cases)
+  log(`keys for ${Object.keys(files).join(', ')} (generated once, then cached in .test-cache/)`)
+  const dir = await compactDir(files)
+  const prover = await createProver({ circuitKeysPath: dir, preloadCircuits: Object.keys(files) })
+  try {
+    await checkKs(prover, cases)
+    const env = { config, prover, dir, floor, threads: (await prover.getStatus()).threads, params: paramsCache() }
+    const rows = []
+    for (const c of cases) rows.push(await (c.tx ? benchTx(c, env) : benchCircuit(c, env)))
+    const markdown = render({ rows, machine: machineInfo(env.threads), config, wallMs: performance.now() - started })
+    process.stdout.write(markdown)
+    fs.writeFileSync(RESULTS, markdown)
+    log(`written to ${path.relative(process.cwd(), RESULTS)}`)
+  } finally {
+    await prover.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})

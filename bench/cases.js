@@ -1,0 +1,81 @@
+'use strict'
+// What the bench proves: the circuits (with the preimage bytes every prover gets) and the
+// ledger-transaction row. Everything comes from the shared test helpers, so the bench proves
+// exactly what the tests prove.
+const fs = require('node:fs')
+const { serializePreimage } = require('..')
+const { testCircuit, witness, builtin, keysFor } = require('../__test__/support/fixtures')
+const ledger = require('../__test__/helpers/ledger')
+
+/** Tagged preimage bytes of one of our test circuits; its key location is the circuit id. */
+function ownPreimage(id) {
+  return async () => ({ bytes: serializePreimage(id, witness(`${id}.witness.json`)), bindingInput: undefined })
+}
+
+/**
+ * The preimage ledger-v8 hands its ProvingProvider when proving `buildTx()`, recorded with
+ * dummy proofs. The dust spend comes with an overwriteBindingInput, which every prover applies.
+ */
+function ledgerPreimage(location, buildTx) {
+  return async () => {
+    const calls = await ledger.capturePreimages(buildTx())
+    if (calls.length !== 1 || calls[0].keyLocation !== location) {
+      throw new Error(`expected one proof of ${location}, ledger asked for [${calls.map((c) => c.keyLocation)}]`)
+    }
+    return { bytes: calls[0].preimage, bindingInput: calls[0].overwriteBindingInput }
+  }
+}
+
+const ZSWAP_OUTPUT = 'midnight/zswap/output'
+
+/**
+ * Rows in print order. `id` is the circuit id in the bench's Compact directory, `ir` its IR file,
+ * `k` what it should load as (checked), `tags` what BENCH_ONLY matches besides the name.
+ */
+const CASES = [
+  { name: 'bench_k6', id: 'bench_k6', k: 6, tags: ['k6'], ir: testCircuit('bench_k6'), preimage: ownPreimage('bench_k6') },
+  { name: 'bench_k10', id: 'bench_k10', k: 10, tags: ['k10'], ir: testCircuit('bench_k10'), preimage: ownPreimage('bench_k10') },
+  { name: 'bench_k13', id: 'bench_k13', k: 13, tags: ['k13'], ir: testCircuit('bench_k13'), preimage: ownPreimage('bench_k13') },
+  {
+    name: 'midnight/dust/spend', id: 'dust_spend', k: 13, tags: ['k13', 'dust'], ir: builtin('dust/spend').bzkir,
+    preimage: ledgerPreimage('midnight/dust/spend', () => ledger.buildDustSpendTx()),
+  },
+  {
+    name: ZSWAP_OUTPUT, id: 'zswap_output', k: 14, tags: ['k14', 'zswap'], ir: builtin('zswap/output').bzkir,
+    preimage: ledgerPreimage(ZSWAP_OUTPUT, () => ledger.buildZswapOutputTx(1)),
+  },
+  {
+    name: 'ledger tx: 1 zswap output', id: 'zswap_output', k: 14, tags: ['k14', 'tx'], ir: builtin('zswap/output').bzkir,
+    tx: { location: ZSWAP_OUTPUT, build: () => ledger.buildZswapOutputTx(1) },
+  },
+]
+
+/** The cases BENCH_ONLY asks for (all when it is empty); an unknown token is an error, not a silent no-op. */
+function selectCases(only) {
+  if (only.length === 0) return CASES
+  const matches = (c, token) => token === c.name || token === c.id || c.tags.includes(token)
+  const unknown = only.filter((token) => !CASES.some((c) => matches(c, token)))
+  if (unknown.length) {
+    const known = [...new Set(CASES.flatMap((c) => [c.id, ...c.tags]))]
+    throw new Error(`BENCH_ONLY: unknown ${unknown.join(', ')} (known: ${known.join(', ')})`)
+  }
+  return CASES.filter((c) => only.some((token) => matches(c, token)))
+}
+
+/** `{ id: irPath }` of the circuits the cases need, for compactDir. */
+function circuitFiles(cases) {
+  return Object.fromEntries(cases.map((c) => [c.id, c.ir]))
+}
+
+/**
+ * zkir-v2's key material for a circuit: the same cached keys our Compact directory holds, and
+ * the IR in the binary form zkir-v2 reads (.zkir JSON is converted, .bzkir taken as is).
+ */
+async function zkirMaterial(irPath) {
+  const { jsonIrToBinary } = require('@midnight-ntwrk/zkir-v2')
+  const { proverKey, verifierKey } = await keysFor(irPath)
+  const ir = irPath.endsWith('.zkir') ? jsonIrToBinary(fs.readFileSync(irPath, 'utf8')) : fs.readFileSync(irPath)
+  return { proverKey, verifierKey, ir }
+}
+
+module.exports = { selectCases, circuitFiles, zkirMaterial }

@@ -1,0 +1,40 @@
+'use strict'
+// The "Rust floor" column: examples/floor.rs, run as its own process on the bench's keys.
+const fs = require('node:fs')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
+
+const ROOT = path.resolve(__dirname, '..')
+const SOURCE = path.join(ROOT, 'examples', 'floor.rs')
+const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target')
+const BINARY = path.join(TARGET, 'release', 'examples', 'floor')
+
+const mtime = (file) => fs.statSync(file).mtimeMs
+
+/** Path of the floor binary, built first when it is missing or older than its source. */
+function floorBinary(log) {
+  if (fs.existsSync(BINARY) && mtime(BINARY) >= mtime(SOURCE)) return BINARY
+  log('building the Rust floor: cargo build --release --example floor')
+  // Cargo's output goes to stderr so stdout keeps only the table.
+  const built = spawnSync('cargo', ['build', '--release', '--example', 'floor'], { cwd: ROOT, stdio: ['ignore', 2, 2] })
+  if (built.error) throw built.error
+  if (built.status !== 0) throw new Error(`cargo build --example floor failed (exit ${built.status})`)
+  return BINARY
+}
+
+/**
+ * Per-iteration ms of `iterations` floor proofs of `circuitId` (after the floor's own warm-up).
+ * The preimage goes through a file next to the keys, as the CLI takes it.
+ */
+function runFloor(binary, { dir, circuitId, preimage, iterations, threads }) {
+  const preimageFile = path.join(dir, `${circuitId}.preimage`)
+  fs.writeFileSync(preimageFile, preimage)
+  const args = [dir, circuitId, preimageFile, String(iterations), String(threads)]
+  const run = spawnSync(binary, args, { stdio: ['ignore', 'pipe', 2], encoding: 'utf8' })
+  if (run.error) throw run.error
+  if (run.status !== 0) throw new Error(`floor ${circuitId} failed (exit ${run.status})`)
+  const result = JSON.parse(run.stdout.trim().split('\n').pop())
+  return result.iterationsMs
+}
+
+module.exports = { floorBinary, runFloor }

@@ -1,0 +1,73 @@
+'use strict'
+// Numbers to markdown: the results table, the machine it ran on and how it was measured.
+const fs = require('node:fs')
+const os = require('node:os')
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+/** The CPU as /proc/cpuinfo names it (os.cpus() where there is none). */
+function cpuModel() {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))
+    if (m) return m[1].trim()
+  } catch (_) { /* not Linux */ }
+  return os.cpus()[0]?.model ?? 'unknown'
+}
+
+function machineInfo(threads) {
+  return { cpu: cpuModel(), cores: os.availableParallelism(), threads, node: process.version, memGiB: os.totalmem() / 2 ** 30 }
+}
+
+const seconds = (ms) => (ms === undefined ? '—' : (ms / 1000).toFixed(3))
+const times = (a, b) => (a === undefined || b === undefined ? '—' : `${(a / b).toFixed(1)}×`)
+function overhead(a, b) {
+  if (a === undefined || b === undefined) return '—'
+  const pct = (a / b - 1) * 100
+  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`
+}
+
+/** One table line; a row holds per-run ms for `addon`, `zkir` and `floor` (any may be missing). */
+function tableRow(row) {
+  const [addon, zkir, floor] = [row.addon, row.zkir, row.floor].map((ms) => (ms ? median(ms) : undefined))
+  const zkirCell = row.zkirSkipped ? 'skipped' : seconds(zkir)
+  return `| ${row.name} | ${row.k} | ${seconds(addon)} | ${zkirCell} | ${seconds(floor)} | ${times(zkir, addon)} | ${overhead(addon, floor)} |`
+}
+
+function render({ rows, machine, config, wallMs }) {
+  const zkirPlan = config.skipZkir
+    ? 'skipped (BENCH_SKIP_ZKIR=1)'
+    : `1 warm-up + ${config.iterations} timed for k < 13, ${config.zkirIterations} timed (no warm-up) for k ≥ 13 (median)`
+  return [
+    '## Prove time per circuit',
+    '',
+    `Machine: ${machine.cpu}; ${machine.cores} cores (os.availableParallelism), addon and floor on ${machine.threads} threads; ` +
+      `${machine.memGiB.toFixed(0)} GiB RAM; Node ${machine.node}; ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    `Iterations: addon and Rust floor 1 warm-up + ${config.iterations} timed (median); zkir-v2 ${zkirPlan}.`,
+    '',
+    '| circuit | k | addon median s | zkir-v2 s | Rust floor median s | zkir-v2/addon | addon/floor |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(tableRow),
+    '',
+    '- addon: wall time of `await prover.prove(id, preimageBytes)` in Node, keys and params preloaded; it includes',
+    '  preimage decoding, the constraint check and the self-verification of the proof.',
+    '- zkir-v2: `@midnight-ntwrk/zkir-v2` `prove` on the same bytes and keys; parameters are handed over',
+    '  ready-made (`params(k)`, computed once), zkir-v2 still parses them on every proof. It proves on one',
+    '  thread (its CPU time equals its wall time). From k = 13 on it gets no warm-up, so a circuit that is',
+    "  its first proof at that k pays one-off costs (seconds at k = 14: the tx row, run later, is warm).",
+    '- Rust floor: `examples/floor.rs`, only `Zkir::prove` timed (no check, no verification) in a rayon pool of',
+    '  the same size.',
+    '- ledger tx: `tx.prove(provider, CostModel.initialCostModel())` of a ledger-v8 transaction with one zswap',
+    '  output, through our prover vs `zkir-v2` `provingProvider`; every proven transaction passes `wellFormed`.',
+    '  It has no floor: the floor proves bare circuits only.',
+    '',
+    `Bench wall time: ${(wallMs / 1000).toFixed(0)} s.`,
+    '',
+  ].join('\n')
+}
+
+module.exports = { median, machineInfo, render }
