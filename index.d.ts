@@ -89,10 +89,17 @@ export interface ProverOptions {
   paramsPath?: string | string[]
 }
 
-/** Options of {@link Prover.prove}. */
-export interface ProveOptions {
-  /** Aborting rejects the proof at once with an {@link AbortError}; a queued proof never starts. */
+/** Options every async operation takes. */
+export interface AbortOptions {
+  /**
+   * Aborting rejects the returned promise at once with an {@link AbortError}. Native work that
+   * already started runs to its end and its result is dropped; a queued proof never starts.
+   */
   signal?: AbortSignal
+}
+
+/** Options of {@link Prover.prove}. */
+export interface ProveOptions extends AbortOptions {
   /** Replaces the witness's binding input (as the ledger's `overwriteBindingInput`). */
   bindingInput?: FieldElement
 }
@@ -165,14 +172,14 @@ export declare class Prover {
    * `check`): for each public-input block, `undefined` if it is taken, else the number of zeros
    * padding the skipped block.
    */
-  check(circuitId: string, witness: Witness | Uint8Array): Promise<(bigint | undefined)[]>
+  check(circuitId: string, witness: Witness | Uint8Array, options?: AbortOptions): Promise<(bigint | undefined)[]>
   /**
    * Verifies a proof with the circuit's verifier key and Midnight's verifier parameters.
    * Resolves `false` for a proof that does not verify, including malformed proof bytes.
    */
-  verify(circuitId: string, proof: Uint8Array, publicInputs: FieldElement[]): Promise<boolean>
+  verify(circuitId: string, proof: Uint8Array, publicInputs: FieldElement[], options?: AbortOptions): Promise<boolean>
   /** Loads circuits (keys and parameters) now rather than at their first proof. */
-  preload(circuitIds: string[]): Promise<void>
+  preload(circuitIds: string[], options?: AbortOptions): Promise<void>
   /** A snapshot of loaded circuits, queue, threads, memory and counters. */
   getStatus(): Promise<ProverStatus>
   /** Waits for submitted work to finish, then frees the circuits; later calls reject `PROVER_CLOSED`. */
@@ -195,7 +202,13 @@ export interface GeneratedKeys {
  * Generates prover and verifier keys for ZKIR v2 given as `.zkir` JSON (string or bytes) or
  * `.bzkir` bytes. Rejects `INVALID_IR`, or `PARAMS_NOT_FOUND` for k > 14 without parameters.
  */
-export declare function keygen(ir: string | Uint8Array, options?: { paramsPath?: string | string[] }): Promise<GeneratedKeys>
+export declare function keygen(ir: string | Uint8Array, options?: KeygenOptions): Promise<GeneratedKeys>
+
+/** Options of {@link keygen}. */
+export interface KeygenOptions extends AbortOptions {
+  /** Where `bls_midnight_2p<k>` is for k > 14; the same default as {@link ProverOptions.paramsPath}. */
+  paramsPath?: string | string[]
+}
 
 /**
  * The `bls_midnight_2p<k>` parameters file for k ≤ 14, made from the Midnight SRS compiled into

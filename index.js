@@ -13,12 +13,16 @@ function requireCircuitId(circuitId) {
 }
 
 function abortError(signal) {
-  return new AbortError('The proof was aborted', { cause: signal.reason })
+  return new AbortError('The operation was aborted', { cause: signal.reason })
 }
 
 /** Settles with `work` or rejects as soon as `signal` aborts, whichever is first. */
-function withSignal(work, signal, onAbort) {
+function withSignal(work, signal, onAbort = () => {}) {
   if (!signal) return work
+  if (signal.aborted) {
+    onAbort()
+    return Promise.reject(abortError(signal))
+  }
   return new Promise((resolve, reject) => {
     const abort = () => {
       onAbort()
@@ -74,57 +78,56 @@ class Prover {
    * Starts work synchronously (so a call made before `close()` is accepted) and tracks it so
    * `close()` can wait for it. Validation errors become rejections, never throws.
    */
-  #run(start) {
+  #run(start, signal, onAbort) {
     try {
       if (this.#closing) throw new ProverError('PROVER_CLOSED', 'the prover is closed')
+      if (signal?.aborted) throw abortError(signal)
       const work = start()
       const tracked = work.finally(() => this.#pending.delete(tracked))
       tracked.catch(() => {})
       this.#pending.add(tracked)
-      return work
+      return withSignal(work, signal, onAbort)
     } catch (err) {
       return Promise.reject(err)
     }
   }
 
-  prove(circuitId, witness, options = {}) {
-    return this.#run(() => {
+  prove(circuitId, witness, { signal, bindingInput } = {}) {
+    const token = new binding.CancelToken()
+    const start = () => {
       requireCircuitId(circuitId)
-      const { signal, bindingInput } = options
-      if (signal?.aborted) throw abortError(signal)
       const data = encodeWitness(witness)
       const bindingText = bindingInput === undefined ? undefined : fieldText(bindingInput, 'bindingInput')
-      const token = new binding.CancelToken()
-      const work = native(() => this.#native.prove(circuitId, data, bindingText, token)).then(toProofResult)
-      return withSignal(work, signal, () => token.cancel())
-    })
+      return native(() => this.#native.prove(circuitId, data, bindingText, token)).then(toProofResult)
+    }
+    return this.#run(start, signal, () => token.cancel())
   }
 
-  check(circuitId, witness) {
+  check(circuitId, witness, { signal } = {}) {
     return this.#run(() => {
       requireCircuitId(circuitId)
       const data = encodeWitness(witness)
       return native(() => this.#native.check(circuitId, data)).then((skips) => skips.map((s) => s ?? undefined))
-    })
+    }, signal)
   }
 
-  verify(circuitId, proof, publicInputs) {
+  verify(circuitId, proof, publicInputs, { signal } = {}) {
     return this.#run(() => {
       requireCircuitId(circuitId)
       if (!(proof instanceof Uint8Array)) throw new ProverError('INVALID_ARGUMENT', 'proof must be a Uint8Array')
       if (!Array.isArray(publicInputs)) throw new ProverError('INVALID_ARGUMENT', 'publicInputs must be an array')
       const inputs = publicInputs.map((v, i) => fieldText(v, `publicInputs[${i}]`))
       return native(() => this.#native.verify(circuitId, proof, inputs))
-    })
+    }, signal)
   }
 
-  preload(circuitIds) {
+  preload(circuitIds, { signal } = {}) {
     return this.#run(() => {
       if (!Array.isArray(circuitIds) || circuitIds.some((id) => typeof id !== 'string')) {
         throw new ProverError('INVALID_ARGUMENT', 'preload takes an array of circuit ids')
       }
       return native(() => this.#native.preload(circuitIds))
-    })
+    }, signal)
   }
 
   async getStatus() {
@@ -166,12 +169,12 @@ async function createProver(options) {
   return prover
 }
 
-async function keygen(ir, options = {}) {
+async function keygen(ir, { paramsPath, signal } = {}) {
   if (!(typeof ir === 'string' || ir instanceof Uint8Array)) {
     throw new ProverError('INVALID_ARGUMENT', 'ir must be ZKIR JSON text or .bzkir / .zkir bytes')
   }
-  const dirs = options.paramsPath === undefined ? [defaultParamsDir()] : [].concat(options.paramsPath)
-  const keys = await native(() => binding.keygen(ir, dirs))
+  const dirs = paramsPath === undefined ? [defaultParamsDir()] : [].concat(paramsPath)
+  const keys = await withSignal(native(() => binding.keygen(ir, dirs)), signal)
   return { proverKey: new Uint8Array(keys.proverKey), verifierKey: new Uint8Array(keys.verifierKey), k: keys.k }
 }
 

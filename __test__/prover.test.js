@@ -101,3 +101,24 @@ test('abort: a queued proof rejects at once and never runs; a running one reject
   await assert.rejects(p2.prove('arith', witness('arith.witness.json'), { signal: pre.signal }), { code: 'ABORT_ERR' })
   await p2.close()
 })
+
+test('every async operation takes a signal', async () => {
+  const { keygen } = require('..')
+  const prover = await createProver({ circuitKeysPath: dir })
+  const aborted = AbortSignal.abort()
+  const w = witness('arith.witness.json')
+  for (const call of [
+    () => prover.check('arith', w, { signal: aborted }),
+    () => prover.verify('arith', new Uint8Array(4), [], { signal: aborted }),
+    () => prover.preload(['arith'], { signal: aborted }),
+    () => keygen(require('node:fs').readFileSync(testCircuit('arith'), 'utf8'), { signal: aborted }),
+  ]) {
+    await assert.rejects(call(), { name: 'AbortError', code: 'ABORT_ERR' })
+  }
+  const later = new AbortController()
+  const pending = keygen(require('node:fs').readFileSync(testCircuit('bench_k13'), 'utf8'), { signal: later.signal })
+  later.abort()
+  await assert.rejects(pending, { code: 'ABORT_ERR' })
+  assert.equal((await prover.check('arith', w)).length, 2, 'the prover works on after aborts')
+  await prover.close()
+})
