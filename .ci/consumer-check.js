@@ -5,7 +5,9 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const assert = require('node:assert/strict')
-const { createProver, keygen } = require('midnight-native-prover')
+const { createRequire } = require('node:module')
+// Resolve the package the way the consumer project (the working directory) sees it.
+const { createProver, keygen } = createRequire(path.join(process.cwd(), 'package.json'))('midnight-native-prover')
 
 async function main(circuits) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mnp-consumer-'))
