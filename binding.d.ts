@@ -9,7 +9,7 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Lets JS withdraw a queued proof (AbortSignal support lives in index.js). */
+/** Lets JS withdraw a queued proof (AbortSignal and timeouts live in index.js). */
 export declare class CancelToken {
   constructor()
   cancel(): void
@@ -49,6 +49,7 @@ export interface NativeConfig {
   paramsDirs: Array<string>
   threads?: number
   maxConcurrent?: number
+  maxQueue?: number
   memoryLimitBytes?: number
 }
 

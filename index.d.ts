@@ -19,6 +19,8 @@ export type ProverErrorCode =
   | 'PROOF_FAILED'
   | 'PROVER_CLOSED'
   | 'PROVER_PANIC'
+  | 'PROVER_OVERLOADED'
+  | 'PROOF_TIMEOUT'
 
 /** The error every rejection of this package is (except aborts, see {@link AbortError}). */
 export declare class ProverError extends Error {
@@ -77,6 +79,17 @@ export interface ProverOptions {
   /** Proofs run at once; the rest wait in FIFO order. Env: `PROVER_MAX_CONCURRENT`. Default 1. */
   maxConcurrent?: number
   /**
+   * Proofs that may wait for their turn; one more makes `prove` reject at once with
+   * `PROVER_OVERLOADED` (a service answers 429). Env: `PROVER_MAX_QUEUE`. Default: unbounded.
+   */
+  maxQueue?: number
+  /**
+   * Default time limit of a proof in ms, from the `prove` call; on expiry it rejects with
+   * `PROOF_TIMEOUT` and leaves the queue if it has not started. Env: `PROVER_TIMEOUT_MS`.
+   * Default: none.
+   */
+  timeoutMs?: number
+  /**
    * Circuits to load before `createProver` resolves. Env: `PROVER_PRELOAD_CIRCUITS` (comma list).
    * A circuit that fails to load rejects `createProver` with that error.
    */
@@ -100,6 +113,8 @@ export interface AbortOptions {
 
 /** Options of {@link Prover.prove}. */
 export interface ProveOptions extends AbortOptions {
+  /** Time limit of this proof in ms (overrides {@link ProverOptions.timeoutMs}); expiry rejects `PROOF_TIMEOUT`. */
+  timeoutMs?: number
   /** Replaces the witness's binding input (as the ledger's `overwriteBindingInput`). */
   bindingInput?: FieldElement
 }
@@ -164,7 +179,9 @@ export declare class Prover {
    * Proves a circuit. `witness` is a {@link Witness} object or the ledger's tagged-serialized
    * `ProofPreimage` bytes. Rejects with `CIRCUIT_NOT_FOUND`, `INVALID_CIRCUIT_ID`,
    * `INVALID_WITNESS`, `WITNESS_UNSATISFIED` (the message names the failed constraint),
-   * `KEY_CORRUPT`, `PARAMS_NOT_FOUND`, `PROVER_CLOSED`, `PROVER_PANIC` or an {@link AbortError}.
+   * `KEY_CORRUPT`, `PARAMS_NOT_FOUND`, `PROVER_CLOSED`, `PROVER_PANIC`, `PROVER_OVERLOADED`,
+   * `PROOF_TIMEOUT` or an {@link AbortError}. A proof that is aborted or times out while queued
+   * leaves the queue at once; one already running finishes in the background, its result dropped.
    */
   prove(circuitId: string, witness: Witness | Uint8Array, options?: ProveOptions): Promise<ProofResult>
   /**

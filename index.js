@@ -16,21 +16,36 @@ function abortError(signal) {
   return new AbortError('The operation was aborted', { cause: signal.reason })
 }
 
-/** Settles with `work` or rejects as soon as `signal` aborts, whichever is first. */
-function withSignal(work, signal, onAbort = () => {}) {
-  if (!signal) return work
-  if (signal.aborted) {
-    onAbort()
+/**
+ * Settles with `work`, or rejects as soon as `signal` aborts (AbortError) or `timeoutMs` passes
+ * (PROOF_TIMEOUT), whichever comes first; `onStop` then withdraws the work if it has not started.
+ */
+function raceStop(work, { signal, timeoutMs, onStop = () => {} } = {}) {
+  if (!signal && timeoutMs === undefined) return work
+  if (signal?.aborted) {
+    onStop()
     return Promise.reject(abortError(signal))
   }
   return new Promise((resolve, reject) => {
-    const abort = () => {
-      onAbort()
-      reject(abortError(signal))
+    const stop = (err) => {
+      onStop()
+      reject(err)
     }
-    signal.addEventListener('abort', abort, { once: true })
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort))
+    const abort = () => stop(abortError(signal))
+    const timer =
+      timeoutMs === undefined ? undefined : setTimeout(() => stop(new ProverError('PROOF_TIMEOUT', `no result within ${timeoutMs} ms`)), timeoutMs)
+    signal?.addEventListener('abort', abort, { once: true })
+    work.then(resolve, reject).finally(() => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', abort)
+    })
   })
+}
+
+function timeoutOption(value, where) {
+  if (value === undefined) return undefined
+  if (!Number.isInteger(value) || value < 1) throw new ProverError('INVALID_ARGUMENT', `${where} must be a positive integer of ms, got ${value}`)
+  return value
 }
 
 function toProofResult(p) {
@@ -67,32 +82,34 @@ function toStatus(s) {
 
 class Prover {
   #native
+  #timeoutMs
   #pending = new Set()
   #closing = null
 
-  constructor(nativeProver) {
+  constructor(nativeProver, timeoutMs) {
     this.#native = nativeProver
+    this.#timeoutMs = timeoutMs
   }
 
   /**
    * Starts work synchronously (so a call made before `close()` is accepted) and tracks it so
    * `close()` can wait for it. Validation errors become rejections, never throws.
    */
-  #run(start, signal, onAbort) {
+  #run(start, stop = {}) {
     try {
       if (this.#closing) throw new ProverError('PROVER_CLOSED', 'the prover is closed')
-      if (signal?.aborted) throw abortError(signal)
+      if (stop.signal?.aborted) throw abortError(stop.signal)
       const work = start()
       const tracked = work.finally(() => this.#pending.delete(tracked))
       tracked.catch(() => {})
       this.#pending.add(tracked)
-      return withSignal(work, signal, onAbort)
+      return raceStop(work, stop)
     } catch (err) {
       return Promise.reject(err)
     }
   }
 
-  prove(circuitId, witness, { signal, bindingInput } = {}) {
+  prove(circuitId, witness, { signal, bindingInput, timeoutMs } = {}) {
     const token = new binding.CancelToken()
     const start = () => {
       requireCircuitId(circuitId)
@@ -100,7 +117,13 @@ class Prover {
       const bindingText = bindingInput === undefined ? undefined : fieldText(bindingInput, 'bindingInput')
       return native(() => this.#native.prove(circuitId, data, bindingText, token)).then(toProofResult)
     }
-    return this.#run(start, signal, () => token.cancel())
+    let timeout
+    try {
+      timeout = timeoutOption(timeoutMs, 'timeoutMs') ?? this.#timeoutMs
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#run(start, { signal, timeoutMs: timeout, onStop: () => token.cancel() })
   }
 
   check(circuitId, witness, { signal } = {}) {
@@ -108,7 +131,7 @@ class Prover {
       requireCircuitId(circuitId)
       const data = encodeWitness(witness)
       return native(() => this.#native.check(circuitId, data)).then((skips) => skips.map((s) => s ?? undefined))
-    }, signal)
+    }, { signal })
   }
 
   verify(circuitId, proof, publicInputs, { signal } = {}) {
@@ -118,7 +141,7 @@ class Prover {
       if (!Array.isArray(publicInputs)) throw new ProverError('INVALID_ARGUMENT', 'publicInputs must be an array')
       const inputs = publicInputs.map((v, i) => fieldText(v, `publicInputs[${i}]`))
       return native(() => this.#native.verify(circuitId, proof, inputs))
-    }, signal)
+    }, { signal })
   }
 
   preload(circuitIds, { signal } = {}) {
@@ -127,7 +150,7 @@ class Prover {
         throw new ProverError('INVALID_ARGUMENT', 'preload takes an array of circuit ids')
       }
       return native(() => this.#native.preload(circuitIds))
-    }, signal)
+    }, { signal })
   }
 
   async getStatus() {
@@ -152,12 +175,13 @@ async function createProver(options) {
       paramsDirs: config.paramsDirs,
       threads: config.threads,
       maxConcurrent: config.maxConcurrent,
+      maxQueue: config.maxQueue,
       memoryLimitBytes: config.memoryLimitBytes,
     })
   } catch (err) {
     throw fromNative(err)
   }
-  const prover = new Prover(nativeProver)
+  const prover = new Prover(nativeProver, config.timeoutMs)
   if (config.preloadCircuits.length) {
     try {
       await prover.preload(config.preloadCircuits)
@@ -174,7 +198,7 @@ async function keygen(ir, { paramsPath, signal } = {}) {
     throw new ProverError('INVALID_ARGUMENT', 'ir must be ZKIR JSON text or .bzkir / .zkir bytes')
   }
   const dirs = paramsPath === undefined ? [defaultParamsDir()] : [].concat(paramsPath)
-  const keys = await withSignal(native(() => binding.keygen(ir, dirs)), signal)
+  const keys = await raceStop(native(() => binding.keygen(ir, dirs)), { signal })
   return { proverKey: new Uint8Array(keys.proverKey), verifierKey: new Uint8Array(keys.verifierKey), k: keys.k }
 }
 

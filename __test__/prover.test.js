@@ -6,6 +6,11 @@ const assert = require('node:assert/strict')
 const { createProver, AbortError } = require('..')
 const { ARTTT, compactDir, testCircuit, witness } = require('./support/fixtures')
 
+/** Resolves once the prover reports a proof running (a driver thread has taken it). */
+async function untilRunning(prover) {
+  while ((await prover.getStatus()).activeProofs === 0) await new Promise((r) => setTimeout(r, 2))
+}
+
 let dir
 before(async () => {
   dir = await compactDir({ arith: testCircuit('arith'), bench_k13: testCircuit('bench_k13') })
@@ -80,6 +85,7 @@ test('abort: a queued proof rejects at once and never runs; a running one reject
   const running = new AbortController()
   const queued = new AbortController()
   const first = prover.prove('bench_k13', witness('bench_k13.witness.json'), { signal: running.signal })
+  await untilRunning(prover)
   const second = prover.prove('arith', witness('arith.witness.json'), { signal: queued.signal })
   const third = prover.prove('arith', witness('arith.witness.json'))
   queued.abort()
@@ -121,4 +127,43 @@ test('every async operation takes a signal', async () => {
   await assert.rejects(pending, { code: 'ABORT_ERR' })
   assert.equal((await prover.check('arith', w)).length, 2, 'the prover works on after aborts')
   await prover.close()
+})
+
+test('backpressure: beyond maxQueue waiting proofs, prove rejects at once with PROVER_OVERLOADED', async () => {
+  const prover = await createProver({ circuitKeysPath: dir, maxQueue: 1, preloadCircuits: ['bench_k13', 'arith'] })
+  const w = witness('arith.witness.json')
+  const running = prover.prove('bench_k13', witness('bench_k13.witness.json'))
+  await untilRunning(prover)
+  const waiting = prover.prove('arith', w)
+  await assert.rejects(prover.prove('arith', w), (err) => {
+    assert.equal(err.code, 'PROVER_OVERLOADED')
+    assert.match(err.message, /1 proofs running and 1 waiting/)
+    return true
+  })
+  await Promise.all([running, waiting])
+  assert.equal((await prover.prove('arith', w)).circuitId, 'arith', 'room again once the queue drains')
+  await prover.close()
+})
+
+test('an aborted queued proof leaves the queue at once; timeoutMs rejects with PROOF_TIMEOUT', async () => {
+  const prover = await createProver({ circuitKeysPath: dir, preloadCircuits: ['bench_k13', 'arith'] })
+  const w = witness('arith.witness.json')
+  const running = prover.prove('bench_k13', witness('bench_k13.witness.json'))
+  await untilRunning(prover)
+  const controller = new AbortController()
+  const queued = prover.prove('arith', w, { signal: controller.signal })
+  const timed = prover.prove('arith', w, { timeoutMs: 1 })
+  assert.equal((await prover.getStatus()).queuedProofs, 2)
+  controller.abort()
+  await assert.rejects(queued, { code: 'ABORT_ERR' })
+  await assert.rejects(timed, { code: 'PROOF_TIMEOUT' })
+  assert.equal((await prover.getStatus()).queuedProofs, 0, 'both left the queue without running')
+  await running
+  await assert.rejects(prover.prove('arith', w, { timeoutMs: 0 }), { code: 'INVALID_ARGUMENT' })
+  await prover.close()
+  const status = await prover.getStatus()
+  assert.equal(status.proofsCompleted, 1, 'only the running proof ran')
+  const withDefault = await createProver({ circuitKeysPath: dir, timeoutMs: 1, preloadCircuits: ['bench_k13'] })
+  await assert.rejects(withDefault.prove('bench_k13', witness('bench_k13.witness.json')), { code: 'PROOF_TIMEOUT' })
+  await withDefault.close()
 })

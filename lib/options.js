@@ -4,7 +4,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { ProverError } = require('./errors')
 
-const KNOWN = ['circuitKeysPath', 'memoryLimit', 'threads', 'preloadCircuits', 'paramsPath', 'maxConcurrent']
+const KNOWN = ['circuitKeysPath', 'memoryLimit', 'threads', 'preloadCircuits', 'paramsPath', 'maxConcurrent', 'maxQueue', 'timeoutMs']
 
 function invalid(name, message) {
   return new ProverError('INVALID_OPTIONS', `${name}: ${message}`)
@@ -24,6 +24,12 @@ const asNumber = (raw) => Number(raw.trim())
 function positiveInteger({ value, from }, max) {
   if (value === undefined) return undefined
   if (!Number.isInteger(value) || value < 1 || value > max) throw invalid(from, `expected an integer from 1 to ${max}, got ${String(value)}`)
+  return value
+}
+
+function nonNegativeInteger({ value, from }, max) {
+  if (value === undefined) return undefined
+  if (!Number.isInteger(value) || value < 0 || value > max) throw invalid(from, `expected an integer from 0 to ${max}, got ${String(value)}`)
   return value
 }
 
@@ -86,6 +92,8 @@ function resolveOptions(options = {}) {
     paramsDirs: paramsDirs(options),
     threads: positiveInteger(pick(options, 'threads', 'PROVER_THREADS', asNumber), 1024),
     maxConcurrent: positiveInteger(pick(options, 'maxConcurrent', 'PROVER_MAX_CONCURRENT', asNumber), 1024),
+    maxQueue: nonNegativeInteger(pick(options, 'maxQueue', 'PROVER_MAX_QUEUE', asNumber), 2 ** 31 - 1),
+    timeoutMs: positiveInteger(pick(options, 'timeoutMs', 'PROVER_TIMEOUT_MS', asNumber), 2 ** 31 - 1),
     memoryLimitBytes: memory.value === undefined ? undefined : Math.floor(memory.value * 1024 * 1024),
     preloadCircuits: circuitIds(pick(options, 'preloadCircuits', 'PROVER_PRELOAD_CIRCUITS', asList)),
   }

@@ -5,7 +5,7 @@ use crate::core::field::{field_to_words, parse_field};
 use crate::core::keygen;
 use crate::core::params::{self, ParamsStore};
 use crate::core::prover::{default_threads, guarded, ProofOutput, Prover, ProverConfig, Status};
-use crate::core::scheduler::CancelFlag;
+use crate::core::scheduler::CancelHandle;
 use crate::core::witness::Witness;
 use napi::bindgen_prelude::*;
 use napi::Env;
@@ -53,6 +53,7 @@ pub struct NativeConfig {
     pub params_dirs: Vec<String>,
     pub threads: Option<u32>,
     pub max_concurrent: Option<u32>,
+    pub max_queue: Option<u32>,
     pub memory_limit_bytes: Option<f64>,
 }
 
@@ -127,15 +128,15 @@ fn status_to_js(s: Status) -> NativeStatus {
     }
 }
 
-/// Lets JS withdraw a queued proof (AbortSignal support lives in index.js).
+/// Lets JS withdraw a queued proof (AbortSignal and timeouts live in index.js).
 #[napi]
-pub struct CancelToken(CancelFlag);
+pub struct CancelToken(CancelHandle);
 
 #[napi]
 impl CancelToken {
     #[napi(constructor)]
     pub fn new() -> Self {
-        CancelToken(CancelFlag::default())
+        CancelToken(CancelHandle::default())
     }
 
     #[napi]
@@ -158,6 +159,7 @@ impl NativeProver {
             params_dirs: config.params_dirs.into_iter().map(PathBuf::from).collect(),
             threads: config.threads.map(|t| t as usize).unwrap_or_else(default_threads),
             max_concurrent: config.max_concurrent.unwrap_or(1) as usize,
+            max_queue: config.max_queue.map(|q| q as usize).unwrap_or(usize::MAX),
             memory_limit_bytes: config.memory_limit_bytes.map(|b| b as u64),
         })
         .map_err(to_napi)?;
@@ -175,8 +177,8 @@ impl NativeProver {
     ) -> Result<Object<'env>> {
         let binding = binding_input.map(|b| field(&b, "bindingInput")).transpose()?;
         let (settle, promise) = settle_later(env, proof_to_js)?;
-        let flag = cancel.map(|c| c.0.clone()).unwrap_or_default();
-        self.inner.submit_prove(circuit_id, witness(witness_data), binding, flag, settle);
+        let handle = cancel.map(|c| c.0.clone()).unwrap_or_default();
+        self.inner.submit_prove(circuit_id, witness(witness_data), binding, &handle, settle);
         Ok(promise)
     }
 
@@ -271,7 +273,7 @@ pub fn available_threads() -> u32 {
 #[napi]
 pub fn error_codes() -> Vec<&'static str> {
     use ErrorCode::*;
-    [InvalidOptions, InvalidArgument, CircuitNotFound, InvalidCircuitId, InvalidWitness, WitnessUnsatisfied, KeyCorrupt, InvalidIr, ParamsNotFound, ProofFailed, ProverClosed, ProverPanic, Aborted]
+    [InvalidOptions, InvalidArgument, CircuitNotFound, InvalidCircuitId, InvalidWitness, WitnessUnsatisfied, KeyCorrupt, InvalidIr, ParamsNotFound, ProofFailed, ProverClosed, ProverPanic, ProverOverloaded, ProofTimeout, Aborted]
         .iter()
         .map(|c| c.as_str())
         .collect()

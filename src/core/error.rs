@@ -15,6 +15,8 @@ pub enum ErrorCode {
     ProofFailed,
     ProverClosed,
     ProverPanic,
+    ProverOverloaded,
+    ProofTimeout,
     Aborted,
 }
 
@@ -33,6 +35,8 @@ impl ErrorCode {
             ErrorCode::ProofFailed => "PROOF_FAILED",
             ErrorCode::ProverClosed => "PROVER_CLOSED",
             ErrorCode::ProverPanic => "PROVER_PANIC",
+            ErrorCode::ProverOverloaded => "PROVER_OVERLOADED",
+            ErrorCode::ProofTimeout => "PROOF_TIMEOUT",
             ErrorCode::Aborted => "ABORT_ERR",
         }
     }

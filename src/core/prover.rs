@@ -4,7 +4,7 @@ use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::keystore::KeyStore;
 use super::memory;
 use super::params::{ParamsStore, ReadyParams};
-use super::scheduler::{CancelFlag, Scheduler};
+use super::scheduler::{CancelHandle, Overloaded, Scheduler, Start};
 use super::witness::Witness;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
@@ -18,6 +18,8 @@ pub struct ProverConfig {
     pub params_dirs: Vec<PathBuf>,
     pub threads: usize,
     pub max_concurrent: usize,
+    /// Proofs that may wait for a driver; beyond that `prove` fails with PROVER_OVERLOADED.
+    pub max_queue: usize,
     pub memory_limit_bytes: Option<u64>,
 }
 
@@ -74,7 +76,7 @@ impl Prover {
         if config.threads == 0 || config.max_concurrent == 0 {
             return fail(ErrorCode::InvalidOptions, "threads and maxConcurrent must be at least 1");
         }
-        let scheduler = Scheduler::new(config.threads, config.max_concurrent)
+        let scheduler = Scheduler::new(config.threads, config.max_concurrent, config.max_queue)
             .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
         Ok(Arc::new(Prover {
             keys: KeyStore::new(config.circuit_dirs),
@@ -88,28 +90,36 @@ impl Prover {
         }))
     }
 
-    /// Queues a proof; `done` is called exactly once, from a prover thread.
+    /// Queues a proof; `done` is called exactly once: from a prover thread when it ran, or from
+    /// the calling thread when it was refused or withdrawn through `cancel`.
     pub fn submit_prove(
         self: &Arc<Self>,
         circuit_id: String,
         witness: Witness,
         binding_input: Option<Fr>,
-        cancel: CancelFlag,
+        cancel: &CancelHandle,
         done: impl FnOnce(Result<ProofOutput>) + Send + 'static,
     ) {
         if let Err(e) = self.ensure_open() {
             return done(Err(e));
         }
         let this = self.clone();
-        self.scheduler.submit(move || {
-            if cancel.is_cancelled() {
-                return done(fail(ErrorCode::Aborted, "the proof was aborted before it started"));
+        let job = move |start: Start| match start {
+            Start::Withdrawn => done(fail(ErrorCode::Aborted, "the proof was withdrawn before it started")),
+            Start::Refused(Overloaded(running, waiting)) => done(fail(
+                ErrorCode::ProverOverloaded,
+                format!("{running} proofs running and {waiting} waiting, the queue is full (maxQueue)"),
+            )),
+            Start::Run => {
+                let result = guarded(|| this.prove_now(&circuit_id, witness, binding_input));
+                let counter = if result.is_ok() { &this.completed } else { &this.failed };
+                counter.fetch_add(1, SeqCst);
+                done(result)
             }
-            let result = guarded(|| this.prove_now(&circuit_id, witness, binding_input));
-            let counter = if result.is_ok() { &this.completed } else { &this.failed };
-            counter.fetch_add(1, SeqCst);
-            done(result)
-        });
+        };
+        if let Some(ticket) = self.scheduler.submit(job) {
+            cancel.attach(ticket);
+        }
     }
 
     /// Runs a short task (check, verify, preload) on the pool; `done` is called exactly once.
@@ -279,7 +289,7 @@ mod tests {
     }
 
     fn prover(dir: PathBuf) -> Arc<Prover> {
-        Prover::new(ProverConfig { circuit_dirs: vec![dir], params_dirs: vec![], threads: 2, max_concurrent: 1, memory_limit_bytes: None }).unwrap()
+        Prover::new(ProverConfig { circuit_dirs: vec![dir], params_dirs: vec![], threads: 2, max_concurrent: 1, max_queue: 8, memory_limit_bytes: None }).unwrap()
     }
 
     #[test]
@@ -295,7 +305,7 @@ mod tests {
     fn proves_and_verifies_on_the_pool() {
         let p = prover(compact_dir(&["arith"]));
         let (tx, rx) = std::sync::mpsc::channel();
-        p.submit_prove("arith".into(), witness("arith.witness.json"), None, CancelFlag::default(), move |r| tx.send(r).unwrap());
+        p.submit_prove("arith".into(), witness("arith.witness.json"), None, &CancelHandle::default(), move |r| tx.send(r).unwrap());
         let out = rx.recv().unwrap().unwrap();
         assert!(out.proof.starts_with(b"midnight:proof[v5]:"));
         assert!(p.verify_now("arith", &out.proof, out.public_inputs.clone()).unwrap());
@@ -319,10 +329,10 @@ mod tests {
     #[test]
     fn cancelled_queued_proof_never_runs_and_closed_prover_rejects() {
         let p = prover(compact_dir(&["arith"]));
-        let cancel = CancelFlag::default();
+        let cancel = CancelHandle::default();
         cancel.cancel();
         let (tx, rx) = std::sync::mpsc::channel();
-        p.submit_prove("arith".into(), witness("arith.witness.json"), None, cancel, move |r| tx.send(r).unwrap());
+        p.submit_prove("arith".into(), witness("arith.witness.json"), None, &cancel, move |r| tx.send(r).unwrap());
         assert_eq!(rx.recv().unwrap().err().unwrap().code, ErrorCode::Aborted);
         assert_eq!(p.status().proofs_completed + p.status().proofs_failed, 0);
         p.close();

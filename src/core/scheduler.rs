@@ -1,19 +1,28 @@
 //! Runs work on the prover's own rayon pool.
 //!
-//! Proofs go through a FIFO queue served by `max_concurrent` driver threads, each of which hands
-//! one proof at a time to the pool with `install`; midnight-proofs' parallel loops then run on
-//! the pool's threads. Feeding the pool this way (instead of `spawn`ing every proof into it)
+//! Proofs go through a bounded FIFO queue served by `max_concurrent` driver threads, each of which
+//! hands one proof at a time to the pool with `install`; midnight-proofs' parallel loops then run
+//! on the pool's threads. Feeding the pool this way (instead of `spawn`ing every proof into it)
 //! keeps proofs from being started by workers that are merely waiting inside another proof.
 //! Short tasks (check, verify, loading) are `spawn`ed straight onto the pool.
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 
-type Job = Box<dyn FnOnce() + Send + 'static>;
+/// How a submitted job ends up being called: it runs, it was withdrawn before it started, or the
+/// queue was full when it was submitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Run,
+    Withdrawn,
+    Refused(Overloaded),
+}
+
+type Job = Box<dyn FnOnce(Start) + Send + 'static>;
 
 #[derive(Default)]
 struct Queue {
-    jobs: VecDeque<Job>,
+    jobs: VecDeque<(u64, Job)>,
+    next_id: u64,
     active: usize,
     shut_down: bool,
 }
@@ -26,23 +35,70 @@ struct Shared {
 pub struct Scheduler {
     pool: Arc<rayon::ThreadPool>,
     shared: Arc<Shared>,
+    max_queue: usize,
 }
 
-/// Set when the caller no longer wants the result; checked before queued work starts.
-#[derive(Clone, Default)]
-pub struct CancelFlag(Arc<AtomicBool>);
+/// The queue was full: (running, waiting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overloaded(pub usize, pub usize);
 
-impl CancelFlag {
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+/// A queued job's claim ticket: withdrawing it before a driver takes it frees its place at once.
+pub struct Ticket {
+    id: u64,
+    shared: Weak<Shared>,
+}
+
+impl Ticket {
+    /// Removes the job from the queue and calls it with `Start::Withdrawn` on this thread.
+    /// False once a driver has taken it (or it already ended).
+    pub fn withdraw(&self) -> bool {
+        let Some(shared) = self.shared.upgrade() else { return false };
+        let job = {
+            let mut q = shared.queue.lock().expect("queue lock");
+            let Some(at) = q.jobs.iter().position(|(id, _)| *id == self.id) else { return false };
+            q.jobs.remove(at).map(|(_, job)| job)
+        };
+        job.map(|job| job(Start::Withdrawn)).is_some()
     }
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+}
+
+/// Cancellation from the caller's side, which may come before or after the job is queued.
+#[derive(Clone, Default)]
+pub struct CancelHandle(Arc<Mutex<CancelState>>);
+
+#[derive(Default)]
+struct CancelState {
+    cancelled: bool,
+    ticket: Option<Ticket>,
+}
+
+impl CancelHandle {
+    /// Withdraws the job if it is still queued; a running job is left to finish.
+    pub fn cancel(&self) {
+        let ticket = {
+            let mut state = self.0.lock().expect("cancel lock");
+            state.cancelled = true;
+            state.ticket.take()
+        };
+        if let Some(ticket) = ticket {
+            ticket.withdraw();
+        }
+    }
+
+    /// Links the queued job to this handle, withdrawing it at once if cancel came first.
+    pub fn attach(&self, ticket: Ticket) {
+        let mut state = self.0.lock().expect("cancel lock");
+        if state.cancelled {
+            drop(state);
+            ticket.withdraw();
+        } else {
+            state.ticket = Some(ticket);
+        }
     }
 }
 
 impl Scheduler {
-    pub fn new(threads: usize, max_concurrent: usize) -> std::io::Result<Self> {
+    pub fn new(threads: usize, max_concurrent: usize, max_queue: usize) -> std::io::Result<Self> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("mnp-prover-{i}"))
@@ -56,13 +112,25 @@ impl Scheduler {
                 .name(format!("mnp-driver-{i}"))
                 .spawn(move || drive(&shared, &pool))?;
         }
-        Ok(Scheduler { pool, shared })
+        Ok(Scheduler { pool, shared, max_queue })
     }
 
-    /// Queues a proof; it runs when a driver is free, in submission order.
-    pub fn submit(&self, job: impl FnOnce() + Send + 'static) {
-        self.shared.queue.lock().expect("queue lock").jobs.push_back(Box::new(job));
+    /// Queues a proof; it runs when a driver is free, in submission order. When the queue is
+    /// full the job is called at once, here, with `Start::Refused`, and no ticket is returned.
+    pub fn submit(&self, job: impl FnOnce(Start) + Send + 'static) -> Option<Ticket> {
+        let mut q = self.shared.queue.lock().expect("queue lock");
+        if q.jobs.len() >= self.max_queue {
+            let depth = Overloaded(q.active, q.jobs.len());
+            drop(q);
+            job(Start::Refused(depth));
+            return None;
+        }
+        let id = q.next_id;
+        q.next_id += 1;
+        q.jobs.push_back((id, Box::new(job)));
+        drop(q);
         self.shared.wakeup.notify_one();
+        Some(Ticket { id, shared: Arc::downgrade(&self.shared) })
     }
 
     /// Runs a short task on the pool right away.
@@ -94,7 +162,7 @@ fn drive(shared: &Shared, pool: &rayon::ThreadPool) {
         let job = {
             let mut q = shared.queue.lock().expect("queue lock");
             loop {
-                if let Some(job) = q.jobs.pop_front() {
+                if let Some((_, job)) = q.jobs.pop_front() {
                     q.active += 1;
                     break job;
                 }
@@ -105,7 +173,7 @@ fn drive(shared: &Shared, pool: &rayon::ThreadPool) {
             }
         };
         // Jobs report their own panics; this only keeps the driver alive if one slips through.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(job)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(|| job(Start::Run))));
         shared.queue.lock().expect("queue lock").active -= 1;
     }
 }
@@ -114,22 +182,52 @@ fn drive(shared: &Shared, pool: &rayon::ThreadPool) {
 mod tests {
     use super::*;
     use std::sync::mpsc;
+    use std::time::Duration;
 
     #[test]
     fn proofs_run_fifo_on_the_pool_with_bounded_concurrency() {
-        let sched = Scheduler::new(2, 1).unwrap();
+        let sched = Scheduler::new(2, 1, 100).unwrap();
         let (tx, rx) = mpsc::channel();
         for i in 0..5 {
             let tx = tx.clone();
-            sched.submit(move || {
+            let queued = sched.submit(move |start| {
                 let name = std::thread::current().name().unwrap_or("").to_owned();
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                tx.send((i, name)).unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+                tx.send((i, name, start)).unwrap();
             });
+            assert!(queued.is_some());
         }
-        let got: Vec<(i32, String)> = (0..5).map(|_| rx.recv().unwrap()).collect();
+        let got: Vec<_> = (0..5).map(|_| rx.recv().unwrap()).collect();
         assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
-        assert!(got.iter().all(|g| g.1.starts_with("mnp-prover-")), "{got:?}");
+        assert!(got.iter().all(|g| g.1.starts_with("mnp-prover-") && g.2 == Start::Run), "{got:?}");
         assert_eq!(sched.threads(), 2);
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_a_withdrawn_job_frees_its_place() {
+        let sched = Scheduler::new(1, 1, 1).unwrap();
+        let (release, hold) = mpsc::channel::<()>();
+        let (tx, rx) = mpsc::channel();
+        assert!(sched.submit(move |_| hold.recv().unwrap()).is_some());
+        while sched.depth() != (1, 0) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let (tx2, tx3) = (tx.clone(), tx.clone());
+        let waiting = sched.submit(move |start| tx2.send(("waiting", start)).unwrap()).unwrap();
+        assert!(sched.submit(move |start| tx3.send(("refused", start)).unwrap()).is_none());
+        assert_eq!(rx.recv().unwrap(), ("refused", Start::Refused(Overloaded(1, 1))));
+        let handle = CancelHandle::default();
+        handle.attach(waiting);
+        handle.cancel();
+        assert_eq!(rx.recv().unwrap(), ("waiting", Start::Withdrawn));
+        assert_eq!(sched.depth(), (1, 0));
+        let late = CancelHandle::default();
+        late.cancel();
+        late.attach(sched.submit(move |start| tx.send(("cancelled first", start)).unwrap()).unwrap());
+        assert_eq!(rx.recv().unwrap(), ("cancelled first", Start::Withdrawn));
+        let (tx, rx) = mpsc::channel();
+        assert!(sched.submit(move |start| tx.send(("next", start)).unwrap()).is_some());
+        release.send(()).unwrap();
+        assert_eq!(rx.recv().unwrap(), ("next", Start::Run));
     }
 }
