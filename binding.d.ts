@@ -22,6 +22,8 @@ export declare class NativeProver {
   verify(circuitId: string, proof: Uint8Array, publicInputs: Array<string>): Promise<boolean>
   preload(circuitIds: Array<string>): Promise<void>
   status(): NativeStatus
+  /** Prometheus text exposition format. */
+  metrics(): string
   /** Stops accepting work; queued and running work still completes. */
   close(): void
   /** Frees loaded circuits; index.js calls it once submitted work has settled. */

@@ -199,6 +199,14 @@ export declare class Prover {
   preload(circuitIds: string[], options?: AbortOptions): Promise<void>
   /** A snapshot of loaded circuits, queue, threads, memory and counters. */
   getStatus(): Promise<ProverStatus>
+  /**
+   * Prometheus text exposition (format 0.0.4): `proof_generation_duration_seconds` (histogram by
+   * `circuit_id`; buckets 0.05, 0.1, 0.25, 0.5, 1, 5, 10, 15, 30, 60 s), `proofs_generated_total`
+   * (counter by `circuit_id` and `status` = success | failure; ids naming no circuit count as
+   * `unknown`), `prover_memory_usage_bytes`, `prover_memory_limit_bytes` (when set),
+   * `prover_queue_depth`, `prover_active_proofs`, `prover_key_load_seconds` (by `circuit_id`).
+   */
+  metrics(): Promise<string>
   /** Waits for submitted work to finish, then frees the circuits; later calls reject `PROVER_CLOSED`. */
   close(): Promise<void>
 }

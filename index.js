@@ -153,6 +153,11 @@ class Prover {
     }, { signal })
   }
 
+  /** Prometheus text exposition (format 0.0.4) of the prover's metrics. */
+  async metrics() {
+    return this.#native.metrics()
+  }
+
   async getStatus() {
     return toStatus(this.#native.status())
   }

@@ -213,6 +213,12 @@ impl NativeProver {
         status_to_js(self.inner.status())
     }
 
+    /// Prometheus text exposition format.
+    #[napi]
+    pub fn metrics(&self) -> String {
+        self.inner.metrics_text()
+    }
+
     /// Stops accepting work; queued and running work still completes.
     #[napi]
     pub fn close(&self) {

@@ -5,6 +5,7 @@ pub mod field;
 pub mod keygen;
 pub mod keystore;
 pub mod memory;
+pub mod metrics;
 pub mod params;
 pub mod prover;
 pub mod scheduler;

@@ -3,6 +3,7 @@ use super::circuit::Circuit;
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::keystore::KeyStore;
 use super::memory;
+use super::metrics::{Gauges, Metrics};
 use super::params::{ParamsStore, ReadyParams};
 use super::scheduler::{CancelHandle, Overloaded, Scheduler, Start};
 use super::witness::Witness;
@@ -64,6 +65,7 @@ pub struct Prover {
     closed: AtomicBool,
     completed: AtomicU64,
     failed: AtomicU64,
+    metrics: Metrics,
 }
 
 /// The CPUs this process may use (affinity and cgroup quota included).
@@ -87,6 +89,7 @@ impl Prover {
             closed: AtomicBool::new(false),
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            metrics: Metrics::default(),
         }))
     }
 
@@ -110,10 +113,11 @@ impl Prover {
                 ErrorCode::ProverOverloaded,
                 format!("{running} proofs running and {waiting} waiting, the queue is full (maxQueue)"),
             )),
-            Start::Run => {
+            Start::Run(slot) => {
+                let started = Instant::now();
                 let result = guarded(|| this.prove_now(&circuit_id, witness, binding_input));
-                let counter = if result.is_ok() { &this.completed } else { &this.failed };
-                counter.fetch_add(1, SeqCst);
+                drop(slot);
+                this.record(&circuit_id, started, &result);
                 done(result)
             }
         };
@@ -215,6 +219,28 @@ impl Prover {
             proofs_failed: self.failed.load(SeqCst),
             uptime_ms: self.started.elapsed().as_secs_f64() * 1e3,
         }
+    }
+
+    /// Counts a finished proof. Ids that name no circuit are labelled "unknown", so callers
+    /// cannot grow the metrics without bound.
+    fn record(&self, circuit_id: &str, started: Instant, result: &Result<ProofOutput>) {
+        let counter = if result.is_ok() { &self.completed } else { &self.failed };
+        counter.fetch_add(1, SeqCst);
+        let unknown = matches!(result, Err(e) if matches!(e.code, ErrorCode::CircuitNotFound | ErrorCode::InvalidCircuitId));
+        let label = if unknown { "unknown" } else { circuit_id };
+        self.metrics.record_proof(label, started.elapsed().as_secs_f64(), result.is_ok());
+    }
+
+    /// Prometheus text exposition of the prover's metrics.
+    pub fn metrics_text(&self) -> String {
+        let (active_proofs, queue_depth) = self.scheduler.depth();
+        self.metrics.render(&Gauges {
+            memory_bytes: memory::live_bytes(),
+            memory_limit_bytes: self.memory_limit_bytes,
+            queue_depth,
+            active_proofs,
+            key_load_seconds: self.keys.loaded().iter().map(|c| (c.id.clone(), c.load_ms / 1e3)).collect(),
+        })
     }
 
     fn ensure_open(&self) -> Result<()> {

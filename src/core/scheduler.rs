@@ -10,11 +10,28 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 
 /// How a submitted job ends up being called: it runs, it was withdrawn before it started, or the
 /// queue was full when it was submitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Start {
-    Run,
+    /// Holds the job's running slot: drop it before reporting the result, so that whoever sees
+    /// the result also sees the proof no longer counted as running.
+    Run(RunSlot),
     Withdrawn,
     Refused(Overloaded),
+}
+
+/// A running proof's place in the count of active ones; released on drop.
+pub struct RunSlot(Arc<Shared>);
+
+impl std::fmt::Debug for RunSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunSlot")
+    }
+}
+
+impl Drop for RunSlot {
+    fn drop(&mut self) {
+        self.0.queue.lock().unwrap_or_else(|e| e.into_inner()).active -= 1;
+    }
 }
 
 type Job = Box<dyn FnOnce(Start) + Send + 'static>;
@@ -110,7 +127,7 @@ impl Scheduler {
             let (shared, pool) = (shared.clone(), pool.clone());
             std::thread::Builder::new()
                 .name(format!("mnp-driver-{i}"))
-                .spawn(move || drive(&shared, &pool))?;
+                .spawn(move || drive(shared, &pool))?;
         }
         Ok(Scheduler { pool, shared, max_queue })
     }
@@ -157,7 +174,7 @@ impl Drop for Scheduler {
     }
 }
 
-fn drive(shared: &Shared, pool: &rayon::ThreadPool) {
+fn drive(shared: Arc<Shared>, pool: &rayon::ThreadPool) {
     loop {
         let job = {
             let mut q = shared.queue.lock().expect("queue lock");
@@ -172,9 +189,10 @@ fn drive(shared: &Shared, pool: &rayon::ThreadPool) {
                 q = shared.wakeup.wait(q).expect("queue lock");
             }
         };
-        // Jobs report their own panics; this only keeps the driver alive if one slips through.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(|| job(Start::Run))));
-        shared.queue.lock().expect("queue lock").active -= 1;
+        let slot = RunSlot(shared.clone());
+        // Jobs report their own panics; this only keeps the driver alive if one slips through
+        // (unwinding drops the slot).
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(|| job(Start::Run(slot)))));
     }
 }
 
@@ -193,13 +211,13 @@ mod tests {
             let queued = sched.submit(move |start| {
                 let name = std::thread::current().name().unwrap_or("").to_owned();
                 std::thread::sleep(Duration::from_millis(5));
-                tx.send((i, name, start)).unwrap();
+                tx.send((i, name, matches!(start, Start::Run(_)))).unwrap();
             });
             assert!(queued.is_some());
         }
         let got: Vec<_> = (0..5).map(|_| rx.recv().unwrap()).collect();
         assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
-        assert!(got.iter().all(|g| g.1.starts_with("mnp-prover-") && g.2 == Start::Run), "{got:?}");
+        assert!(got.iter().all(|g| g.1.starts_with("mnp-prover-") && g.2), "{got:?}");
         assert_eq!(sched.threads(), 2);
     }
 
@@ -207,27 +225,35 @@ mod tests {
     fn a_full_queue_refuses_and_a_withdrawn_job_frees_its_place() {
         let sched = Scheduler::new(1, 1, 1).unwrap();
         let (release, hold) = mpsc::channel::<()>();
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::channel::<(&str, String)>();
+        let tell = |tx: mpsc::Sender<(&'static str, String)>, what: &'static str| move |start: Start| tx.send((what, format!("{start:?}"))).unwrap();
         assert!(sched.submit(move |_| hold.recv().unwrap()).is_some());
         while sched.depth() != (1, 0) {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let (tx2, tx3) = (tx.clone(), tx.clone());
-        let waiting = sched.submit(move |start| tx2.send(("waiting", start)).unwrap()).unwrap();
-        assert!(sched.submit(move |start| tx3.send(("refused", start)).unwrap()).is_none());
-        assert_eq!(rx.recv().unwrap(), ("refused", Start::Refused(Overloaded(1, 1))));
+        let waiting = sched.submit(tell(tx.clone(), "waiting")).unwrap();
+        assert!(sched.submit(tell(tx.clone(), "refused")).is_none());
+        assert_eq!(rx.recv().unwrap(), ("refused", "Refused(Overloaded(1, 1))".into()));
         let handle = CancelHandle::default();
         handle.attach(waiting);
         handle.cancel();
-        assert_eq!(rx.recv().unwrap(), ("waiting", Start::Withdrawn));
+        assert_eq!(rx.recv().unwrap(), ("waiting", "Withdrawn".into()));
         assert_eq!(sched.depth(), (1, 0));
         let late = CancelHandle::default();
         late.cancel();
-        late.attach(sched.submit(move |start| tx.send(("cancelled first", start)).unwrap()).unwrap());
-        assert_eq!(rx.recv().unwrap(), ("cancelled first", Start::Withdrawn));
-        let (tx, rx) = mpsc::channel();
-        assert!(sched.submit(move |start| tx.send(("next", start)).unwrap()).is_some());
+        late.attach(sched.submit(tell(tx.clone(), "cancelled first")).unwrap());
+        assert_eq!(rx.recv().unwrap(), ("cancelled first", "Withdrawn".into()));
+        let depth_seen = Arc::new(Mutex::new(None));
+        let (seen, depth_at_end) = (depth_seen.clone(), sched.shared.clone());
+        assert!(sched
+            .submit(move |start| {
+                drop(start);
+                *seen.lock().unwrap() = Some(depth_at_end.queue.lock().unwrap().active);
+                tx.send(("next", String::new())).unwrap();
+            })
+            .is_some());
         release.send(()).unwrap();
-        assert_eq!(rx.recv().unwrap(), ("next", Start::Run));
+        assert_eq!(rx.recv().unwrap().0, "next");
+        assert_eq!(*depth_seen.lock().unwrap(), Some(0), "the slot is released when the job drops it");
     }
 }
