@@ -62,3 +62,22 @@ pub fn rss_bytes() -> u64 {
         .unwrap_or(0);
     pages * 4096
 }
+
+/// Hands freed heap memory back to the OS.
+///
+/// Proving allocates hundreds of MiB from rayon worker threads, and glibc keeps what those
+/// threads free in per-thread arenas: measured here, RSS stayed 100 MiB above its pre-burst level
+/// after four k=14 proofs although the live heap was back where it started. `malloc_trim(0)`
+/// returns the free pages of every arena, in about a millisecond, so it runs after each proof.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim only releases free memory; it is safe to call at any time.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}

@@ -116,6 +116,7 @@ impl Prover {
             Start::Run(slot) => {
                 let started = Instant::now();
                 let result = guarded(|| this.prove_now(&circuit_id, witness, binding_input));
+                memory::release_free_memory();
                 drop(slot);
                 this.record(&circuit_id, started, &result);
                 done(result)
