@@ -17,11 +17,16 @@ export declare class CancelToken {
 
 export declare class NativeProver {
   constructor(config: NativeConfig)
-  prove(circuitId: string, witnessData: string | Uint8Array, bindingInput?: string | undefined | null, cancel?: CancelToken | undefined | null): Promise<NativeProof>
+  prove(proofId: number, circuitId: string, witnessData: string | Uint8Array, bindingInput?: string | undefined | null, cancel?: CancelToken | undefined | null): Promise<NativeProof>
   check(circuitId: string, witnessData: string | Uint8Array): Promise<Array<bigint | undefined>>
   verify(circuitId: string, proof: Uint8Array, publicInputs: Array<string>): Promise<boolean>
   preload(circuitIds: Array<string>): Promise<void>
   status(): NativeStatus
+  /**
+   * Calls `callback` with every proof's started / finished / failed event. The function is
+   * weak: it never keeps the process alive by itself.
+   */
+  onEvent(callback: (event: NativeProofEvent) => void): void
   /** Prometheus text exposition format. */
   metrics(): string
   /** Stops accepting work; queued and running work still completes. */
@@ -44,6 +49,7 @@ export interface NativeCircuitStatus {
   rows: number
   proverKeyBytes: number
   loadMs: number
+  peakProofBytes: number
 }
 
 export interface NativeConfig {
@@ -67,6 +73,17 @@ export interface NativeProof {
   publicInputs: Array<bigint>
   k: number
   provingTimeMs: number
+}
+
+export interface NativeProofEvent {
+  kind: string
+  proofId: number
+  circuitId: string
+  waitedMs: number
+  durationMs?: number
+  peakBytes?: number
+  errorCode?: string
+  errorMessage?: string
 }
 
 export interface NativeStatus {

@@ -5,6 +5,8 @@
  * @packageDocumentation
  */
 
+import { EventEmitter } from 'node:events'
+
 /** Every code a {@link ProverError} can carry. */
 export type ProverErrorCode =
   | 'INVALID_OPTIONS'
@@ -142,6 +144,26 @@ export interface CircuitStatus {
   proverKeyBytes: number
   /** Time it took to read and deserialize the circuit's files. */
   loadMs: number
+  /** Highest native heap a successful proof of this circuit needed above its start (0 before one). */
+  peakProofBytes: number
+}
+
+/** Payload of a prover's lifecycle events, for logging. */
+export interface ProofEvent {
+  /** Numbers the proofs of one prover, in submission order. */
+  proofId: number
+  circuitId: string
+  /** From submission to start (`started`, `finished`, `failed`). */
+  waitedMs?: number
+  /** Running time (`finished`, `failed`). */
+  durationMs?: number
+  /**
+   * Native heap the proof needed at its peak (`finished`, `failed`): exact when proofs run one
+   * at a time, the peak of their sum when they overlap.
+   */
+  peakBytes?: number
+  /** Why it failed (`failed`). */
+  error?: ProverError
 }
 
 /** A snapshot of the prover. */
@@ -172,9 +194,18 @@ export interface ProverStatus {
   uptimeMs: number
 }
 
-/** A prover bound to a set of circuit directories. Create it with {@link createProver}. */
-export declare class Prover {
+/**
+ * A prover bound to a set of circuit directories. Create it with {@link createProver}.
+ *
+ * Events, for logging: `queued` when `prove` accepts a proof; `started`, then `finished` or
+ * `failed`, for every proof that runs. A proof refused, aborted or timed out before it started
+ * emits only `queued`; its promise tells the rest. Events may arrive just before or after the
+ * proof's promise settles.
+ */
+export declare class Prover extends EventEmitter {
   private constructor()
+  on(event: 'queued' | 'started' | 'finished' | 'failed', listener: (event: ProofEvent) => void): this
+  once(event: 'queued' | 'started' | 'finished' | 'failed', listener: (event: ProofEvent) => void): this
   /**
    * Proves a circuit. `witness` is a {@link Witness} object or the ledger's tagged-serialized
    * `ProofPreimage` bytes. Rejects with `CIRCUIT_NOT_FOUND`, `INVALID_CIRCUIT_ID`,

@@ -167,3 +167,24 @@ test('an aborted queued proof leaves the queue at once; timeoutMs rejects with P
   await assert.rejects(withDefault.prove('bench_k13', witness('bench_k13.witness.json')), { code: 'PROOF_TIMEOUT' })
   await withDefault.close()
 })
+
+test('lifecycle events: queued, started, finished or failed, with durations and peak memory', async () => {
+  const prover = await createProver({ circuitKeysPath: dir, preloadCircuits: ['arith'] })
+  const events = []
+  for (const kind of ['queued', 'started', 'finished', 'failed']) prover.on(kind, (e) => events.push({ kind, ...e }))
+  await prover.prove('arith', witness('arith.witness.json'))
+  await assert.rejects(prover.prove('arith', witness('arith.bad.witness.json')))
+  // Events may trail the promise by a tick.
+  for (let i = 0; i < 100 && events.length < 6; i++) await new Promise((r) => setTimeout(r, 5))
+  const kinds = (id) => events.filter((e) => e.proofId === id).map((e) => e.kind)
+  assert.deepEqual(kinds(1), ['queued', 'started', 'finished'])
+  assert.deepEqual(kinds(2), ['queued', 'started', 'failed'])
+  const finished = events.find((e) => e.kind === 'finished')
+  assert.equal(finished.circuitId, 'arith')
+  assert.ok(finished.durationMs > 0 && finished.waitedMs >= 0)
+  assert.ok(finished.peakBytes > 0, 'a proof needs heap')
+  assert.equal(events.find((e) => e.kind === 'failed').error.code, 'WITNESS_UNSATISFIED')
+  const [circuit] = (await prover.getStatus()).circuits
+  assert.equal(circuit.peakProofBytes, finished.peakBytes, 'status keeps the measured peak per circuit')
+  await prover.close()
+})

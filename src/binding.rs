@@ -4,7 +4,8 @@ use crate::core::error::{ErrorCode, ProverError, Result as CoreResult};
 use crate::core::field::{field_to_words, parse_field};
 use crate::core::keygen;
 use crate::core::params::{self, ParamsStore};
-use crate::core::prover::{default_threads, guarded, ProofOutput, Prover, ProverConfig, Status};
+use crate::core::prover::{default_threads, guarded, ProofEvent, ProofOutput, Prover, ProverConfig, Status};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use crate::core::scheduler::CancelHandle;
 use crate::core::witness::Witness;
 use napi::bindgen_prelude::*;
@@ -83,6 +84,7 @@ pub struct NativeCircuitStatus {
     pub rows: u32,
     pub prover_key_bytes: f64,
     pub load_ms: f64,
+    pub peak_proof_bytes: f64,
 }
 
 #[napi(object)]
@@ -112,6 +114,7 @@ fn status_to_js(s: Status) -> NativeStatus {
                 rows: c.rows as u32,
                 prover_key_bytes: c.prover_key_bytes as f64,
                 load_ms: c.load_ms,
+                peak_proof_bytes: c.peak_proof_bytes as f64,
             })
             .collect(),
         available_circuits: s.available,
@@ -125,6 +128,31 @@ fn status_to_js(s: Status) -> NativeStatus {
         proofs_completed: s.proofs_completed as f64,
         proofs_failed: s.proofs_failed as f64,
         uptime_ms: s.uptime_ms,
+    }
+}
+
+#[napi(object)]
+pub struct NativeProofEvent {
+    pub kind: String,
+    pub proof_id: f64,
+    pub circuit_id: String,
+    pub waited_ms: f64,
+    pub duration_ms: Option<f64>,
+    pub peak_bytes: Option<f64>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+fn event_to_js(e: ProofEvent) -> NativeProofEvent {
+    NativeProofEvent {
+        kind: e.kind.to_owned(),
+        proof_id: e.proof_id as f64,
+        circuit_id: e.circuit_id,
+        waited_ms: e.waited_ms,
+        duration_ms: e.duration_ms,
+        peak_bytes: e.peak_bytes.map(|b| b as f64),
+        error_code: e.error.as_ref().map(|err| err.code.as_str().to_owned()),
+        error_message: e.error.map(|err| err.message),
     }
 }
 
@@ -170,6 +198,7 @@ impl NativeProver {
     pub fn prove<'env>(
         &self,
         env: &'env Env,
+        proof_id: u32,
         circuit_id: String,
         witness_data: Either<String, Uint8Array>,
         binding_input: Option<String>,
@@ -178,7 +207,7 @@ impl NativeProver {
         let binding = binding_input.map(|b| field(&b, "bindingInput")).transpose()?;
         let (settle, promise) = settle_later(env, proof_to_js)?;
         let handle = cancel.map(|c| c.0.clone()).unwrap_or_default();
-        self.inner.submit_prove(circuit_id, witness(witness_data), binding, &handle, settle);
+        self.inner.submit_prove(proof_id as u64, circuit_id, witness(witness_data), binding, &handle, settle);
         Ok(promise)
     }
 
@@ -211,6 +240,16 @@ impl NativeProver {
     #[napi]
     pub fn status(&self) -> NativeStatus {
         status_to_js(self.inner.status())
+    }
+
+    /// Calls `callback` with every proof's started / finished / failed event. The function is
+    /// weak: it never keeps the process alive by itself.
+    #[napi(ts_args_type = "callback: (event: NativeProofEvent) => void")]
+    pub fn on_event(&self, callback: ThreadsafeFunction<NativeProofEvent, (), NativeProofEvent, napi::Status, false, true>) {
+        let callback = Arc::new(callback);
+        self.inner.set_listener(Arc::new(move |event: ProofEvent| {
+            callback.call(event_to_js(event), ThreadsafeFunctionCallMode::NonBlocking);
+        }));
     }
 
     /// Prometheus text exposition format.

@@ -4,6 +4,7 @@ use memmap2::Mmap;
 use midnight_zkir::IrSource;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 use transient_crypto::proofs::{ProverKey, VerifierKey, Zkir};
 
@@ -17,6 +18,8 @@ pub struct Circuit {
     /// Size of the decompressed prover key: what it occupies once deserialized.
     pub prover_key_bytes: u64,
     pub load_ms: f64,
+    /// Highest heap a successful proof of this circuit needed (see `memory::ProofWindow`).
+    pub peak_proof_bytes: AtomicU64,
 }
 
 /// The files of circuit `id` inside a Compact output directory.
@@ -65,6 +68,7 @@ impl Circuit {
             prover_key,
             verifier_key,
             load_ms: started.elapsed().as_secs_f64() * 1e3,
+            peak_proof_bytes: AtomicU64::new(0),
         })
     }
 }

@@ -8,11 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 pub struct CountingAllocator;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Highest `LIVE` since the current run of overlapping proofs began (see `ProofWindow`).
+static WINDOW_PEAK: AtomicUsize = AtomicUsize::new(0);
+static OPEN_WINDOWS: AtomicUsize = AtomicUsize::new(0);
 
 fn grew(n: usize) {
     let now = LIVE.fetch_add(n, Relaxed) + n;
-    PEAK.fetch_max(now, Relaxed);
+    WINDOW_PEAK.fetch_max(now, Relaxed);
 }
 
 unsafe impl GlobalAlloc for CountingAllocator {
@@ -49,9 +51,34 @@ pub fn live_bytes() -> u64 {
     LIVE.load(Relaxed) as u64
 }
 
-/// Highest `live_bytes` seen since the process started.
-pub fn peak_bytes() -> u64 {
-    PEAK.load(Relaxed) as u64
+/// Measures the heap a proof needs at its peak, above what was live when it started.
+///
+/// Allocations cannot be attributed to one proof (rayon spreads each over every thread), so
+/// proofs that overlap share one window and each sees the peak of their sum: exact when proofs
+/// run one at a time (the default), an overestimate otherwise, never an underestimate.
+pub struct ProofWindow {
+    live_at_start: usize,
+}
+
+impl ProofWindow {
+    pub fn open() -> Self {
+        let live_at_start = LIVE.load(Relaxed);
+        if OPEN_WINDOWS.fetch_add(1, Relaxed) == 0 {
+            WINDOW_PEAK.store(live_at_start, Relaxed);
+        }
+        ProofWindow { live_at_start }
+    }
+
+    /// Peak bytes above the start, so far.
+    pub fn peak_bytes(&self) -> u64 {
+        WINDOW_PEAK.load(Relaxed).saturating_sub(self.live_at_start) as u64
+    }
+}
+
+impl Drop for ProofWindow {
+    fn drop(&mut self) {
+        OPEN_WINDOWS.fetch_sub(1, Relaxed);
+    }
 }
 
 /// Resident set size of the whole process, from /proc (0 where unavailable).
@@ -79,5 +106,18 @@ pub fn release_free_memory() {
         unsafe {
             malloc_trim(0);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_sees_the_peak_above_its_start() {
+        let window = ProofWindow::open();
+        let big = vec![0u8; 8 << 20];
+        drop(std::hint::black_box(big));
+        assert!(window.peak_bytes() >= 8 << 20, "{}", window.peak_bytes());
     }
 }

@@ -2,14 +2,14 @@
 use super::circuit::Circuit;
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::keystore::KeyStore;
-use super::memory;
+use super::memory::{self, ProofWindow};
 use super::metrics::{Gauges, Metrics};
 use super::params::{ParamsStore, ReadyParams};
 use super::scheduler::{CancelHandle, Overloaded, Scheduler, Start};
 use super::witness::Witness;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 use transient_crypto::curve::Fr;
 use transient_crypto::proofs::{Proof, Zkir, PARAMS_VERIFIER};
@@ -39,7 +39,26 @@ pub struct CircuitStatus {
     pub rows: usize,
     pub prover_key_bytes: u64,
     pub load_ms: f64,
+    pub peak_proof_bytes: u64,
 }
+
+/// What happened to a submitted proof, for logging.
+#[derive(Debug, Clone)]
+pub struct ProofEvent {
+    /// "started", "finished" or "failed".
+    pub kind: &'static str,
+    pub proof_id: u64,
+    pub circuit_id: String,
+    /// From submission to start.
+    pub waited_ms: f64,
+    /// Running time, once it ended.
+    pub duration_ms: Option<f64>,
+    /// Heap the proof needed at its peak, once it ended.
+    pub peak_bytes: Option<u64>,
+    pub error: Option<ProverError>,
+}
+
+pub type Listener = Arc<dyn Fn(ProofEvent) + Send + Sync>;
 
 pub struct Status {
     pub circuits: Vec<CircuitStatus>,
@@ -66,6 +85,7 @@ pub struct Prover {
     completed: AtomicU64,
     failed: AtomicU64,
     metrics: Metrics,
+    listener: RwLock<Option<Listener>>,
 }
 
 /// The CPUs this process may use (affinity and cgroup quota included).
@@ -90,13 +110,27 @@ impl Prover {
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             metrics: Metrics::default(),
+            listener: RwLock::new(None),
         }))
     }
 
+    /// Receives every proof's started / finished / failed events, on prover threads.
+    pub fn set_listener(&self, listener: Listener) {
+        *self.listener.write().expect("listener lock") = Some(listener);
+    }
+
+    fn emit(&self, event: ProofEvent) {
+        if let Some(listener) = self.listener.read().expect("listener lock").as_ref() {
+            listener(event);
+        }
+    }
+
     /// Queues a proof; `done` is called exactly once: from a prover thread when it ran, or from
-    /// the calling thread when it was refused or withdrawn through `cancel`.
+    /// the calling thread when it was refused or withdrawn through `cancel`. `proof_id` only
+    /// labels the proof's events.
     pub fn submit_prove(
         self: &Arc<Self>,
+        proof_id: u64,
         circuit_id: String,
         witness: Witness,
         binding_input: Option<Fr>,
@@ -107,6 +141,7 @@ impl Prover {
             return done(Err(e));
         }
         let this = self.clone();
+        let submitted = Instant::now();
         let job = move |start: Start| match start {
             Start::Withdrawn => done(fail(ErrorCode::Aborted, "the proof was withdrawn before it started")),
             Start::Refused(Overloaded(running, waiting)) => done(fail(
@@ -114,11 +149,23 @@ impl Prover {
                 format!("{running} proofs running and {waiting} waiting, the queue is full (maxQueue)"),
             )),
             Start::Run(slot) => {
-                let started = Instant::now();
+                let waited_ms = submitted.elapsed().as_secs_f64() * 1e3;
+                let event = |kind| ProofEvent { kind, proof_id, circuit_id: circuit_id.clone(), waited_ms, duration_ms: None, peak_bytes: None, error: None };
+                this.emit(event("started"));
+                let (started, window) = (Instant::now(), ProofWindow::open());
                 let result = guarded(|| this.prove_now(&circuit_id, witness, binding_input));
+                let peak = window.peak_bytes();
+                drop(window);
                 memory::release_free_memory();
                 drop(slot);
-                this.record(&circuit_id, started, &result);
+                this.record(&circuit_id, started, &result, peak);
+                let end = ProofEvent {
+                    duration_ms: Some(started.elapsed().as_secs_f64() * 1e3),
+                    peak_bytes: Some(peak),
+                    error: result.as_ref().err().cloned(),
+                    ..event(if result.is_ok() { "finished" } else { "failed" })
+                };
+                this.emit(end);
                 done(result)
             }
         };
@@ -224,9 +271,12 @@ impl Prover {
 
     /// Counts a finished proof. Ids that name no circuit are labelled "unknown", so callers
     /// cannot grow the metrics without bound.
-    fn record(&self, circuit_id: &str, started: Instant, result: &Result<ProofOutput>) {
+    fn record(&self, circuit_id: &str, started: Instant, result: &Result<ProofOutput>, peak_bytes: u64) {
         let counter = if result.is_ok() { &self.completed } else { &self.failed };
         counter.fetch_add(1, SeqCst);
+        if let (Ok(_), Ok(circuit)) = (result, self.keys.get(circuit_id)) {
+            circuit.peak_proof_bytes.fetch_max(peak_bytes, SeqCst);
+        }
         let unknown = matches!(result, Err(e) if matches!(e.code, ErrorCode::CircuitNotFound | ErrorCode::InvalidCircuitId));
         let label = if unknown { "unknown" } else { circuit_id };
         self.metrics.record_proof(label, started.elapsed().as_secs_f64(), result.is_ok());
@@ -253,7 +303,14 @@ impl Prover {
 }
 
 fn circuit_status(c: &Circuit) -> CircuitStatus {
-    CircuitStatus { id: c.id.clone(), k: c.k, rows: c.rows, prover_key_bytes: c.prover_key_bytes, load_ms: c.load_ms }
+    CircuitStatus {
+        id: c.id.clone(),
+        k: c.k,
+        rows: c.rows,
+        prover_key_bytes: c.prover_key_bytes,
+        load_ms: c.load_ms,
+        peak_proof_bytes: c.peak_proof_bytes.load(SeqCst),
+    }
 }
 
 /// Shape errors are the caller's (INVALID_WITNESS); a VM failure means the witness does not
@@ -332,8 +389,16 @@ mod tests {
     fn proves_and_verifies_on_the_pool() {
         let p = prover(compact_dir(&["arith"]));
         let (tx, rx) = std::sync::mpsc::channel();
-        p.submit_prove("arith".into(), witness("arith.witness.json"), None, &CancelHandle::default(), move |r| tx.send(r).unwrap());
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = events.clone();
+        p.set_listener(Arc::new(move |e: ProofEvent| seen.lock().unwrap().push(e)));
+        p.submit_prove(7, "arith".into(), witness("arith.witness.json"), None, &CancelHandle::default(), move |r| tx.send(r).unwrap());
         let out = rx.recv().unwrap().unwrap();
+        let events = events.lock().unwrap().clone();
+        assert_eq!(events.iter().map(|e| (e.kind, e.proof_id)).collect::<Vec<_>>(), vec![("started", 7), ("finished", 7)]);
+        let peak = events[1].peak_bytes.unwrap();
+        assert!(peak > 0 && events[1].duration_ms.unwrap() > 0.0);
+        assert_eq!(p.status().circuits[0].peak_proof_bytes, peak);
         assert!(out.proof.starts_with(b"midnight:proof[v5]:"));
         assert!(p.verify_now("arith", &out.proof, out.public_inputs.clone()).unwrap());
         let mut wrong = out.public_inputs.clone();
@@ -359,7 +424,7 @@ mod tests {
         let cancel = CancelHandle::default();
         cancel.cancel();
         let (tx, rx) = std::sync::mpsc::channel();
-        p.submit_prove("arith".into(), witness("arith.witness.json"), None, &cancel, move |r| tx.send(r).unwrap());
+        p.submit_prove(1, "arith".into(), witness("arith.witness.json"), None, &cancel, move |r| tx.send(r).unwrap());
         assert_eq!(rx.recv().unwrap().err().unwrap().code, ErrorCode::Aborted);
         assert_eq!(p.status().proofs_completed + p.status().proofs_failed, 0);
         p.close();
