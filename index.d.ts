@@ -140,7 +140,11 @@ export interface CircuitStatus {
   k: number
   /** Rows the circuit uses (not counting lookups and custom gates). */
   rows: number
-  /** Size of the decompressed prover key held in memory. */
+  /**
+   * Size of the prover key's uncompressed serialization. Its in-memory form is several times
+   * larger (zswap output: 23.5 MiB serialized; loading it raised native memory by 147 MiB,
+   * parameters included): `memory.nativeBytes` is the measure of what is held.
+   */
   proverKeyBytes: number
   /** Time it took to read and deserialize the circuit's files. */
   loadMs: number
@@ -182,7 +186,7 @@ export interface ProverStatus {
   memory: {
     /** Bytes the native addon holds on its heap: keys, parameters, proofs in flight. */
     nativeBytes: number
-    /** Sum of the loaded prover keys' sizes. */
+    /** Sum of the loaded prover keys' serialized sizes (see {@link CircuitStatus.proverKeyBytes}). */
     proverKeyBytes: number
     /** Resident set size of the whole process. */
     rssBytes: number

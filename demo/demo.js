@@ -34,7 +34,7 @@ async function main() {
   const dir = await compactDir(Object.fromEntries(Object.entries(circuits).map(([id, fx]) => [id, fx.bzkir])))
   const prover = await timed('createProver + preload', () => createProver({ circuitKeysPath: dir, preloadCircuits: Object.keys(circuits) }))
   const status = await prover.getStatus()
-  for (const c of status.circuits) console.log(`    ${c.id}: k=${c.k} rows=${c.rows} key ${(c.proverKeyBytes / 2 ** 20).toFixed(1)} MiB, loaded in ${c.loadMs.toFixed(0)} ms`)
+  for (const c of status.circuits) console.log(`    ${c.id}: k=${c.k} rows=${c.rows} key ${(c.proverKeyBytes / 2 ** 20).toFixed(1)} MiB serialized, loaded in ${c.loadMs.toFixed(0)} ms`)
   console.log(`    ${status.threads} prover threads, native memory ${(status.memory.nativeBytes / 2 ** 20).toFixed(0)} MiB`)
 
   console.log('3. proofs for preimages built by @midnight-ntwrk/ledger-v8')

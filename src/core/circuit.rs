@@ -15,7 +15,8 @@ pub struct Circuit {
     pub verifier_key: VerifierKey,
     pub k: u8,
     pub rows: usize,
-    /// Size of the decompressed prover key: what it occupies once deserialized.
+    /// Size of the prover key's uncompressed serialization; the deserialized key is several
+    /// times larger (precomputed cosets), which `memory::live_bytes` shows.
     pub prover_key_bytes: u64,
     pub load_ms: f64,
     /// Highest heap a successful proof of this circuit needed (see `memory::ProofWindow`).
@@ -90,7 +91,7 @@ pub fn parse_ir(bytes: &[u8]) -> std::result::Result<IrSource, std::io::Error> {
 }
 
 /// A prover key file ends with a gzip stream whose last four bytes (ISIZE) hold the
-/// uncompressed length mod 2^32, which is the key's size once loaded.
+/// uncompressed length mod 2^32.
 fn gzip_isize(file: &[u8]) -> u64 {
     file.len()
         .checked_sub(4)
