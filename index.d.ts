@@ -163,7 +163,7 @@ export interface ProofEvent {
   durationMs?: number
   /**
    * Native heap the proof needed at its peak (`finished`, `failed`): exact when proofs run one
-   * at a time, the peak of their sum when they overlap.
+   * at a time, approximate (the whole heap's peak above its start) when they overlap.
    */
   peakBytes?: number
   /** Why it failed (`failed`). */

@@ -290,7 +290,12 @@ pub fn keygen<'env>(env: &'env Env, ir: Either<String, Uint8Array>, params_dirs:
         k: keys.k as u32,
     })?;
     let params = ParamsStore::new(params_dirs.into_iter().map(PathBuf::from).collect());
-    rayon::spawn(move || settle(guarded(|| keygen::keygen(&bytes, &params))));
+    // A thread of its own, not a rayon worker: keygen may wait for parameters another call is
+    // making (see core::scheduler on why workers must not block).
+    std::thread::Builder::new()
+        .name("mnp-keygen".into())
+        .spawn(move || settle(guarded(|| keygen::keygen(&bytes, &params))))
+        .map_err(|e| napi::Error::from_reason(format!("INVALID_ARGUMENT: cannot start a keygen thread: {e}")))?;
     Ok(promise)
 }
 

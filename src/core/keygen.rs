@@ -17,7 +17,7 @@ pub fn keygen(ir_bytes: &[u8], params: &ParamsStore) -> Result<GeneratedKeys> {
     let ir = parse_ir(ir_bytes).code(ErrorCode::InvalidIr, || "not ZKIR v2 (.zkir JSON or .bzkir)".into())?;
     let k = ir.k();
     params.get(k)?;
-    let (pk, vk) = futures_executor::block_on(ir.keygen(&ReadyParams(params)))
+    let (pk, vk) = super::ready::run_ready(ir.keygen(&ReadyParams(params)))
         .code(ErrorCode::InvalidIr, || format!("keygen (k={k})"))?;
     let mut prover_key = Vec::new();
     let mut verifier_key = Vec::new();

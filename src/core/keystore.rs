@@ -17,16 +17,17 @@ impl KeyStore {
         KeyStore { dirs, slots: Mutex::new(HashMap::new()) }
     }
 
-    /// The loaded circuit, loading it on first use. Concurrent first uses wait on one load;
-    /// a failed load is not remembered, so fixing the files on disk fixes the next call.
-    pub fn get(&self, id: &str) -> Result<Arc<Circuit>> {
+    /// The loaded circuit, loading it with `load` on first use. Concurrent first uses wait on
+    /// one load, so callers must not be pool workers; a failed load is not remembered, so fixing
+    /// the files on disk fixes the next call.
+    pub fn get(&self, id: &str, load: impl FnOnce(&CircuitFiles) -> Result<Circuit>) -> Result<Arc<Circuit>> {
         validate_id(id)?;
         let slot = self.slots.lock().expect("slots lock").entry(id.to_owned()).or_default().clone();
         let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(circuit) = guard.as_ref() {
             return Ok(circuit.clone());
         }
-        let circuit = Arc::new(Circuit::load(id, &self.locate(id)?)?);
+        let circuit = Arc::new(load(&self.locate(id)?)?);
         *guard = Some(circuit.clone());
         Ok(circuit)
     }
@@ -107,6 +108,7 @@ mod tests {
     #[test]
     fn unknown_circuit_is_not_found() {
         let store = KeyStore::new(vec![PathBuf::from("/nonexistent")]);
-        assert_eq!(store.get("nope").err().unwrap().code, ErrorCode::CircuitNotFound);
+        let load = |files: &CircuitFiles| Circuit::load("nope", files);
+        assert_eq!(store.get("nope", load).err().unwrap().code, ErrorCode::CircuitNotFound);
     }
 }

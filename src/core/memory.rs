@@ -54,8 +54,9 @@ pub fn live_bytes() -> u64 {
 /// Measures the heap a proof needs at its peak, above what was live when it started.
 ///
 /// Allocations cannot be attributed to one proof (rayon spreads each over every thread), so
-/// proofs that overlap share one window and each sees the peak of their sum: exact when proofs
-/// run one at a time (the default), an overestimate otherwise, never an underestimate.
+/// proofs that overlap share one window and each sees the peak of the whole heap above its own
+/// start: exact when proofs run one at a time (the default), approximate when they overlap.
+/// The window is process-wide, which is why the Rust tests run on one thread.
 pub struct ProofWindow {
     live_at_start: usize,
 }

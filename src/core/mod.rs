@@ -8,5 +8,6 @@ pub mod memory;
 pub mod metrics;
 pub mod params;
 pub mod prover;
+pub mod ready;
 pub mod scheduler;
 pub mod witness;

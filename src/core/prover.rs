@@ -1,5 +1,5 @@
 //! The proving engine: key store, parameters and scheduler behind one handle.
-use super::circuit::Circuit;
+use super::circuit::{Circuit, CircuitFiles};
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::keystore::KeyStore;
 use super::memory::{self, ProofWindow};
@@ -174,7 +174,8 @@ impl Prover {
         }
     }
 
-    /// Runs a short task (check, verify, preload) on the pool; `done` is called exactly once.
+    /// Runs a short task (check, verify, preload) on a thread of its own, which may block on a
+    /// circuit being loaded; `done` is called exactly once.
     pub fn submit_task<T: Send + 'static>(
         self: &Arc<Self>,
         task: impl FnOnce(&Prover) -> Result<T> + Send + 'static,
@@ -184,23 +185,36 @@ impl Prover {
             return done(Err(e));
         }
         let this = self.clone();
-        self.scheduler.spawn(move || done(guarded(|| task(&this))));
+        let spawned = std::thread::Builder::new().name("mnp-task".into()).spawn(move || done(guarded(|| task(&this))));
+        if let Err(e) = spawned {
+            // `done` went with the closure that could not start; there is nothing left to settle.
+            eprintln!("midnight-native-prover: cannot start a task thread: {e}");
+        }
     }
 
-    /// Proves on the calling thread; callers on the pool get the pool's parallelism.
+    /// The circuit, loaded on first use with the pool's parallelism. Not for pool workers.
+    fn circuit(&self, circuit_id: &str) -> Result<Arc<Circuit>> {
+        self.keys.get(circuit_id, |files: &CircuitFiles| self.scheduler.install(|| Circuit::load(circuit_id, files)))
+    }
+
+    /// Proves on the calling thread, which must not be a pool worker: it loads what is missing,
+    /// then hands the computation to the pool.
     pub fn prove_now(&self, circuit_id: &str, witness: Witness, binding_input: Option<Fr>) -> Result<ProofOutput> {
         let started = Instant::now();
-        let circuit = self.keys.get(circuit_id)?;
+        let circuit = self.circuit(circuit_id)?;
         let mut preimage = witness.into_preimage(circuit_id)?;
         if let Some(b) = binding_input {
             preimage.binding_input = b;
         }
-        check_preimage(&circuit, &preimage)?;
         self.params.get(circuit.k)?;
-        let rng = rand::rngs::OsRng;
-        let (proof, public_inputs, _) =
-            futures_executor::block_on(circuit.ir.prove(rng, &ReadyParams(&self.params), circuit.prover_key.clone(), &preimage))
-                .code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
+        let params = ReadyParams(&self.params);
+        let (proof, public_inputs) = self.scheduler.install(|| {
+            check_preimage(&circuit, &preimage)?;
+            let proving = circuit.ir.prove(rand::rngs::OsRng, &params, circuit.prover_key.clone(), &preimage);
+            let (proof, public_inputs, _) =
+                super::ready::run_ready(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
+            Ok::<_, ProverError>((proof, public_inputs))
+        })?;
         // The same self-check the ledger's prover makes: never hand out a proof that fails.
         circuit
             .verifier_key
@@ -219,13 +233,13 @@ impl Prover {
 
     /// Runs the circuit on the witness without proving; same result as zkir-v2's `check`.
     pub fn check_now(&self, circuit_id: &str, witness: Witness) -> Result<Vec<Option<usize>>> {
-        let circuit = self.keys.get(circuit_id)?;
+        let circuit = self.circuit(circuit_id)?;
         check_preimage(&circuit, &witness.into_preimage(circuit_id)?)
     }
 
     /// Whether `proof` (tagged `proof[v5]` bytes) proves `public_inputs` for the circuit.
     pub fn verify_now(&self, circuit_id: &str, proof: &[u8], public_inputs: Vec<Fr>) -> Result<bool> {
-        let circuit = self.keys.get(circuit_id)?;
+        let circuit = self.circuit(circuit_id)?;
         let Ok(proof) = serialize::tagged_deserialize::<Proof>(&mut &proof[..]) else {
             return Ok(false);
         };
@@ -235,7 +249,7 @@ impl Prover {
     /// Loads circuits and their parameters ahead of the first proof.
     pub fn preload_now(&self, ids: &[String]) -> Result<()> {
         for id in ids {
-            let circuit = self.keys.get(id)?;
+            let circuit = self.circuit(id)?;
             self.params.get(circuit.k)?;
         }
         Ok(())
@@ -274,7 +288,7 @@ impl Prover {
     fn record(&self, circuit_id: &str, started: Instant, result: &Result<ProofOutput>, peak_bytes: u64) {
         let counter = if result.is_ok() { &self.completed } else { &self.failed };
         counter.fetch_add(1, SeqCst);
-        if let (Ok(_), Ok(circuit)) = (result, self.keys.get(circuit_id)) {
+        if let (Ok(_), Ok(circuit)) = (result, self.circuit(circuit_id)) {
             circuit.peak_proof_bytes.fetch_max(peak_bytes, SeqCst);
         }
         let unknown = matches!(result, Err(e) if matches!(e.code, ErrorCode::CircuitNotFound | ErrorCode::InvalidCircuitId));
@@ -372,15 +386,35 @@ mod tests {
         dir
     }
 
+    fn prover_with(dir: PathBuf, max_concurrent: usize) -> Arc<Prover> {
+        Prover::new(ProverConfig { circuit_dirs: vec![dir], params_dirs: vec![], threads: 2, max_concurrent, max_queue: 32, memory_limit_bytes: None }).unwrap()
+    }
+
     fn prover(dir: PathBuf) -> Arc<Prover> {
-        Prover::new(ProverConfig { circuit_dirs: vec![dir], params_dirs: vec![], threads: 2, max_concurrent: 1, max_queue: 8, memory_limit_bytes: None }).unwrap()
+        prover_with(dir, 1)
+    }
+
+    #[test]
+    fn overlapping_proofs_on_one_pool_all_succeed() {
+        // More proofs than drivers: a worker waiting inside one proof steals the next proof's
+        // job and runs it on the same stack, so proving must be re-entrant.
+        let p = prover_with(compact_dir(&["bench_k10"]), 2);
+        let (tx, rx) = std::sync::mpsc::channel();
+        for id in 0..12 {
+            let tx = tx.clone();
+            p.submit_prove(id, "bench_k10".into(), witness("bench_k10.witness.json"), None, &CancelHandle::default(), move |r| tx.send(r).unwrap());
+        }
+        for _ in 0..12 {
+            let out = rx.recv().unwrap().unwrap();
+            assert!(p.verify_now("bench_k10", &out.proof, out.public_inputs).unwrap());
+        }
     }
 
     #[test]
     fn concurrent_first_uses_share_one_load() {
         let p = prover(compact_dir(&["arith"]));
         let loaded: Vec<Arc<Circuit>> =
-            std::thread::scope(|s| (0..4).map(|_| s.spawn(|| p.keys.get("arith").unwrap())).collect::<Vec<_>>().into_iter().map(|h| h.join().unwrap()).collect());
+            std::thread::scope(|s| (0..4).map(|_| s.spawn(|| p.circuit("arith").unwrap())).collect::<Vec<_>>().into_iter().map(|h| h.join().unwrap()).collect());
         assert!(loaded.iter().all(|c| Arc::ptr_eq(c, &loaded[0])));
         assert_eq!(p.status().circuits.len(), 1);
     }

@@ -1,10 +1,12 @@
 //! Runs work on the prover's own rayon pool.
 //!
-//! Proofs go through a bounded FIFO queue served by `max_concurrent` driver threads, each of which
-//! hands one proof at a time to the pool with `install`; midnight-proofs' parallel loops then run
-//! on the pool's threads. Feeding the pool this way (instead of `spawn`ing every proof into it)
-//! keeps proofs from being started by workers that are merely waiting inside another proof.
-//! Short tasks (check, verify, loading) are `spawn`ed straight onto the pool.
+//! Proofs go through a bounded FIFO queue served by `max_concurrent` driver threads. A job runs
+//! on its driver thread, where it may block (loading a circuit, waiting for a lock), and hands
+//! only lock-free computation to the pool with `install`; midnight-proofs' parallel loops then
+//! run on the pool's threads. The rule that no pool worker ever blocks matters: a worker waiting
+//! inside one job steals others, and a stolen job that blocks on a lock held by the job beneath
+//! it on the same stack deadlocks both (seen: a proof waiting for a circuit its own worker was
+//! loading).
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 
@@ -124,10 +126,10 @@ impl Scheduler {
         let shared = Arc::new(Shared { queue: Mutex::new(Queue::default()), wakeup: Condvar::new() });
         let pool = Arc::new(pool);
         for i in 0..max_concurrent.max(1) {
-            let (shared, pool) = (shared.clone(), pool.clone());
+            let shared = shared.clone();
             std::thread::Builder::new()
                 .name(format!("mnp-driver-{i}"))
-                .spawn(move || drive(shared, &pool))?;
+                .spawn(move || drive(shared))?;
         }
         Ok(Scheduler { pool, shared, max_queue })
     }
@@ -150,9 +152,9 @@ impl Scheduler {
         Some(Ticket { id, shared: Arc::downgrade(&self.shared) })
     }
 
-    /// Runs a short task on the pool right away.
-    pub fn spawn(&self, job: impl FnOnce() + Send + 'static) {
-        self.pool.spawn(job);
+    /// Runs lock-free computation on the pool, from a thread that is not one of its workers.
+    pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(work)
     }
 
     pub fn threads(&self) -> usize {
@@ -174,7 +176,7 @@ impl Drop for Scheduler {
     }
 }
 
-fn drive(shared: Arc<Shared>, pool: &rayon::ThreadPool) {
+fn drive(shared: Arc<Shared>) {
     loop {
         let job = {
             let mut q = shared.queue.lock().expect("queue lock");
@@ -192,7 +194,7 @@ fn drive(shared: Arc<Shared>, pool: &rayon::ThreadPool) {
         let slot = RunSlot(shared.clone());
         // Jobs report their own panics; this only keeps the driver alive if one slips through
         // (unwinding drops the slot).
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(|| job(Start::Run(slot)))));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Start::Run(slot))));
     }
 }
 
@@ -208,8 +210,9 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         for i in 0..5 {
             let tx = tx.clone();
+            let pool = sched.pool.clone();
             let queued = sched.submit(move |start| {
-                let name = std::thread::current().name().unwrap_or("").to_owned();
+                let name = pool.install(|| std::thread::current().name().unwrap_or("").to_owned());
                 std::thread::sleep(Duration::from_millis(5));
                 tx.send((i, name, matches!(start, Start::Run(_)))).unwrap();
             });
