@@ -35,9 +35,6 @@ export declare class NativeProver {
   release(): void
 }
 
-/** The CPUs this process may use, cgroup quota included. */
-export declare function availableThreads(): number
-
 /** Every error code the addon can produce. */
 export declare function errorCodes(): Array<string>
 

@@ -837,7 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.CancelToken = nativeBinding.CancelToken
 module.exports.NativeProver = nativeBinding.NativeProver
-module.exports.availableThreads = nativeBinding.availableThreads
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.keygen = nativeBinding.keygen
 module.exports.params = nativeBinding.params

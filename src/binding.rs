@@ -4,7 +4,7 @@ use crate::core::error::{ErrorCode, ProverError, Result as CoreResult};
 use crate::core::field::{field_to_words, parse_field};
 use crate::core::keygen;
 use crate::core::params::{self, ParamsStore};
-use crate::core::prover::{default_threads, guarded, ProofEvent, ProofOutput, Prover, ProverConfig, Status};
+use crate::core::prover::{default_threads, spawn_task, ProofEvent, ProofOutput, Prover, ProverConfig, Status};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use crate::core::scheduler::CancelHandle;
 use crate::core::witness::Witness;
@@ -290,12 +290,8 @@ pub fn keygen<'env>(env: &'env Env, ir: Either<String, Uint8Array>, params_dirs:
         k: keys.k as u32,
     })?;
     let params = ParamsStore::new(params_dirs.into_iter().map(PathBuf::from).collect());
-    // A thread of its own, not a rayon worker: keygen may wait for parameters another call is
-    // making (see core::scheduler on why workers must not block).
-    std::thread::Builder::new()
-        .name("mnp-keygen".into())
-        .spawn(move || settle(guarded(|| keygen::keygen(&bytes, &params))))
-        .map_err(|e| napi::Error::from_reason(format!("INVALID_ARGUMENT: cannot start a keygen thread: {e}")))?;
+    // Not a rayon worker: keygen may wait for parameters another call is making.
+    spawn_task("mnp-keygen", move || keygen::keygen(&bytes, &params), settle);
     Ok(promise)
 }
 
@@ -311,12 +307,6 @@ pub fn params(k: u32) -> Result<Buffer> {
 pub fn serialize_preimage(key_location: String, witness_json: String) -> Result<Buffer> {
     let preimage = Witness::Json(witness_json).into_preimage(&key_location).map_err(to_napi)?;
     Ok(crate::core::witness::serialize_preimage(&preimage).into())
-}
-
-/// The CPUs this process may use, cgroup quota included.
-#[napi]
-pub fn available_threads() -> u32 {
-    default_threads() as u32
 }
 
 /// Every error code the addon can produce.

@@ -185,11 +185,7 @@ impl Prover {
             return done(Err(e));
         }
         let this = self.clone();
-        let spawned = std::thread::Builder::new().name("mnp-task".into()).spawn(move || done(guarded(|| task(&this))));
-        if let Err(e) = spawned {
-            // `done` went with the closure that could not start; there is nothing left to settle.
-            eprintln!("midnight-native-prover: cannot start a task thread: {e}");
-        }
+        spawn_task("mnp-task", move || task(&this), done);
     }
 
     /// The circuit, loaded on first use with the pool's parallelism. Not for pool workers.
@@ -343,6 +339,27 @@ fn check_preimage(circuit: &Circuit, preimage: &transient_crypto::proofs::ProofP
     circuit.ir.check(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{} rejects the witness", circuit.id))
 }
 
+/// Runs `work` on a thread of its own, never a pool worker since it may block, and hands its
+/// result to `done` exactly once, also when no thread can be started.
+pub fn spawn_task<T: Send + 'static>(
+    name: &str,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+    done: impl FnOnce(Result<T>) + Send + 'static,
+) {
+    fn settle<T, F: FnOnce(Result<T>)>(done: &std::sync::Mutex<Option<F>>, result: Result<T>) {
+        if let Some(done) = done.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            done(result)
+        }
+    }
+    // Shared so that `done` survives a spawn that fails and drops the thread's closure.
+    let done = Arc::new(std::sync::Mutex::new(Some(done)));
+    let for_thread = done.clone();
+    let spawned = std::thread::Builder::new().name(name.into()).spawn(move || settle(&for_thread, guarded(work)));
+    if let Err(e) = spawned {
+        settle(&done, fail(ErrorCode::ProverOverloaded, format!("cannot start a thread: {e}")));
+    }
+}
+
 /// A panic anywhere below becomes a PROVER_PANIC error instead of unwinding into Node.
 pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
@@ -396,8 +413,9 @@ mod tests {
 
     #[test]
     fn overlapping_proofs_on_one_pool_all_succeed() {
-        // More proofs than drivers: a worker waiting inside one proof steals the next proof's
-        // job and runs it on the same stack, so proving must be re-entrant.
+        // More proofs than drivers, all on one circuit: workers busy loading it or inside one
+        // proof steal others' work. Before jobs ran on driver threads this deadlocked (a stolen
+        // proof blocked on the circuit its own worker was loading).
         let p = prover_with(compact_dir(&["bench_k10"]), 2);
         let (tx, rx) = std::sync::mpsc::channel();
         for id in 0..12 {
