@@ -3,7 +3,7 @@
 // touches is here: option resolution, witness encoding, AbortSignal handling and typed errors.
 const { EventEmitter } = require('node:events')
 const binding = require('./binding.js')
-const { ProverError, AbortError, fromNative, native } = require('./lib/errors')
+const { ProverError, AbortError, native, nativeSync } = require('./lib/errors')
 const { resolveOptions, defaultParamsDir } = require('./lib/options')
 const { encodeWitness, fieldText } = require('./lib/witness')
 
@@ -49,10 +49,13 @@ function timeoutOption(value, where) {
   return value
 }
 
+/** A plain Uint8Array view of a Buffer from the binding (no copy). */
+const asBytes = (buf) => new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+
 function toProofResult(p) {
   return {
     circuitId: p.circuitId,
-    proof: new Uint8Array(p.proof.buffer, p.proof.byteOffset, p.proof.byteLength),
+    proof: asBytes(p.proof),
     publicInputs: p.publicInputs,
     k: p.k,
     provingTimeMs: p.provingTimeMs,
@@ -195,19 +198,17 @@ class Prover extends EventEmitter {
 
 async function createProver(options) {
   const config = resolveOptions(options)
-  let nativeProver
-  try {
-    nativeProver = new binding.NativeProver({
-      circuitDirs: config.circuitDirs,
-      paramsDirs: config.paramsDirs,
-      threads: config.threads,
-      maxConcurrent: config.maxConcurrent,
-      maxQueue: config.maxQueue,
-      memoryLimitBytes: config.memoryLimitBytes,
-    })
-  } catch (err) {
-    throw fromNative(err)
-  }
+  const nativeProver = nativeSync(
+    () =>
+      new binding.NativeProver({
+        circuitDirs: config.circuitDirs,
+        paramsDirs: config.paramsDirs,
+        threads: config.threads,
+        maxConcurrent: config.maxConcurrent,
+        maxQueue: config.maxQueue,
+        memoryLimitBytes: config.memoryLimitBytes,
+      }),
+  )
   const prover = new Prover(nativeProver, config.timeoutMs)
   if (config.preloadCircuits.length) {
     try {
@@ -226,26 +227,20 @@ async function keygen(ir, { paramsPath, signal } = {}) {
   }
   const dirs = paramsPath === undefined ? [defaultParamsDir()] : [].concat(paramsPath)
   const keys = await raceStop(native(() => binding.keygen(ir, dirs)), { signal })
-  return { proverKey: new Uint8Array(keys.proverKey), verifierKey: new Uint8Array(keys.verifierKey), k: keys.k }
+  return { proverKey: asBytes(keys.proverKey), verifierKey: asBytes(keys.verifierKey), k: keys.k }
 }
 
 /** The `bls_midnight_2p{k}` file for k <= 14, from the SRS compiled into the addon. */
 function params(k) {
   if (!Number.isInteger(k) || k < 1 || k > 14) throw new ProverError('INVALID_ARGUMENT', `k must be an integer from 1 to 14, got ${k}`)
-  const bytes = binding.params(k)
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return asBytes(nativeSync(() => binding.params(k)))
 }
 
 /** A witness as the ledger's tagged-serialized ProofPreimage (what zkir-v2 and the proof server take). */
 function serializePreimage(keyLocation, witness) {
   if (typeof keyLocation !== 'string') throw new ProverError('INVALID_ARGUMENT', 'keyLocation must be a string')
   if (witness instanceof Uint8Array) throw new ProverError('INVALID_ARGUMENT', 'witness is already serialized')
-  try {
-    const bytes = binding.serializePreimage(keyLocation, encodeWitness(witness))
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  } catch (err) {
-    throw fromNative(err)
-  }
+  return asBytes(nativeSync(() => binding.serializePreimage(keyLocation, encodeWitness(witness))))
 }
 
 module.exports = { createProver, keygen, params, serializePreimage, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }

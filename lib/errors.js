@@ -29,6 +29,15 @@ function fromNative(err) {
   return new ProverError(match[1], match[2])
 }
 
+/** Calls into the binding, rethrowing its failure as a ProverError. */
+function nativeSync(call) {
+  try {
+    return call()
+  } catch (err) {
+    throw fromNative(err)
+  }
+}
+
 /** Awaits a native promise (or call), rethrowing its failure as a ProverError. */
 async function native(call) {
   try {
@@ -38,4 +47,4 @@ async function native(call) {
   }
 }
 
-module.exports = { ProverError, AbortError, fromNative, native }
+module.exports = { ProverError, AbortError, fromNative, native, nativeSync }
