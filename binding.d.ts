@@ -38,7 +38,10 @@ export declare class NativeProver {
 /** Every error code the addon can produce. */
 export declare function errorCodes(): Array<string>
 
-export declare function keygen(ir: string | Uint8Array, paramsDirs: Array<string>): Promise<NativeKeys>
+/** `dir/bls_midnight_2p{k}`, fetched from `source` when missing, once it has Midnight's pinned hash. */
+export declare function fetchParams(k: number, dir: string, source?: string | undefined | null): Promise<string>
+
+export declare function keygen(ir: string | Uint8Array, params: NativeParamsSources): Promise<NativeKeys>
 
 export interface NativeCircuitStatus {
   id: string
@@ -51,7 +54,7 @@ export interface NativeCircuitStatus {
 
 export interface NativeConfig {
   circuitDirs: Array<string>
-  paramsDirs: Array<string>
+  params: NativeParamsSources
   threads?: number
   maxConcurrent?: number
   maxQueue?: number
@@ -71,6 +74,12 @@ export interface NativeKeys {
   proverKey: Buffer
   verifierKey: Buffer
   k: number
+}
+
+export interface NativeParamsSources {
+  dirs: Array<string>
+  source?: string
+  allowUnpinned: boolean
 }
 
 export interface NativeProof {

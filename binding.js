@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.CancelToken = nativeBinding.CancelToken
 module.exports.NativeProver = nativeBinding.NativeProver
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.fetchParams = nativeBinding.fetchParams
 module.exports.keygen = nativeBinding.keygen
 module.exports.params = nativeBinding.params
 module.exports.serializePreimage = nativeBinding.serializePreimage
