@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.CancelToken = nativeBinding.CancelToken
 module.exports.NativeProver = nativeBinding.NativeProver
+module.exports.circuitK = nativeBinding.circuitK
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.fetchParams = nativeBinding.fetchParams
 module.exports.keygen = nativeBinding.keygen
