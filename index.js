@@ -70,6 +70,8 @@ function toEvent(e) {
   return event
 }
 
+const toClaim = (c) => ({ circuitId: c.circuitId, bytes: c.bytes })
+
 function toStatus(s) {
   const keyBytes = s.circuits.reduce((sum, c) => sum + c.proverKeyBytes, 0)
   return {
@@ -81,6 +83,9 @@ function toStatus(s) {
       proverKeyBytes: c.proverKeyBytes,
       loadMs: c.loadMs,
       peakProofBytes: c.peakProofBytes,
+      columns: c.columns,
+      loadBytes: c.loadBytes,
+      reserveBytes: c.reserveBytes,
     })),
     availableCircuits: s.availableCircuits,
     paramsK: s.paramsK,
@@ -92,6 +97,14 @@ function toStatus(s) {
       proverKeyBytes: keyBytes,
       rssBytes: s.rssBytes,
       limitBytes: s.memoryLimitBytes ?? null,
+      peakNativeBytes: s.peakNativeBytes,
+      budget: {
+        limitBytes: s.memoryLimitBytes ?? null,
+        heldBytes: s.heldBytes,
+        reservedBytes: s.reservedBytes,
+        reservations: s.reservations.map(toClaim),
+        waiting: s.waitingForMemory.map(toClaim),
+      },
     },
     proofsCompleted: s.proofsCompleted,
     proofsFailed: s.proofsFailed,

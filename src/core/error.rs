@@ -18,6 +18,7 @@ pub enum ErrorCode {
     ProverOverloaded,
     ProofTimeout,
     Aborted,
+    MemoryLimitExceeded,
 }
 
 impl ErrorCode {
@@ -38,6 +39,7 @@ impl ErrorCode {
             ErrorCode::ProverOverloaded => "PROVER_OVERLOADED",
             ErrorCode::ProofTimeout => "PROOF_TIMEOUT",
             ErrorCode::Aborted => "ABORT_ERR",
+            ErrorCode::MemoryLimitExceeded => "MEMORY_LIMIT_EXCEEDED",
         }
     }
 }
