@@ -80,7 +80,6 @@ struct Claim {
 struct Waiter {
     ticket: u64,
     claim: Claim,
-    cancelled: bool,
 }
 
 #[derive(Default)]
@@ -130,7 +129,7 @@ impl Budget {
             let mut s = self.lock();
             let ticket = s.next_ticket;
             s.next_ticket += 1;
-            s.waiting.push_back(Waiter { ticket, claim: Claim { label: label.to_owned(), bytes }, cancelled: false });
+            s.waiting.push_back(Waiter { ticket, claim: Claim { label: label.to_owned(), bytes } });
             ticket
         };
         let budget: Weak<Budget> = Arc::downgrade(self);
@@ -149,18 +148,14 @@ impl Budget {
     fn wait_turn(&self, ticket: u64) -> Result<(), Denied> {
         let mut s = self.lock();
         loop {
-            let at = s.waiting.iter().position(|w| w.ticket == ticket).expect("a waiter stays queued until it leaves");
-            let waiter = &s.waiting[at];
-            let (bytes, cancelled) = (waiter.claim.bytes, waiter.cancelled);
-            let never = self.limit.filter(|&limit| s.held.saturating_add(bytes) > limit);
-            if cancelled || never.is_some() {
+            // Cancelling removes the waiter.
+            let Some(at) = s.waiting.iter().position(|w| w.ticket == ticket) else { return Err(Denied::Cancelled) };
+            let bytes = s.waiting[at].claim.bytes;
+            if let Some(limit) = self.limit.filter(|&limit| s.held.saturating_add(bytes) > limit) {
                 s.waiting.remove(at);
                 let held = s.held;
                 self.wake(s);
-                return Err(match never {
-                    Some(limit) if !cancelled => Denied::NeverFits { need: bytes, held, limit },
-                    _ => Denied::Cancelled,
-                });
+                return Err(Denied::NeverFits { need: bytes, held, limit });
             }
             let fits = self.limit.is_none_or(|limit| s.held + s.reserved + bytes <= limit);
             if at == 0 && fits {
@@ -175,11 +170,10 @@ impl Budget {
         }
     }
 
+    /// Frees the waiter's place at once, before its thread wakes up.
     fn cancel_waiter(&self, ticket: u64) {
         let mut s = self.lock();
-        if let Some(w) = s.waiting.iter_mut().find(|w| w.ticket == ticket) {
-            w.cancelled = true;
-        }
+        s.waiting.retain(|w| w.ticket != ticket);
         self.wake(s);
     }
 
@@ -388,6 +382,7 @@ mod tests {
         let _small = claim(&budget, "small", 30, CancelHandle::default(), tx.clone());
         until_waiting(&budget, 2);
         cancel.cancel();
+        assert!(budget.status().waiting.iter().all(|c| c.label != "big"), "its place is free when cancel returns");
         assert_eq!(rx.recv().unwrap(), ("big", Err(Denied::Cancelled)));
         // With the head gone, the small one fits beside the running one.
         assert_eq!(rx.recv().unwrap(), ("small", Ok(())));
