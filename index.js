@@ -6,6 +6,7 @@ const binding = require('./binding.js')
 const { ProverError, AbortError, native, nativeSync } = require('./lib/errors')
 const { resolveOptions, defaultParamsDir } = require('./lib/options')
 const { encodeWitness, fieldText } = require('./lib/witness')
+const { registerProverMetrics } = require('./lib/prom-client')
 
 function requireCircuitId(circuitId) {
   if (typeof circuitId !== 'string') {
@@ -256,4 +257,4 @@ function serializePreimage(keyLocation, witness) {
   return asBytes(nativeSync(() => binding.serializePreimage(keyLocation, encodeWitness(witness))))
 }
 
-module.exports = { createProver, keygen, params, serializePreimage, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }
+module.exports = { createProver, keygen, params, serializePreimage, registerProverMetrics, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }
