@@ -230,7 +230,7 @@ export interface ProverStatus {
     rssBytes: number
     /** `memoryLimit` in bytes, or null when none is set. */
     limitBytes: number | null
-    /** Highest `nativeBytes` since the prover was created (the counter is process-wide). */
+    /** Highest `nativeBytes` since this prover, or a later one in the same process, was created. */
     peakNativeBytes: number
     /** Held memory, reservations and waiters of the memory budget. */
     budget: MemoryBudget
