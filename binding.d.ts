@@ -57,6 +57,15 @@ export interface NativeCircuitStatus {
   proverKeyBytes: number
   loadMs: number
   peakProofBytes: number
+  columns: number
+  loadBytes: number
+  reserveBytes: number
+}
+
+/** A proof's claim on the memory budget. */
+export interface NativeClaim {
+  circuitId: string
+  bytes: number
 }
 
 export interface NativeConfig {
@@ -122,6 +131,11 @@ export interface NativeStatus {
   proofsFailed: number
   keysDerived: number
   uptimeMs: number
+  heldBytes: number
+  reservedBytes: number
+  reservations: Array<NativeClaim>
+  waitingForMemory: Array<NativeClaim>
+  peakNativeBytes: number
 }
 
 /** The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS. */

@@ -26,6 +26,7 @@ export type ProverErrorCode =
   | 'KEY_MISMATCH'
   | 'KEY_CACHE_UNWRITABLE'
   | 'PARAMS_MISMATCH'
+  | 'MEMORY_LIMIT_EXCEEDED'
 
 /** The error every rejection of this package is (except aborts, see {@link AbortError}). */
 export declare class ProverError extends Error {
@@ -82,7 +83,13 @@ export interface ProverOptions {
    * else `~/.cache/midnight-native-prover/keys`.
    */
   keyCachePath?: string
-  /** Native memory budget in MiB. Env: `PROVER_MEMORY_LIMIT`. Reported by `getStatus()`. */
+  /**
+   * Native memory budget in MiB: loaded circuits (keys and parameters) plus a reservation for
+   * every running proof. A proof reserves its estimated peak (measured peaks of its circuit once
+   * known) before it starts, and waits in FIFO order while it does not fit; one that cannot fit
+   * even alone rejects with `MEMORY_LIMIT_EXCEEDED`. Env: `PROVER_MEMORY_LIMIT`. Default: none
+   * (reservations are still shown by `getStatus()`).
+   */
   memoryLimit?: number
   /**
    * Threads of the prover's pool. Env: `PROVER_THREADS`. Default: the CPUs this process may use
@@ -214,6 +221,35 @@ export interface CircuitStatus {
   loadMs: number
   /** Highest native heap a successful proof of this circuit needed above its start (0 before one). */
   peakProofBytes: number
+  /** Advice, fixed and instance columns of its constraint system. */
+  columns: number
+  /** Native memory its load added (its key, and parameters it was the first to need), held by the budget. */
+  loadBytes: number
+  /**
+   * What its next proof reserves from the memory budget: the peak measured with no other proof
+   * running, else the highest peak measured, else an estimate from k and columns.
+   */
+  reserveBytes: number
+}
+
+/** A proof's claim on the memory budget. */
+export interface MemoryClaim {
+  circuitId: string
+  bytes: number
+}
+
+/** The memory budget (see {@link ProverOptions.memoryLimit}). */
+export interface MemoryBudget {
+  /** `memoryLimit` in bytes, or null when none is set. */
+  limitBytes: number | null
+  /** Held by loaded circuits and their parameters. */
+  heldBytes: number
+  /** Sum of the running proofs' reservations. */
+  reservedBytes: number
+  /** Running proofs' reservations. */
+  reservations: MemoryClaim[]
+  /** Proofs a driver has taken that wait for memory, in the order they will be served. */
+  waiting: MemoryClaim[]
 }
 
 /** Payload of a prover's lifecycle events, for logging. */
@@ -244,7 +280,9 @@ export interface ProverStatus {
   availableCircuits: string[]
   /** The k values whose parameters are held. */
   paramsK: number[]
+  /** Proofs running now. */
   activeProofs: number
+  /** Proofs waiting: for a driver (`maxConcurrent`) or for memory (`memory.budget.waiting`). */
   queuedProofs: number
   threads: number
   memory: {
@@ -256,6 +294,10 @@ export interface ProverStatus {
     rssBytes: number
     /** `memoryLimit` in bytes, or null when none is set. */
     limitBytes: number | null
+    /** Highest `nativeBytes` since this prover, or a later one in the same process, was created. */
+    peakNativeBytes: number
+    /** Held memory, reservations and waiters of the memory budget. */
+    budget: MemoryBudget
   }
   proofsCompleted: number
   proofsFailed: number
@@ -281,8 +323,10 @@ export declare class Prover extends EventEmitter {
    * `ProofPreimage` bytes. Rejects with `CIRCUIT_NOT_FOUND`, `INVALID_CIRCUIT_ID`,
    * `INVALID_WITNESS`, `WITNESS_UNSATISFIED` (the message names the failed constraint),
    * `KEY_CORRUPT`, `PARAMS_NOT_FOUND`, `PROVER_CLOSED`, `PROVER_PANIC`, `PROVER_OVERLOADED`,
-   * `PROOF_TIMEOUT` or an {@link AbortError}. A proof that is aborted or times out while queued
-   * leaves the queue at once; one already running finishes in the background, its result dropped.
+   * `PROOF_TIMEOUT`, `MEMORY_LIMIT_EXCEEDED` (it cannot fit under `memoryLimit` even alone) or
+   * an {@link AbortError}. A proof that is aborted or times out while queued or waiting for
+   * memory leaves at once; one already running finishes in the background, its result dropped,
+   * and its memory reservation is freed when it ends.
    */
   prove(circuitId: string, witness: Witness | Uint8Array, options?: ProveOptions): Promise<ProofResult>
   /**
@@ -379,6 +423,25 @@ export declare function params(k: number): Uint8Array
  * bytes `@midnight-ntwrk/zkir-v2` and the proof server take. Throws `INVALID_WITNESS`.
  */
 export declare function serializePreimage(keyLocation: string, witness: Witness): Uint8Array
+
+/**
+ * A prom-client `Registry` (or anything with its `registerMetric` / `removeSingleMetric`).
+ * Declared structurally so this package's types do not need prom-client installed.
+ */
+export interface PromClientRegistry {
+  registerMetric(metric: unknown): void
+  removeSingleMetric(name: string): void
+}
+
+/**
+ * Registers the prover's metrics (the families of {@link Prover.metrics}) on an existing
+ * prom-client registry, e.g. `require('prom-client').register`, so `await registry.metrics()`
+ * includes them with their labels and histogram buckets. Each scrape reads the prover once.
+ * Works with Prometheus and OpenMetrics registries. The package never loads prom-client itself.
+ * Throws `TypeError` for a missing prover or registry, and prom-client's error if the names are
+ * already registered (one prover per registry). Returns a function that unregisters them.
+ */
+export declare function registerProverMetrics(prover: Prover, registry: PromClientRegistry): () => void
 
 /** The codes the native addon can produce. */
 export declare function errorCodes(): string[]

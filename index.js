@@ -6,6 +6,7 @@ const binding = require('./binding.js')
 const { ProverError, AbortError, native, nativeSync } = require('./lib/errors')
 const { resolveOptions, paramsSources } = require('./lib/options')
 const { encodeWitness, fieldText } = require('./lib/witness')
+const { registerProverMetrics } = require('./lib/prom-client')
 
 function requireCircuitId(circuitId) {
   if (typeof circuitId !== 'string') {
@@ -70,6 +71,8 @@ function toEvent(e) {
   return event
 }
 
+const toClaim = (c) => ({ circuitId: c.circuitId, bytes: c.bytes })
+
 function toStatus(s) {
   const keyBytes = s.circuits.reduce((sum, c) => sum + c.proverKeyBytes, 0)
   return {
@@ -81,6 +84,9 @@ function toStatus(s) {
       proverKeyBytes: c.proverKeyBytes,
       loadMs: c.loadMs,
       peakProofBytes: c.peakProofBytes,
+      columns: c.columns,
+      loadBytes: c.loadBytes,
+      reserveBytes: c.reserveBytes,
     })),
     availableCircuits: s.availableCircuits,
     paramsK: s.paramsK,
@@ -92,6 +98,14 @@ function toStatus(s) {
       proverKeyBytes: keyBytes,
       rssBytes: s.rssBytes,
       limitBytes: s.memoryLimitBytes ?? null,
+      peakNativeBytes: s.peakNativeBytes,
+      budget: {
+        limitBytes: s.memoryLimitBytes ?? null,
+        heldBytes: s.heldBytes,
+        reservedBytes: s.reservedBytes,
+        reservations: s.reservations.map(toClaim),
+        waiting: s.waitingForMemory.map(toClaim),
+      },
     },
     proofsCompleted: s.proofsCompleted,
     proofsFailed: s.proofsFailed,
@@ -342,4 +356,4 @@ function provingProvider(kmProvider) {
   }
 }
 
-module.exports = { createProver, provingProvider, keygen, params, fetchParams, serializePreimage, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }
+module.exports = { createProver, provingProvider, keygen, params, fetchParams, serializePreimage, registerProverMetrics, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }

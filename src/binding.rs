@@ -1,5 +1,6 @@
 //! The N-API surface: type conversion only. Promises are settled from the prover's threads;
 //! errors carry their code as a `CODE: message` prefix that index.js turns into `error.code`.
+use crate::core::budget::ClaimStatus;
 use crate::core::error::{ErrorCode, ProverError, Result as CoreResult};
 use crate::core::field::{field_to_words, parse_field};
 use crate::core::keygen;
@@ -102,6 +103,20 @@ pub struct NativeCircuitStatus {
     pub prover_key_bytes: f64,
     pub load_ms: f64,
     pub peak_proof_bytes: f64,
+    pub columns: u32,
+    pub load_bytes: f64,
+    pub reserve_bytes: f64,
+}
+
+/// A proof's claim on the memory budget.
+#[napi(object)]
+pub struct NativeClaim {
+    pub circuit_id: String,
+    pub bytes: f64,
+}
+
+fn claims_to_js(claims: Vec<ClaimStatus>) -> Vec<NativeClaim> {
+    claims.into_iter().map(|c| NativeClaim { circuit_id: c.label, bytes: c.bytes as f64 }).collect()
 }
 
 #[napi(object)]
@@ -119,6 +134,11 @@ pub struct NativeStatus {
     pub proofs_failed: f64,
     pub keys_derived: f64,
     pub uptime_ms: f64,
+    pub held_bytes: f64,
+    pub reserved_bytes: f64,
+    pub reservations: Vec<NativeClaim>,
+    pub waiting_for_memory: Vec<NativeClaim>,
+    pub peak_native_bytes: f64,
 }
 
 fn status_to_js(s: Status) -> NativeStatus {
@@ -133,6 +153,9 @@ fn status_to_js(s: Status) -> NativeStatus {
                 prover_key_bytes: c.prover_key_bytes as f64,
                 load_ms: c.load_ms,
                 peak_proof_bytes: c.peak_proof_bytes as f64,
+                columns: c.columns as u32,
+                load_bytes: c.load_bytes as f64,
+                reserve_bytes: c.reserve_bytes as f64,
             })
             .collect(),
         available_circuits: s.available,
@@ -147,6 +170,11 @@ fn status_to_js(s: Status) -> NativeStatus {
         proofs_failed: s.proofs_failed as f64,
         keys_derived: s.keys_derived as f64,
         uptime_ms: s.uptime_ms,
+        held_bytes: s.budget.held as f64,
+        reserved_bytes: s.budget.reserved as f64,
+        reservations: claims_to_js(s.budget.reservations),
+        waiting_for_memory: claims_to_js(s.budget.waiting),
+        peak_native_bytes: s.peak_native_bytes as f64,
     }
 }
 
@@ -378,7 +406,7 @@ pub fn serialize_preimage(key_location: String, witness_json: String) -> Result<
 #[napi]
 pub fn error_codes() -> Vec<&'static str> {
     use ErrorCode::*;
-    [InvalidOptions, InvalidArgument, CircuitNotFound, InvalidCircuitId, InvalidWitness, WitnessUnsatisfied, KeyCorrupt, InvalidIr, ParamsNotFound, ProofFailed, ProverClosed, ProverPanic, ProverOverloaded, ProofTimeout, Aborted, KeyMismatch, KeyCacheUnwritable, ParamsMismatch]
+    [InvalidOptions, InvalidArgument, CircuitNotFound, InvalidCircuitId, InvalidWitness, WitnessUnsatisfied, KeyCorrupt, InvalidIr, ParamsNotFound, ProofFailed, ProverClosed, ProverPanic, ProverOverloaded, ProofTimeout, Aborted, KeyMismatch, KeyCacheUnwritable, ParamsMismatch, MemoryLimitExceeded]
         .iter()
         .map(|c| c.as_str())
         .collect()

@@ -34,6 +34,14 @@ pub fn find(location: &str) -> Option<&'static BuiltinData> {
     BUILTINS.iter().find(|b| b.location == location)
 }
 
+/// Where a built-in's files live in the cache: a Compact layout under its key location's directory.
+pub fn files(data: &BuiltinData, cache: &Path) -> CircuitFiles {
+    let (dir, name) = data.location.rsplit_once('/').expect("built-in locations have a directory");
+    let dir = cache.join(dir);
+    let file = |sub: &str, ext: &str| dir.join(sub).join(format!("{name}.{ext}"));
+    CircuitFiles { prover: file("keys", "prover"), verifier: file("keys", "verifier"), ir: file("zkir", "bzkir") }
+}
+
 /// Makes the circuit's files present and genuine under `cache`, deriving the prover key when it
 /// is missing or does not match the official hash (a truncated or altered cache file is rebuilt).
 /// `run` executes the keygen computation (the prover's pool); the caller must not be a pool worker.
@@ -43,10 +51,7 @@ pub fn provision(
     params: &ParamsStore,
     run: impl FnOnce(&(dyn Fn() -> Result<Vec<u8>> + Sync)) -> Result<Vec<u8>>,
 ) -> Result<CircuitFiles> {
-    let (dir, name) = data.location.rsplit_once('/').expect("built-in locations have a directory");
-    let dir = cache.join(dir);
-    let ir_path = dir.join("zkir").join(format!("{name}.bzkir"));
-    let files = CircuitFiles { prover: dir.join("keys").join(format!("{name}.prover")), verifier: dir.join("keys").join(format!("{name}.verifier")), ir: ir_path };
+    let files = files(data, cache);
     write_unless_equal(&files.ir, data.ir)?;
     write_unless_equal(&files.verifier, data.verifier)?;
     if sha256_file(&files.prover).as_deref() == Some(data.prover_sha256) {

@@ -110,7 +110,7 @@ pub fn parse_ir(bytes: &[u8]) -> std::result::Result<IrSource, std::io::Error> {
 
 /// A prover key file ends with a gzip stream whose last four bytes (ISIZE) hold the
 /// uncompressed length mod 2^32.
-fn gzip_isize(file: &[u8]) -> u64 {
+pub fn gzip_isize(file: &[u8]) -> u64 {
     file.len()
         .checked_sub(4)
         .map(|at| u32::from_le_bytes(file[at..].try_into().expect("4 bytes")) as u64)

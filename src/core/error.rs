@@ -21,6 +21,7 @@ pub enum ErrorCode {
     KeyMismatch,
     KeyCacheUnwritable,
     ParamsMismatch,
+    MemoryLimitExceeded,
 }
 
 impl ErrorCode {
@@ -44,6 +45,7 @@ impl ErrorCode {
             ErrorCode::KeyMismatch => "KEY_MISMATCH",
             ErrorCode::KeyCacheUnwritable => "KEY_CACHE_UNWRITABLE",
             ErrorCode::ParamsMismatch => "PARAMS_MISMATCH",
+            ErrorCode::MemoryLimitExceeded => "MEMORY_LIMIT_EXCEEDED",
         }
     }
 }

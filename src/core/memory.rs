@@ -11,10 +11,15 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// Highest `LIVE` since the current run of overlapping proofs began (see `ProofWindow`).
 static WINDOW_PEAK: AtomicUsize = AtomicUsize::new(0);
 static OPEN_WINDOWS: AtomicUsize = AtomicUsize::new(0);
+/// Counts window openings, so a window can tell whether another one opened during its life.
+static OPENED: AtomicUsize = AtomicUsize::new(0);
+/// Highest `LIVE` since the last `reset_high_water`.
+static HIGH_WATER: AtomicUsize = AtomicUsize::new(0);
 
 fn grew(n: usize) {
     let now = LIVE.fetch_add(n, Relaxed) + n;
     WINDOW_PEAK.fetch_max(now, Relaxed);
+    HIGH_WATER.fetch_max(now, Relaxed);
 }
 
 unsafe impl GlobalAlloc for CountingAllocator {
@@ -51,6 +56,16 @@ pub fn live_bytes() -> u64 {
     LIVE.load(Relaxed) as u64
 }
 
+/// Highest native heap since the last reset (or since the process started).
+pub fn high_water_bytes() -> u64 {
+    HIGH_WATER.load(Relaxed) as u64
+}
+
+/// Starts a new high-water mark from the current heap.
+pub fn reset_high_water() {
+    HIGH_WATER.store(LIVE.load(Relaxed), Relaxed);
+}
+
 /// Measures the heap a proof needs at its peak, above what was live when it started.
 ///
 /// Allocations cannot be attributed to one proof (rayon spreads each over every thread), so
@@ -59,15 +74,24 @@ pub fn live_bytes() -> u64 {
 /// The window is process-wide, which is why the Rust tests run on one thread.
 pub struct ProofWindow {
     live_at_start: usize,
+    /// No other window was open when this one opened.
+    alone_at_start: bool,
+    opened_as: usize,
 }
 
 impl ProofWindow {
     pub fn open() -> Self {
         let live_at_start = LIVE.load(Relaxed);
-        if OPEN_WINDOWS.fetch_add(1, Relaxed) == 0 {
+        let alone_at_start = OPEN_WINDOWS.fetch_add(1, Relaxed) == 0;
+        if alone_at_start {
             WINDOW_PEAK.store(live_at_start, Relaxed);
         }
-        ProofWindow { live_at_start }
+        ProofWindow { live_at_start, alone_at_start, opened_as: OPENED.fetch_add(1, Relaxed) + 1 }
+    }
+
+    /// Whether no other proof overlapped this one so far, which makes `peak_bytes` exact.
+    pub fn alone(&self) -> bool {
+        self.alone_at_start && OPENED.load(Relaxed) == self.opened_as
     }
 
     /// Peak bytes above the start, so far.
@@ -120,5 +144,14 @@ mod tests {
         let big = vec![0u8; 8 << 20];
         drop(std::hint::black_box(big));
         assert!(window.peak_bytes() >= 8 << 20, "{}", window.peak_bytes());
+        assert!(window.alone());
+        let other = ProofWindow::open();
+        assert!(!window.alone() && !other.alone(), "overlapping windows are not exact");
+        drop(other);
+        assert!(!window.alone(), "nor is one that saw another come and go");
+        reset_high_water();
+        let before = live_bytes();
+        drop(std::hint::black_box(vec![0u8; 4 << 20]));
+        assert!(high_water_bytes() >= before + (4 << 20), "the high-water mark keeps a freed peak");
     }
 }

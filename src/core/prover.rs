@@ -1,17 +1,19 @@
 //! The proving engine: key store, parameters and scheduler behind one handle.
+use super::budget::{self, Budget, BudgetStatus, Measured, Reservation, Shape};
 use super::builtin;
-use super::circuit::{Artifacts, Circuit};
+use super::circuit::{Artifacts, Circuit, CircuitFiles};
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
-use super::keystore::{KeyStore, Source};
+use super::keystore::{self, KeyStore, Source};
 use super::memory::{self, ProofWindow};
 use super::metrics::{Gauges, Metrics};
 use super::params::{ParamsSources, ParamsStore, ReadyParams};
 use super::scheduler::{CancelHandle, Overloaded, Scheduler, Start};
 use super::witness::Witness;
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 use transient_crypto::curve::Fr;
 use transient_crypto::proofs::{Proof, Zkir, PARAMS_VERIFIER};
@@ -75,6 +77,12 @@ pub struct CircuitStatus {
     pub prover_key_bytes: u64,
     pub load_ms: f64,
     pub peak_proof_bytes: u64,
+    /// Advice, fixed and instance columns.
+    pub columns: usize,
+    /// Native memory its load added (key, and parameters it was first to need).
+    pub load_bytes: u64,
+    /// What its next proof will reserve.
+    pub reserve_bytes: u64,
 }
 
 /// What happened to a submitted proof, for logging.
@@ -105,6 +113,9 @@ pub struct Status {
     pub native_bytes: u64,
     pub rss_bytes: u64,
     pub memory_limit_bytes: Option<u64>,
+    pub budget: BudgetStatus,
+    /// Highest native heap since the prover was created.
+    pub peak_native_bytes: u64,
     pub proofs_completed: u64,
     pub proofs_failed: u64,
     /// Built-in prover keys derived by keygen (not found genuine in the key cache).
@@ -115,9 +126,17 @@ pub struct Status {
 pub struct Prover {
     keys: KeyStore,
     key_cache_dir: PathBuf,
+    circuit_dirs: Vec<PathBuf>,
     params: ParamsStore,
     scheduler: Scheduler,
     memory_limit_bytes: Option<u64>,
+    budget: Arc<Budget>,
+    /// Per circuit id: measured proof peaks, which refine its reservations.
+    measured: Mutex<HashMap<String, Measured>>,
+    /// Per circuit id: memory its load added to `budget`'s held bytes.
+    load_bytes: Mutex<BTreeMap<String, u64>>,
+    /// The k values whose parameters were counted as held.
+    params_held: Mutex<Vec<u8>>,
     started: Instant,
     closed: AtomicBool,
     completed: AtomicU64,
@@ -139,12 +158,18 @@ impl Prover {
         }
         let scheduler = Scheduler::new(config.threads, config.max_concurrent, config.max_queue)
             .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
+        memory::reset_high_water();
         Ok(Arc::new(Prover {
-            keys: KeyStore::new(config.circuit_dirs),
+            keys: KeyStore::new(config.circuit_dirs.clone()),
+            circuit_dirs: config.circuit_dirs,
             key_cache_dir: config.key_cache_dir,
             params: ParamsStore::with_sources(config.params),
             scheduler,
             memory_limit_bytes: config.memory_limit_bytes,
+            budget: Budget::new(config.memory_limit_bytes),
+            measured: Mutex::default(),
+            load_bytes: Mutex::default(),
+            params_held: Mutex::default(),
             started: Instant::now(),
             closed: AtomicBool::new(false),
             completed: AtomicU64::new(0),
@@ -184,6 +209,7 @@ impl Prover {
         let this = self.clone();
         let submitted = Instant::now();
         let circuit_id = circuit.label().to_owned();
+        let waker = cancel.clone();
         let job = move |start: Start| match start {
             Start::Withdrawn => done(fail(ErrorCode::Aborted, "the proof was withdrawn before it started")),
             Start::Refused(Overloaded(running, waiting)) => done(fail(
@@ -191,16 +217,28 @@ impl Prover {
                 format!("{running} proofs running and {waiting} waiting, the queue is full (maxQueue)"),
             )),
             Start::Run(slot) => {
+                // Not started yet: refused by the budget or cancelled while waiting for memory,
+                // it ends like a refused or withdrawn proof, without events.
+                let reservation = match guarded(|| this.admit(&circuit, &waker)) {
+                    Ok(reservation) => reservation,
+                    Err(e) => {
+                        drop(slot);
+                        return done(Err(e));
+                    }
+                };
                 let waited_ms = submitted.elapsed().as_secs_f64() * 1e3;
                 let event = |kind| ProofEvent { kind, proof_id, circuit_id: circuit_id.clone(), waited_ms, duration_ms: None, peak_bytes: None, error: None };
                 this.emit(event("started"));
-                let (started, window) = (Instant::now(), ProofWindow::open());
-                let result = guarded(|| this.prove_now(circuit, witness, binding_input));
-                let peak = window.peak_bytes();
+                let started = Instant::now();
+                let loaded = guarded(|| this.load_reserved(&circuit, &reservation));
+                // Opened after the load, which is held memory, not the proof's peak.
+                let window = ProofWindow::open();
+                let result = loaded.and_then(|c| guarded(|| this.prove_loaded(&c, witness, binding_input)));
+                let (peak, alone) = (window.peak_bytes(), window.alone());
                 drop(window);
                 memory::release_free_memory();
                 drop(slot);
-                this.record(&circuit_id, started, &result, peak);
+                this.record(&circuit_id, started, &result, peak, alone);
                 let end = ProofEvent {
                     duration_ms: Some(started.elapsed().as_secs_f64() * 1e3),
                     peak_bytes: Some(peak),
@@ -208,6 +246,8 @@ impl Prover {
                     ..event(if result.is_ok() { "finished" } else { "failed" })
                 };
                 this.emit(end);
+                // Only now: the next proof's `started` then never comes before this `finished`.
+                drop(reservation);
                 done(result)
             }
         };
@@ -241,7 +281,7 @@ impl Prover {
                     self.scheduler.install(keygen)
                 })?,
             };
-            self.scheduler.install(|| Circuit::load(circuit_id, &files))
+            self.held_load(circuit_id, || Circuit::load(circuit_id, &files))
         })
     }
 
@@ -260,22 +300,90 @@ impl Prover {
         self.keys.get_material(&content, || {
             let named = |what: &str| format!("{what} of the key material for {location:?}");
             let artifacts = Artifacts { ir: (ir, named("IR")), prover: (prover, named("prover key")), verifier: (verifier, named("verifier key")) };
-            self.scheduler.install(|| Circuit::from_artifacts(location, artifacts))
+            self.held_load(location, || Circuit::from_artifacts(location, artifacts))
         })
+    }
+
+    /// Runs a circuit load on the pool; its memory counts as held in the budget from then on.
+    fn held_load(&self, circuit_id: &str, load: impl FnOnce() -> Result<Circuit> + Send) -> Result<Circuit> {
+        let before = memory::live_bytes();
+        let circuit = self.scheduler.install(load)?;
+        let measured = memory::live_bytes().saturating_sub(before);
+        let held = budget::loaded_size((circuit.prover_key_bytes, circuit.k, circuit.rows), measured);
+        self.budget.hold(held);
+        self.load_bytes.lock().expect("loads lock").insert(circuit_id.to_owned(), held);
+        Ok(circuit)
+    }
+
+    /// The parameters for `k`; the first time this prover needs them they count as held.
+    fn params_for(&self, k: u8) -> Result<()> {
+        let mut held = self.params_held.lock().expect("params lock");
+        if held.contains(&k) {
+            return Ok(());
+        }
+        let before = memory::live_bytes();
+        self.params.get(k)?;
+        // Parameters are shared by the process (k <= 14) or loaded once: the same fingerprint
+        // scheme as keys keeps a second prover from counting them as free.
+        let bytes = budget::loaded_size((0, k, 0), memory::live_bytes().saturating_sub(before));
+        self.budget.hold(bytes);
+        held.push(k);
+        Ok(())
+    }
+
+    /// Waits, on the driver thread, until the proof's memory fits in the budget.
+    fn admit(&self, circuit: &CircuitRef, cancel: &CancelHandle) -> Result<Reservation> {
+        let need = self.proof_need(circuit);
+        self.budget.reserve(circuit.label(), need, cancel).map_err(|denied| denied.into_error(circuit.label()))
+    }
+
+    /// What a proof reserves: its peak, plus the load for a circuit not loaded yet. An id that
+    /// names no circuit needs nothing; proving it fails as usual.
+    fn proof_need(&self, circuit: &CircuitRef) -> u64 {
+        let circuit_id = circuit.label();
+        if let Some(loaded) = self.keys.loaded().into_iter().find(|c| c.id == circuit_id) {
+            return self.loaded_need(&loaded);
+        }
+        let key_bytes = match circuit {
+            CircuitRef::Material { prover, .. } => Some(super::circuit::gzip_isize(prover)),
+            CircuitRef::Id(_) if keystore::validate_id(circuit_id).is_err() => None,
+            CircuitRef::Id(_) => match builtin::find(circuit_id) {
+                Some(data) => serialized_key_size(&builtin::files(data, &self.key_cache_dir).prover),
+                None => self.circuit_dirs.iter().find_map(|d| serialized_key_size(&CircuitFiles::in_dir(d, circuit_id).prover)),
+            },
+        };
+        key_bytes.map_or(0, |bytes| budget::load_formula(bytes) + budget::first_peak_formula(bytes))
+    }
+
+    fn loaded_need(&self, circuit: &Circuit) -> u64 {
+        let measured = self.measured.lock().expect("measured lock").get(&circuit.id).copied().unwrap_or_default();
+        measured.proof_need(shape(circuit))
+    }
+
+    /// Loads what the proof needs and lowers its reservation to the proof's own peak, now that
+    /// the load is held memory.
+    fn load_reserved(&self, circuit: &CircuitRef, reservation: &Reservation) -> Result<Arc<Circuit>> {
+        let circuit = self.resolve(circuit)?;
+        self.params_for(circuit.k)?;
+        reservation.shrink_to(self.loaded_need(&circuit));
+        Ok(circuit)
     }
 
     /// Proves on the calling thread, which must not be a pool worker: it loads what is missing,
     /// then hands the computation to the pool.
     pub fn prove_now(&self, circuit: impl Into<CircuitRef>, witness: Witness, binding_input: Option<Fr>) -> Result<ProofOutput> {
+        let circuit = self.resolve(&circuit.into())?;
+        self.prove_loaded(&circuit, witness, binding_input)
+    }
+
+    fn prove_loaded(&self, circuit: &Arc<Circuit>, witness: Witness, binding_input: Option<Fr>) -> Result<ProofOutput> {
         let started = Instant::now();
-        let circuit_ref = circuit.into();
-        let circuit_id = circuit_ref.label();
-        let circuit = self.resolve(&circuit_ref)?;
+        let circuit_id = circuit.id.as_str();
         let mut preimage = witness.into_preimage(circuit_id)?;
         if let Some(b) = binding_input {
             preimage.binding_input = b;
         }
-        self.params.get(circuit.k)?;
+        self.params_for(circuit.k)?;
         let params = ReadyParams(&self.params);
         let (proof, public_inputs) = self.scheduler.install(|| {
             check_preimage(&circuit, &preimage)?;
@@ -331,7 +439,7 @@ impl Prover {
     pub fn preload_now(&self, ids: &[String]) -> Result<()> {
         for id in ids {
             let circuit = self.circuit(id)?;
-            self.params.get(circuit.k)?;
+            self.params_for(circuit.k)?;
         }
         Ok(())
     }
@@ -344,12 +452,24 @@ impl Prover {
     /// Releases loaded circuits (after `close` and once no work is left).
     pub fn release(&self) {
         self.keys.clear();
+        self.load_bytes.lock().expect("loads lock").clear();
+        self.params_held.lock().expect("params lock").clear();
+        self.budget.clear_held();
+    }
+
+    /// (running, waiting) proofs: a proof a driver took counts as waiting while it waits for
+    /// memory.
+    fn depth(&self, budget: &BudgetStatus) -> (usize, usize) {
+        let (taken, queued) = self.scheduler.depth();
+        let for_memory = budget.waiting.len().min(taken);
+        (taken - for_memory, queued + for_memory)
     }
 
     pub fn status(&self) -> Status {
-        let (active_proofs, queued_proofs) = self.scheduler.depth();
+        let budget = self.budget.status();
+        let (active_proofs, queued_proofs) = self.depth(&budget);
         Status {
-            circuits: self.keys.loaded().iter().map(|c| circuit_status(c)).collect(),
+            circuits: self.keys.loaded().iter().map(|c| self.circuit_status(c)).collect(),
             available: self.keys.available(),
             params_k: self.params.loaded_ks(),
             active_proofs,
@@ -358,6 +478,8 @@ impl Prover {
             native_bytes: memory::live_bytes(),
             rss_bytes: memory::rss_bytes(),
             memory_limit_bytes: self.memory_limit_bytes,
+            budget,
+            peak_native_bytes: memory::high_water_bytes(),
             proofs_completed: self.completed.load(SeqCst),
             proofs_failed: self.failed.load(SeqCst),
             keys_derived: self.keys_derived.load(SeqCst),
@@ -367,11 +489,12 @@ impl Prover {
 
     /// Counts a finished proof. Ids that name no circuit are labelled "unknown", so callers
     /// cannot grow the metrics without bound.
-    fn record(&self, circuit_id: &str, started: Instant, result: &Result<ProofOutput>, peak_bytes: u64) {
+    fn record(&self, circuit_id: &str, started: Instant, result: &Result<ProofOutput>, peak_bytes: u64, alone: bool) {
         let counter = if result.is_ok() { &self.completed } else { &self.failed };
         counter.fetch_add(1, SeqCst);
         if let Ok(out) = result {
             out.circuit.peak_proof_bytes.fetch_max(peak_bytes, SeqCst);
+            self.measured.lock().expect("measured lock").entry(out.circuit.id.clone()).or_default().record(peak_bytes, alone);
         }
         let unknown = matches!(result, Err(e) if matches!(e.code, ErrorCode::CircuitNotFound | ErrorCode::InvalidCircuitId));
         let label = if unknown { "unknown" } else { circuit_id };
@@ -380,7 +503,7 @@ impl Prover {
 
     /// Prometheus text exposition of the prover's metrics.
     pub fn metrics_text(&self) -> String {
-        let (active_proofs, queue_depth) = self.scheduler.depth();
+        let (active_proofs, queue_depth) = self.depth(&self.budget.status());
         self.metrics.render(&Gauges {
             memory_bytes: memory::live_bytes(),
             memory_limit_bytes: self.memory_limit_bytes,
@@ -396,17 +519,39 @@ impl Prover {
         }
         Ok(())
     }
+
+    fn circuit_status(&self, c: &Circuit) -> CircuitStatus {
+        CircuitStatus {
+            id: c.id.clone(),
+            k: c.k,
+            rows: c.rows,
+            prover_key_bytes: c.prover_key_bytes,
+            load_ms: c.load_ms,
+            peak_proof_bytes: c.peak_proof_bytes.load(SeqCst),
+            columns: shape(c).columns,
+            load_bytes: self.load_bytes.lock().expect("loads lock").get(&c.id).copied().unwrap_or(0),
+            reserve_bytes: self.loaded_need(c),
+        }
+    }
 }
 
-fn circuit_status(c: &Circuit) -> CircuitStatus {
-    CircuitStatus {
-        id: c.id.clone(),
-        k: c.k,
-        rows: c.rows,
-        prover_key_bytes: c.prover_key_bytes,
-        load_ms: c.load_ms,
-        peak_proof_bytes: c.peak_proof_bytes.load(SeqCst),
-    }
+fn shape(c: &Circuit) -> Shape {
+    let columns = c.prover_key.init().map(|pk| {
+        let cs = pk.pk().get_vk().cs();
+        cs.num_advice_columns() + cs.num_fixed_columns() + cs.num_instance_columns()
+    });
+    Shape { k: c.k, rows: c.rows, columns: columns.unwrap_or(1) }
+}
+
+/// The serialized size of a prover key file, without loading it: the file ends with a gzip
+/// stream whose last four bytes hold the uncompressed length.
+fn serialized_key_size(path: &std::path::Path) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    file.seek(SeekFrom::End(-4)).ok()?;
+    let mut isize = [0u8; 4];
+    file.read_exact(&mut isize).ok()?;
+    Some(u32::from_le_bytes(isize) as u64)
 }
 
 /// Shape errors are the caller's (INVALID_WITNESS); a VM failure means the witness does not
@@ -490,7 +635,12 @@ mod tests {
     }
 
     fn prover_with(dir: PathBuf, max_concurrent: usize) -> Arc<Prover> {
-        Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: 2, max_concurrent, max_queue: 32, memory_limit_bytes: None, key_cache_dir: std::env::temp_dir().join("mnp-test-keys") }).unwrap()
+        limited(dir, max_concurrent, None)
+    }
+
+    fn limited(dir: PathBuf, max_concurrent: usize, memory_limit_bytes: Option<u64>) -> Arc<Prover> {
+        let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
+        Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: 2, max_concurrent, max_queue: 32, memory_limit_bytes, key_cache_dir }).unwrap()
     }
 
     fn prover(dir: PathBuf) -> Arc<Prover> {
@@ -512,6 +662,31 @@ mod tests {
             let out = rx.recv().unwrap().unwrap();
             assert!(p.verify_now("bench_k10", &out.proof, out.public_inputs).unwrap());
         }
+    }
+
+    #[test]
+    fn a_proof_that_cannot_fit_the_budget_is_refused_and_one_that_fits_reserves_its_measured_peak() {
+        let dir = compact_dir(&["arith"]);
+        let refuse = |p: &Arc<Prover>| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            p.submit_prove(1, "arith".into(), witness("arith.witness.json"), None, &CancelHandle::default(), move |r| tx.send(r).unwrap());
+            rx.recv().unwrap().err().unwrap()
+        };
+        // Not loaded yet: its key's size says the load alone is beyond 64 KiB.
+        let err = refuse(&limited(dir.clone(), 2, Some(64 << 10)));
+        assert_eq!(err.code, ErrorCode::MemoryLimitExceeded);
+        assert!(err.message.contains("the limit is 0.1 MiB (memoryLimit)"), "{}", err.message);
+        let p = limited(dir, 2, Some(1 << 30));
+        let (tx, rx) = std::sync::mpsc::channel();
+        p.submit_prove(2, "arith".into(), witness("arith.witness.json"), None, &CancelHandle::default(), move |r| tx.send(r).unwrap());
+        rx.recv().unwrap().unwrap();
+        let status = p.status();
+        let circuit = &status.circuits[0];
+        assert!(status.budget.held >= circuit.load_bytes && circuit.load_bytes > 0, "the loaded key is held");
+        assert_eq!(circuit.reserve_bytes, circuit.peak_proof_bytes, "the next proof reserves the peak measured alone");
+        assert_eq!((status.budget.reserved, status.budget.reservations.len()), (0, 0), "freed when the proof ended");
+        assert!(status.peak_native_bytes >= status.budget.held + circuit.peak_proof_bytes);
+        assert_eq!(status.proofs_completed, 1);
     }
 
     #[test]

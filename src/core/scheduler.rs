@@ -85,23 +85,47 @@ impl Ticket {
 #[derive(Clone, Default)]
 pub struct CancelHandle(Arc<Mutex<CancelState>>);
 
+type Hook = Box<dyn FnOnce() + Send>;
+
 #[derive(Default)]
 struct CancelState {
     cancelled: bool,
     ticket: Option<Ticket>,
+    /// Wakes a job that has left the queue but still waits (for memory) before it runs.
+    hook: Option<Hook>,
 }
 
 impl CancelHandle {
-    /// Withdraws the job if it is still queued; a running job is left to finish.
+    /// Withdraws the job if it is still queued, or wakes it if it waits in its hook; a running
+    /// job is left to finish.
     pub fn cancel(&self) {
-        let ticket = {
+        let (ticket, hook) = {
             let mut state = self.0.lock().expect("cancel lock");
             state.cancelled = true;
-            state.ticket.take()
+            (state.ticket.take(), state.hook.take())
         };
         if let Some(ticket) = ticket {
             ticket.withdraw();
         }
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+
+    /// Runs `hook` on cancel, from the cancelling thread. False, and the hook is dropped, when
+    /// cancel came first.
+    pub fn on_cancel(&self, hook: Hook) -> bool {
+        let mut state = self.0.lock().expect("cancel lock");
+        if state.cancelled {
+            return false;
+        }
+        state.hook = Some(hook);
+        true
+    }
+
+    /// Forgets the hook once the wait it serves is over.
+    pub fn clear_on_cancel(&self) {
+        self.0.lock().expect("cancel lock").hook = None;
     }
 
     /// Links the queued job to this handle, withdrawing it at once if cancel came first.
