@@ -99,4 +99,4 @@ function resolveOptions(options = {}) {
   }
 }
 
-module.exports = { resolveOptions, defaultParamsDir }
+module.exports = { resolveOptions, defaultParamsDir, invalid, pick, positiveInteger, nonNegativeInteger, asList, asNumber }
