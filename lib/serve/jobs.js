@@ -2,13 +2,11 @@
 // Admission for /prove and /check, counted the way the proof server counts: `workers` jobs are
 // processing, the rest are pending, and a job is refused (429) once `capacity` jobs are pending
 // (capacity 0 = unlimited). Counting here rather than in the engine keeps both routes (the
-// prover's own circuits and client-supplied key material) under one limit, and gives SIGTERM one
-// place to wait for in-flight work.
+// prover's own circuits and client-supplied key material) under one limit.
 
 class JobGate {
   #workers
   #inFlight = 0
-  #idle = []
 
   constructor({ capacity, workers }) {
     this.capacity = capacity
@@ -38,15 +36,7 @@ class JobGate {
     this.#inFlight++
     return Promise.resolve()
       .then(work)
-      .finally(() => {
-        this.#inFlight--
-        if (this.#inFlight === 0) this.#idle.splice(0).forEach((resolve) => resolve())
-      })
-  }
-
-  /** Resolves once no job is in flight. */
-  drained() {
-    return this.#inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.#idle.push(resolve))
+      .finally(() => this.#inFlight--)
   }
 }
 

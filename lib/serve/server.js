@@ -100,6 +100,8 @@ class ProofServer {
   #draining = false
   #closed
   #routes
+  #answering = 0
+  #quiet = []
 
   constructor(config, prover, workers) {
     this.#config = config
@@ -149,6 +151,11 @@ class ProofServer {
   }
 
   async #handle(req, res) {
+    // Counted until the response is written, so a draining server never cuts one short.
+    this.#answering++
+    res.once('close', () => {
+      if (--this.#answering === 0) this.#quiet.splice(0).forEach((resolve) => resolve())
+    })
     const started = performance.now()
     const route = `${req.method} ${new URL(req.url, 'http://x').pathname}`
     let reply
@@ -198,8 +205,8 @@ class ProofServer {
       this.#draining = true
       const stopped = new Promise((resolve) => this.#server.close(resolve))
       this.#server.closeIdleConnections()
-      this.#closed = this.#gate
-        .drained()
+      const answered = this.#answering === 0 ? Promise.resolve() : new Promise((resolve) => this.#quiet.push(resolve))
+      this.#closed = answered
         .then(() => this.#prover.close())
         .then(() => {
           this.#server.closeAllConnections()
