@@ -14,8 +14,8 @@ function serveWith(args, env = {}) {
 /** The arith test circuit's good witness as a serialized preimage whose key location is `arith`. */
 const arithPreimage = (location = 'arith') => serializePreimage(location, witness('arith.witness.json'))
 
-async function post(url, body, headers = {}) {
-  const res = await fetch(url, { method: 'POST', body, headers })
+async function post(url, body, headers = {}, signal = undefined) {
+  const res = await fetch(url, { method: 'POST', body, headers, signal })
   return { status: res.status, bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers }
 }
 
