@@ -9,7 +9,7 @@ const { spawn } = require('node:child_process')
 const L = require('@midnight-ntwrk/ledger-v8')
 const { createProver } = require('..')
 const { compactDir, testCircuit, tempDir, keysFor, FIXTURES, ROOT } = require('./support/fixtures')
-const { serveWith, arithPreimage, post, text, unversioned } = require('./support/serve')
+const { serveWith, arithPreimage, provingPayload, post, text, unversioned } = require('./support/serve')
 const { resolveServeConfig } = require('../lib/serve/config')
 const { cgroupMemoryLimit, derivedMemoryLimitMiB } = require('../lib/serve/cgroup')
 
@@ -180,10 +180,7 @@ test('CORS: any origin may call it (the proof server is Cors::permissive), prefl
 test('--job-capacity: beyond it /prove answers 429 and /ready 503 with processing/pending/capacity', async () => {
   const busy = await serveWith(['--keys', dir, '--job-capacity', '1', '--num-workers', '1'])
   try {
-    const payload = L.createProvingPayload(
-      require('..').serializePreimage('bench_k13', require('./support/fixtures').witness('bench_k13.witness.json')),
-      undefined,
-    )
+    const payload = provingPayload('bench_k13')
     const first = post(busy.url + '/prove', payload) // processing
     const second = post(busy.url + '/prove', payload) // pending: capacity reached
     let ready
@@ -256,10 +253,7 @@ test('SIGTERM: the CLI stops accepting, finishes the proof in flight (200), and 
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
   while (!/listening on (http:\S+)/.test(out)) await new Promise((r) => setTimeout(r, 20))
   const url = /listening on (http:\S+)/.exec(out)[1]
-  const payload = L.createProvingPayload(
-    require('..').serializePreimage('bench_k13', require('./support/fixtures').witness('bench_k13.witness.json')),
-    undefined,
-  )
+  const payload = provingPayload('bench_k13')
   const running = post(url + '/prove', payload)
   while ((await (await fetch(url + '/ready')).json()).jobsProcessing === 0) await new Promise((r) => setTimeout(r, 5))
   child.kill('SIGTERM')

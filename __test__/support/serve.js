@@ -14,6 +14,9 @@ function serveWith(args, env = {}) {
 /** The arith test circuit's good witness as a serialized preimage whose key location is `arith`. */
 const arithPreimage = (location = 'arith') => serializePreimage(location, witness('arith.witness.json'))
 
+/** A `/prove` body (createProvingPayload) for a test circuit's good witness. */
+const provingPayload = (circuit) => require('@midnight-ntwrk/ledger-v8').createProvingPayload(serializePreimage(circuit, witness(`${circuit}.witness.json`)), undefined)
+
 async function post(url, body, headers = {}, signal = undefined) {
   const res = await fetch(url, { method: 'POST', body, headers, signal })
   return { status: res.status, bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers }
@@ -28,4 +31,4 @@ function unversioned(response) {
   return new Uint8Array(Buffer.concat([Buffer.from('midnight:proof[v5]:'), response.subarray(head.length)]))
 }
 
-module.exports = { serveWith, arithPreimage, post, text, unversioned }
+module.exports = { serveWith, arithPreimage, provingPayload, post, text, unversioned }
