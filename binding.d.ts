@@ -17,8 +17,8 @@ export declare class CancelToken {
 
 export declare class NativeProver {
   constructor(config: NativeConfig)
-  prove(proofId: number, circuitId: string, witnessData: string | Uint8Array, bindingInput?: string | undefined | null, cancel?: CancelToken | undefined | null): Promise<NativeProof>
-  check(circuitId: string, witnessData: string | Uint8Array): Promise<Array<bigint | undefined>>
+  prove(proofId: number, circuit: string | NativeKeyMaterial, witnessData: string | Uint8Array, bindingInput?: string | undefined | null, cancel?: CancelToken | undefined | null): Promise<NativeProof>
+  check(circuit: string | NativeKeyMaterial, witnessData: string | Uint8Array): Promise<Array<bigint | undefined>>
   verify(circuitId: string, proof: Uint8Array, publicInputs: Array<string>): Promise<boolean>
   preload(circuitIds: Array<string>): Promise<void>
   status(): NativeStatus
@@ -77,6 +77,15 @@ export interface NativeConfig {
   maxConcurrent?: number
   maxQueue?: number
   memoryLimitBytes?: number
+  keyCacheDir: string
+}
+
+/** Key material a kmProvider answered for `location` (zkir-v2's `ProvingKeyMaterial`). */
+export interface NativeKeyMaterial {
+  location: string
+  proverKey: Uint8Array
+  verifierKey: Uint8Array
+  ir: Uint8Array
 }
 
 export interface NativeKeys {
@@ -126,6 +135,7 @@ export interface NativeStatus {
   memoryLimitBytes?: number
   proofsCompleted: number
   proofsFailed: number
+  keysDerived: number
   uptimeMs: number
 }
 

@@ -1,8 +1,13 @@
-//! Build script: napi linking plus the location of Midnight's embedded SRS.
+//! Build script: napi linking, the location of Midnight's embedded SRS, and the ledger's
+//! built-in circuits.
 //!
 //! midnight-transient-crypto ships `static/bls_midnight_2p14` but keeps the bytes private, so we
 //! embed the same file ourselves. Its SHA-256 is pinned (the value midnight-base-crypto's data
 //! provider expects) so a wrong file can never be compiled in.
+//!
+//! midnight-zswap and midnight-ledger ship the IR, verifier key and the official prover key's
+//! SHA-256 of each built-in circuit in `static/`. Their sources are fetched (never compiled) and
+//! the files are embedded through `$OUT_DIR/builtin_data.rs`, each checked against its `.sha256`.
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,32 +29,92 @@ fn main() {
     assert_eq!(digest, SRS_SHA256, "{} is not Midnight's SRS", path.display());
     println!("cargo:rerun-if-changed={}", path.display());
     println!("cargo:rustc-env=MIDNIGHT_SRS_2P14={}", path.display());
+    write_builtin_data();
+}
+
+/// (key location, crate, version, file stem inside the crate's `static/`).
+const BUILTINS: [(&str, &str, &str, &str); 4] = [
+    ("midnight/zswap/output", "midnight-zswap", "8.1.3", "output"),
+    ("midnight/zswap/sign", "midnight-zswap", "8.1.3", "sign"),
+    ("midnight/zswap/spend", "midnight-zswap", "8.1.3", "spend"),
+    ("midnight/dust/spend", "midnight-ledger", "8.1.3", "dust/spend"),
+];
+
+fn write_builtin_data() {
+    let mut table = String::from("&[\n");
+    for (location, krate, version, stem) in BUILTINS {
+        let dir = crate_dir(krate, version).unwrap_or_else(|| panic!("cannot locate the sources of {krate} {version}"));
+        let file = |ext: &str| dir.join("static").join(format!("{stem}.{ext}"));
+        let (ir, verifier) = (checked(&file("bzkir")), checked(&file("verifier")));
+        table += &format!(
+            "    BuiltinData {{ location: {location:?}, source: \"{krate} {version}\", ir: include_bytes!({ir:?}), verifier: include_bytes!({verifier:?}), prover_sha256: {:?} }},\n",
+            pinned_sha(&file("prover.sha256")),
+        );
+    }
+    table += "]";
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(out.join("builtin_data.rs"), table).expect("writing builtin_data.rs");
+}
+
+/// The first field of a `sha256sum` line.
+fn pinned_sha(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let hash = text.split_whitespace().next().unwrap_or_default().to_owned();
+    assert!(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{} holds no SHA-256", path.display());
+    println!("cargo:rerun-if-changed={}", path.display());
+    hash
+}
+
+/// `path`, once its bytes match the `.sha256` beside it.
+fn checked(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let mut pin = path.as_os_str().to_owned();
+    pin.push(".sha256");
+    assert_eq!(format!("{:x}", Sha256::digest(&bytes)), pinned_sha(Path::new(&pin)), "{} does not match its .sha256", path.display());
+    path.display().to_string()
+}
+
+/// Where a package's sources are: unpacked in the registry, or else wherever `cargo metadata`
+/// (which downloads the sources of every locked package, optional ones included) puts them.
+fn crate_dir(name: &str, version: &str) -> Option<PathBuf> {
+    registry_dirs().map(|d| d.join(format!("{name}-{version}"))).find(|d| d.is_dir()).or_else(|| {
+        let meta = cargo_metadata(false)?;
+        manifest_dir(&meta, name, version)
+    })
 }
 
 /// The common case: the crate unpacked in `$CARGO_HOME/registry/src/<index>/`.
 fn find_in_registry() -> Option<PathBuf> {
+    registry_dirs().map(|d| d.join(CRATE_DIR).join("static").join(SRS_FILE)).find(|p| p.is_file())
+}
+
+fn registry_dirs() -> impl Iterator<Item = PathBuf> {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))?;
-    std::fs::read_dir(home.join("registry").join("src"))
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join(CRATE_DIR).join("static").join(SRS_FILE))
-        .find(|p| p.is_file())
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    home.and_then(|h| std::fs::read_dir(h.join("registry").join("src")).ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
 }
 
 /// Vendored or otherwise relocated sources: ask cargo where the package lives.
 fn find_with_cargo_metadata() -> Option<PathBuf> {
-    let cargo = std::env::var_os("CARGO")?;
-    let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
-        .current_dir(std::env::var_os("CARGO_MANIFEST_DIR")?)
-        .output()
-        .ok()?;
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let meta = cargo_metadata(true)?;
+    manifest_dir(&meta, "midnight-transient-crypto", "2.1.1").map(|d| d.join("static").join(SRS_FILE))
+}
+
+fn cargo_metadata(offline: bool) -> Option<serde_json::Value> {
+    let mut command = Command::new(std::env::var_os("CARGO")?);
+    command.args(["metadata", "--format-version", "1"]).current_dir(std::env::var_os("CARGO_MANIFEST_DIR")?);
+    if offline {
+        command.arg("--offline");
+    }
+    serde_json::from_slice(&command.output().ok()?.stdout).ok()
+}
+
+fn manifest_dir(meta: &serde_json::Value, name: &str, version: &str) -> Option<PathBuf> {
     meta["packages"].as_array()?.iter().find_map(|p| {
-        (p["name"] == "midnight-transient-crypto" && p["version"] == "2.1.1").then(|| {
-            Path::new(p["manifest_path"].as_str()?).parent().map(|d| d.join("static").join(SRS_FILE))
-        })?
+        (p["name"] == name && p["version"] == version).then(|| Path::new(p["manifest_path"].as_str()?).parent().map(Path::to_path_buf))?
     })
 }

@@ -95,7 +95,29 @@ function toStatus(s) {
     },
     proofsCompleted: s.proofsCompleted,
     proofsFailed: s.proofsFailed,
+    keysDerived: s.keysDerived,
     uptimeMs: s.uptimeMs,
+  }
+}
+
+/**
+ * Looks key material up through a zkir-v2 style kmProvider. The awaiting happens here, on the
+ * event loop: no native thread ever waits for JavaScript, and nothing is kept alive meanwhile.
+ */
+function keyMaterialLookup(kmProvider) {
+  if (typeof kmProvider?.lookupKey !== 'function') {
+    throw new ProverError('INVALID_ARGUMENT', 'kmProvider must have lookupKey(keyLocation) (and getParams(k))')
+  }
+  return async (keyLocation) => {
+    if (typeof keyLocation !== 'string') throw new ProverError('INVALID_CIRCUIT_ID', `key location must be a string, got ${typeof keyLocation}`)
+    const km = await kmProvider.lookupKey(keyLocation)
+    if (km == null) throw new ProverError('CIRCUIT_NOT_FOUND', `the kmProvider has no key material for ${JSON.stringify(keyLocation)}`)
+    for (const part of ['proverKey', 'verifierKey', 'ir']) {
+      if (!(km[part] instanceof Uint8Array)) {
+        throw new ProverError('INVALID_ARGUMENT', `key material for ${JSON.stringify(keyLocation)}: ${part} must be a Uint8Array`)
+      }
+    }
+    return { location: keyLocation, proverKey: km.proverKey, verifierKey: km.verifierKey, ir: km.ir }
   }
 }
 
@@ -131,14 +153,20 @@ class Prover extends EventEmitter {
     }
   }
 
-  prove(circuitId, witness, { signal, bindingInput, timeoutMs } = {}) {
+  prove(circuitId, witness, options) {
+    return this.#prove(circuitId, witness, options)
+  }
+
+  /** `circuit` is an id (validated here) or key material from a kmProvider (validated by lookup). */
+  #prove(circuit, witness, { signal, bindingInput, timeoutMs } = {}) {
     const token = new binding.CancelToken()
+    const circuitId = typeof circuit === 'string' ? circuit : circuit?.location
     const start = () => {
-      requireCircuitId(circuitId)
+      if (typeof circuit !== 'object') requireCircuitId(circuit)
       const data = encodeWitness(witness)
       const bindingText = bindingInput === undefined ? undefined : fieldText(bindingInput, 'bindingInput')
       const proofId = this.#nextProofId++ % 2 ** 32
-      const work = native(() => this.#native.prove(proofId, circuitId, data, bindingText, token)).then(toProofResult)
+      const work = native(() => this.#native.prove(proofId, circuit, data, bindingText, token)).then(toProofResult)
       this.emit('queued', { proofId, circuitId })
       return work
     }
@@ -151,12 +179,38 @@ class Prover extends EventEmitter {
     return this.#run(start, { signal, timeoutMs: timeout, onStop: () => token.cancel() })
   }
 
-  check(circuitId, witness, { signal } = {}) {
+  check(circuitId, witness, options) {
+    return this.#check(circuitId, witness, options)
+  }
+
+  #check(circuit, witness, { signal } = {}) {
     return this.#run(() => {
-      requireCircuitId(circuitId)
+      if (typeof circuit !== 'object') requireCircuitId(circuit)
       const data = encodeWitness(witness)
-      return native(() => this.#native.check(circuitId, data)).then((skips) => skips.map((s) => s ?? undefined))
+      return native(() => this.#native.check(circuit, data)).then((skips) => skips.map((s) => s ?? undefined))
     }, { signal })
+  }
+
+  /** The ledger's `ProvingProvider`, resolving key locations through this prover's key store. */
+  asProvingProvider() {
+    return {
+      check: (serializedPreimage, keyLocation) => this.#check(keyLocation, serializedPreimage),
+      prove: (serializedPreimage, keyLocation, overwriteBindingInput) =>
+        this.#prove(keyLocation, serializedPreimage, { bindingInput: overwriteBindingInput }).then((r) => r.proof),
+    }
+  }
+
+  /** The ledger's `ProvingProvider` over key material from `kmProvider`, as zkir-v2's `provingProvider`. */
+  provingProvider(kmProvider) {
+    const lookup = keyMaterialLookup(kmProvider)
+    return {
+      check: async (serializedPreimage, keyLocation) => this.#check(await lookup(keyLocation), serializedPreimage),
+      prove: async (serializedPreimage, keyLocation, overwriteBindingInput) => {
+        const material = await lookup(keyLocation)
+        const result = await this.#prove(material, serializedPreimage, { bindingInput: overwriteBindingInput })
+        return result.proof
+      },
+    }
   }
 
   verify(circuitId, proof, publicInputs, { signal } = {}) {
@@ -203,6 +257,7 @@ async function createProver(options) {
       new binding.NativeProver({
         circuitDirs: config.circuitDirs,
         paramsDirs: config.paramsDirs,
+        keyCacheDir: config.keyCacheDir,
         threads: config.threads,
         maxConcurrent: config.maxConcurrent,
         maxQueue: config.maxQueue,
@@ -243,4 +298,22 @@ function serializePreimage(keyLocation, witness) {
   return asBytes(nativeSync(() => binding.serializePreimage(keyLocation, encodeWitness(witness))))
 }
 
-module.exports = { createProver, keygen, params, serializePreimage, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }
+let sharedProver
+
+/**
+ * zkir-v2's `provingProvider(kmProvider)`, backed by one prover per process that is created on
+ * first use with the environment's settings (its threads never keep the process alive).
+ */
+function provingProvider(kmProvider) {
+  keyMaterialLookup(kmProvider)
+  const prover = () => (sharedProver ??= createProver().catch((err) => {
+    sharedProver = undefined
+    throw err
+  }))
+  return {
+    check: async (...args) => (await prover()).provingProvider(kmProvider).check(...args),
+    prove: async (...args) => (await prover()).provingProvider(kmProvider).prove(...args),
+  }
+}
+
+module.exports = { createProver, provingProvider, keygen, params, serializePreimage, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }

@@ -4,7 +4,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { ProverError } = require('./errors')
 
-const KNOWN = ['circuitKeysPath', 'memoryLimit', 'threads', 'preloadCircuits', 'paramsPath', 'maxConcurrent', 'maxQueue', 'timeoutMs']
+const KNOWN = ['circuitKeysPath', 'memoryLimit', 'threads', 'preloadCircuits', 'paramsPath', 'maxConcurrent', 'maxQueue', 'timeoutMs', 'keyCachePath']
 
 function invalid(name, message) {
   return new ProverError('INVALID_OPTIONS', `${name}: ${message}`)
@@ -60,6 +60,18 @@ function defaultParamsDir() {
   return path.join(os.homedir(), '.cache', 'midnight', 'zk-params')
 }
 
+/** Where built-in circuits' prover keys are derived to: $XDG_CACHE_HOME or ~/.cache, then midnight-native-prover/keys. */
+function defaultKeyCacheDir() {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache')
+  return path.join(base, 'midnight-native-prover', 'keys')
+}
+
+function keyCacheDir({ value, from }) {
+  if (value === undefined) return defaultKeyCacheDir()
+  if (typeof value !== 'string' || value === '') throw invalid(from, 'expected a directory path')
+  return path.resolve(value)
+}
+
 function paramsDirs(options) {
   if (options.paramsPath === undefined) return [defaultParamsDir()]
   const list = typeof options.paramsPath === 'string' ? [options.paramsPath] : options.paramsPath
@@ -90,6 +102,7 @@ function resolveOptions(options = {}) {
   return {
     circuitDirs: directories(keyPaths),
     paramsDirs: paramsDirs(options),
+    keyCacheDir: keyCacheDir(pick(options, 'keyCachePath', 'PROVER_KEY_CACHE', (raw) => raw)),
     threads: positiveInteger(pick(options, 'threads', 'PROVER_THREADS', asNumber), 1024),
     maxConcurrent: positiveInteger(pick(options, 'maxConcurrent', 'PROVER_MAX_CONCURRENT', asNumber), 1024),
     maxQueue: nonNegativeInteger(pick(options, 'maxQueue', 'PROVER_MAX_QUEUE', asNumber), 2 ** 31 - 1),

@@ -4,7 +4,7 @@ use crate::core::error::{ErrorCode, ProverError, Result as CoreResult};
 use crate::core::field::{field_to_words, parse_field};
 use crate::core::keygen;
 use crate::core::params::{self, ParamsStore};
-use crate::core::prover::{default_threads, spawn_task, ProofEvent, ProofOutput, Prover, ProverConfig, Status};
+use crate::core::prover::{default_threads, spawn_task, CircuitRef, ProofEvent, ProofOutput, Prover, ProverConfig, Status};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use crate::core::scheduler::CancelHandle;
 use crate::core::witness::Witness;
@@ -56,6 +56,23 @@ pub struct NativeConfig {
     pub max_concurrent: Option<u32>,
     pub max_queue: Option<u32>,
     pub memory_limit_bytes: Option<f64>,
+    pub key_cache_dir: String,
+}
+
+/// Key material a kmProvider answered for `location` (zkir-v2's `ProvingKeyMaterial`).
+#[napi(object)]
+pub struct NativeKeyMaterial {
+    pub location: String,
+    pub prover_key: Uint8Array,
+    pub verifier_key: Uint8Array,
+    pub ir: Uint8Array,
+}
+
+fn circuit_ref(circuit: Either<String, NativeKeyMaterial>) -> CircuitRef {
+    match circuit {
+        Either::A(id) => CircuitRef::Id(id),
+        Either::B(m) => CircuitRef::Material { location: m.location, ir: m.ir.to_vec(), prover: m.prover_key.to_vec(), verifier: m.verifier_key.to_vec() },
+    }
 }
 
 #[napi(object)]
@@ -100,6 +117,7 @@ pub struct NativeStatus {
     pub memory_limit_bytes: Option<f64>,
     pub proofs_completed: f64,
     pub proofs_failed: f64,
+    pub keys_derived: f64,
     pub uptime_ms: f64,
 }
 
@@ -127,6 +145,7 @@ fn status_to_js(s: Status) -> NativeStatus {
         memory_limit_bytes: s.memory_limit_bytes.map(|b| b as f64),
         proofs_completed: s.proofs_completed as f64,
         proofs_failed: s.proofs_failed as f64,
+        keys_derived: s.keys_derived as f64,
         uptime_ms: s.uptime_ms,
     }
 }
@@ -189,6 +208,7 @@ impl NativeProver {
             max_concurrent: config.max_concurrent.unwrap_or(1) as usize,
             max_queue: config.max_queue.map(|q| q as usize).unwrap_or(usize::MAX),
             memory_limit_bytes: config.memory_limit_bytes.map(|b| b as u64),
+            key_cache_dir: PathBuf::from(config.key_cache_dir),
         })
         .map_err(to_napi)?;
         Ok(NativeProver { inner })
@@ -199,7 +219,7 @@ impl NativeProver {
         &self,
         env: &'env Env,
         proof_id: u32,
-        circuit_id: String,
+        circuit: Either<String, NativeKeyMaterial>,
         witness_data: Either<String, Uint8Array>,
         binding_input: Option<String>,
         cancel: Option<&CancelToken>,
@@ -207,17 +227,17 @@ impl NativeProver {
         let binding = binding_input.map(|b| field(&b, "bindingInput")).transpose()?;
         let (settle, promise) = settle_later(env, proof_to_js)?;
         let handle = cancel.map(|c| c.0.clone()).unwrap_or_default();
-        self.inner.submit_prove(proof_id as u64, circuit_id, witness(witness_data), binding, &handle, settle);
+        self.inner.submit_prove(proof_id as u64, circuit_ref(circuit), witness(witness_data), binding, &handle, settle);
         Ok(promise)
     }
 
     #[napi(ts_return_type = "Promise<Array<bigint | undefined>>")]
-    pub fn check<'env>(&self, env: &'env Env, circuit_id: String, witness_data: Either<String, Uint8Array>) -> Result<Object<'env>> {
+    pub fn check<'env>(&self, env: &'env Env, circuit: Either<String, NativeKeyMaterial>, witness_data: Either<String, Uint8Array>) -> Result<Object<'env>> {
         let (settle, promise) = settle_later(env, |skips: Vec<Option<usize>>| {
             skips.into_iter().map(|s| s.map(|n| BigInt::from(n as u64))).collect::<Vec<_>>()
         })?;
-        let w = witness(witness_data);
-        self.inner.submit_task(move |p| p.check_now(&circuit_id, w), settle);
+        let (w, circuit) = (witness(witness_data), circuit_ref(circuit));
+        self.inner.submit_task(move |p| p.check_now(circuit, w), settle);
         Ok(promise)
     }
 
@@ -313,7 +333,7 @@ pub fn serialize_preimage(key_location: String, witness_json: String) -> Result<
 #[napi]
 pub fn error_codes() -> Vec<&'static str> {
     use ErrorCode::*;
-    [InvalidOptions, InvalidArgument, CircuitNotFound, InvalidCircuitId, InvalidWitness, WitnessUnsatisfied, KeyCorrupt, InvalidIr, ParamsNotFound, ProofFailed, ProverClosed, ProverPanic, ProverOverloaded, ProofTimeout, Aborted]
+    [InvalidOptions, InvalidArgument, CircuitNotFound, InvalidCircuitId, InvalidWitness, WitnessUnsatisfied, KeyCorrupt, InvalidIr, ParamsNotFound, ProofFailed, ProverClosed, ProverPanic, ProverOverloaded, ProofTimeout, Aborted, KeyMismatch, KeyCacheUnwritable, ParamsMismatch]
         .iter()
         .map(|c| c.as_str())
         .collect()

@@ -42,22 +42,40 @@ impl CircuitFiles {
     }
 }
 
+/// A circuit's three artifacts in memory, each with a name for error messages.
+pub struct Artifacts<'a> {
+    pub ir: (&'a [u8], String),
+    pub prover: (&'a [u8], String),
+    pub verifier: (&'a [u8], String),
+}
+
 impl Circuit {
+    /// Reads a circuit's files through short-lived maps (see `map`).
     pub fn load(id: &str, files: &CircuitFiles) -> Result<Circuit> {
+        let (ir, prover, verifier) = (map(&files.ir)?, map(&files.prover)?, map(&files.verifier)?);
+        let name = |p: &Path, what: &str| format!("{what} {}", p.display());
+        Circuit::from_artifacts(
+            id,
+            Artifacts {
+                ir: (&ir, name(&files.ir, "circuit IR")),
+                prover: (&prover, name(&files.prover, "prover key")),
+                verifier: (&verifier, name(&files.verifier, "verifier key")),
+            },
+        )
+    }
+
+    pub fn from_artifacts(id: &str, a: Artifacts) -> Result<Circuit> {
         let started = Instant::now();
-        let ir = parse_ir(&map(&files.ir)?).code(ErrorCode::KeyCorrupt, || format!("circuit IR {}", files.ir.display()))?;
-        let prover_map = map(&files.prover)?;
-        let prover_key: ProverKey<IrSource> = serialize::tagged_deserialize(&mut &prover_map[..])
-            .code(ErrorCode::KeyCorrupt, || format!("prover key {}", files.prover.display()))?;
-        let pk = prover_key.init().code(ErrorCode::KeyCorrupt, || format!("prover key {}", files.prover.display()))?;
-        let verifier_key: VerifierKey = serialize::tagged_deserialize(&mut &map(&files.verifier)?[..])
-            .code(ErrorCode::KeyCorrupt, || format!("verifier key {}", files.verifier.display()))?;
-        verifier_key.init().code(ErrorCode::KeyCorrupt, || format!("verifier key {}", files.verifier.display()))?;
+        let ir = parse_ir(a.ir.0).code(ErrorCode::KeyCorrupt, || a.ir.1.clone())?;
+        let prover_key: ProverKey<IrSource> = serialize::tagged_deserialize(&mut &a.prover.0[..]).code(ErrorCode::KeyCorrupt, || a.prover.1.clone())?;
+        let pk = prover_key.init().code(ErrorCode::KeyCorrupt, || a.prover.1.clone())?;
+        let verifier_key: VerifierKey = serialize::tagged_deserialize(&mut &a.verifier.0[..]).code(ErrorCode::KeyCorrupt, || a.verifier.1.clone())?;
+        verifier_key.init().code(ErrorCode::KeyCorrupt, || a.verifier.1.clone())?;
         let k = ir.k();
         if pk.k() != k {
             return Err(super::error::ProverError::new(
                 ErrorCode::KeyCorrupt,
-                format!("prover key {} is for k={}, but the circuit IR needs k={k}", files.prover.display(), pk.k()),
+                format!("{} is for k={}, but the circuit IR needs k={k}", a.prover.1, pk.k()),
             ));
         }
         Ok(Circuit {
@@ -65,7 +83,7 @@ impl Circuit {
             rows: ir.model().rows(),
             k,
             ir,
-            prover_key_bytes: gzip_isize(&prover_map),
+            prover_key_bytes: gzip_isize(a.prover.0),
             prover_key,
             verifier_key,
             load_ms: started.elapsed().as_secs_f64() * 1e3,

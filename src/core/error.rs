@@ -18,6 +18,9 @@ pub enum ErrorCode {
     ProverOverloaded,
     ProofTimeout,
     Aborted,
+    KeyMismatch,
+    KeyCacheUnwritable,
+    ParamsMismatch,
 }
 
 impl ErrorCode {
@@ -38,6 +41,9 @@ impl ErrorCode {
             ErrorCode::ProverOverloaded => "PROVER_OVERLOADED",
             ErrorCode::ProofTimeout => "PROOF_TIMEOUT",
             ErrorCode::Aborted => "ABORT_ERR",
+            ErrorCode::KeyMismatch => "KEY_MISMATCH",
+            ErrorCode::KeyCacheUnwritable => "KEY_CACHE_UNWRITABLE",
+            ErrorCode::ParamsMismatch => "PARAMS_MISMATCH",
         }
     }
 }

@@ -1,4 +1,6 @@
-//! Where circuits come from: Compact output directories, searched in order, loaded once per id.
+//! Where circuits come from: Compact output directories searched in order, the ledger's built-in
+//! circuits, or key material handed in by the caller; each loaded once.
+use super::builtin::{self, BuiltinData};
 use super::circuit::{Circuit, CircuitFiles};
 use super::error::{fail, ErrorCode, Result};
 use std::collections::{BTreeSet, HashMap};
@@ -9,7 +11,14 @@ type Slot = Arc<Mutex<Option<Arc<Circuit>>>>;
 
 pub struct KeyStore {
     dirs: Vec<PathBuf>,
+    /// Keyed by circuit id, or by `sha256:<hex>` of caller-supplied key material (no id has a ':').
     slots: Mutex<HashMap<String, Slot>>,
+}
+
+/// Where a circuit id's files are to be found.
+pub enum Source {
+    Files(CircuitFiles),
+    Builtin(&'static BuiltinData),
 }
 
 impl KeyStore {
@@ -20,14 +29,26 @@ impl KeyStore {
     /// The loaded circuit, loading it with `load` on first use. Concurrent first uses wait on
     /// one load, so callers must not be pool workers; a failed load is not remembered, so fixing
     /// the files on disk fixes the next call.
-    pub fn get(&self, id: &str, load: impl FnOnce(&CircuitFiles) -> Result<Circuit>) -> Result<Arc<Circuit>> {
+    pub fn get(&self, id: &str, load: impl FnOnce(Source) -> Result<Circuit>) -> Result<Arc<Circuit>> {
         validate_id(id)?;
-        let slot = self.slots.lock().expect("slots lock").entry(id.to_owned()).or_default().clone();
+        self.get_or_load(id.to_owned(), || match builtin::find(id) {
+            Some(data) => load(Source::Builtin(data)),
+            None => load(Source::Files(self.locate(id)?)),
+        })
+    }
+
+    /// A circuit built from key material, cached by the material's content hash.
+    pub fn get_material(&self, content_hash: &str, load: impl FnOnce() -> Result<Circuit>) -> Result<Arc<Circuit>> {
+        self.get_or_load(format!("sha256:{content_hash}"), load)
+    }
+
+    fn get_or_load(&self, key: String, load: impl FnOnce() -> Result<Circuit>) -> Result<Arc<Circuit>> {
+        let slot = self.slots.lock().expect("slots lock").entry(key).or_default().clone();
         let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(circuit) = guard.as_ref() {
             return Ok(circuit.clone());
         }
-        let circuit = Arc::new(load(&self.locate(id)?)?);
+        let circuit = Arc::new(load()?);
         *guard = Some(circuit.clone());
         Ok(circuit)
     }
@@ -43,9 +64,9 @@ impl KeyStore {
         loaded
     }
 
-    /// Ids that have a prover key in some directory, whether loaded or not.
+    /// Ids that have a prover key in some directory, and the built-in circuits, loaded or not.
     pub fn available(&self) -> Vec<String> {
-        let mut ids = BTreeSet::new();
+        let mut ids: BTreeSet<String> = builtin::BUILTINS.iter().map(|b| b.location.to_owned()).collect();
         for dir in &self.dirs {
             let Ok(entries) = std::fs::read_dir(dir.join("keys")) else { continue };
             for name in entries.filter_map(|e| e.ok()).map(|e| e.file_name()) {
@@ -78,9 +99,11 @@ impl KeyStore {
     }
 }
 
-/// A circuit id names files in the key directories, so it must be one plain file-name segment.
+/// A circuit id names files in the key directories, so it must be one plain file-name segment,
+/// unless it is a built-in circuit's key location.
 pub fn validate_id(id: &str) -> Result<()> {
-    let plain = !id.is_empty()
+    let plain = builtin::find(id).is_some()
+        || !id.is_empty()
         && id.len() <= 255
         && !id.starts_with('.')
         && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$'));
@@ -97,10 +120,10 @@ mod tests {
 
     #[test]
     fn ids_cannot_escape_the_key_directory() {
-        for bad in ["", "../x", "a/b", ".hidden", "..", "a\\b", "x\0y"] {
+        for bad in ["", "../x", "a/b", ".hidden", "..", "a\\b", "x\0y", "midnight/zswap/../../x", "midnight/zswap/unknown"] {
             assert_eq!(validate_id(bad).unwrap_err().code, ErrorCode::InvalidCircuitId, "{bad:?}");
         }
-        for good in ["transfer", "_move", "balance_of-2", "a.b", "$x"] {
+        for good in ["transfer", "_move", "balance_of-2", "a.b", "$x", "midnight/zswap/output", "midnight/dust/spend"] {
             validate_id(good).unwrap();
         }
     }
@@ -108,7 +131,10 @@ mod tests {
     #[test]
     fn unknown_circuit_is_not_found() {
         let store = KeyStore::new(vec![PathBuf::from("/nonexistent")]);
-        let load = |files: &CircuitFiles| Circuit::load("nope", files);
+        let load = |source: Source| match source {
+            Source::Files(files) => Circuit::load("nope", &files),
+            Source::Builtin(_) => unreachable!("not a built-in"),
+        };
         assert_eq!(store.get("nope", load).err().unwrap().code, ErrorCode::CircuitNotFound);
     }
 }

@@ -1,12 +1,14 @@
 //! The proving engine: key store, parameters and scheduler behind one handle.
-use super::circuit::{Circuit, CircuitFiles};
+use super::builtin;
+use super::circuit::{Artifacts, Circuit};
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
-use super::keystore::KeyStore;
+use super::keystore::{KeyStore, Source};
 use super::memory::{self, ProofWindow};
 use super::metrics::{Gauges, Metrics};
 use super::params::{ParamsStore, ReadyParams};
 use super::scheduler::{CancelHandle, Overloaded, Scheduler, Start};
 use super::witness::Witness;
+use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, RwLock};
@@ -22,6 +24,37 @@ pub struct ProverConfig {
     /// Proofs that may wait for a driver; beyond that `prove` fails with PROVER_OVERLOADED.
     pub max_queue: usize,
     pub memory_limit_bytes: Option<u64>,
+    /// Where built-in circuits' prover keys are derived to and cached.
+    pub key_cache_dir: PathBuf,
+}
+
+/// The circuit a proof is for.
+pub enum CircuitRef {
+    /// An id from the key directories, or a built-in key location.
+    Id(String),
+    /// Key material handed in by the caller (a kmProvider), looked up for `location`.
+    Material { location: String, ir: Vec<u8>, prover: Vec<u8>, verifier: Vec<u8> },
+}
+
+impl CircuitRef {
+    pub fn label(&self) -> &str {
+        match self {
+            CircuitRef::Id(id) => id,
+            CircuitRef::Material { location, .. } => location,
+        }
+    }
+}
+
+impl From<&str> for CircuitRef {
+    fn from(id: &str) -> Self {
+        CircuitRef::Id(id.to_owned())
+    }
+}
+
+impl From<String> for CircuitRef {
+    fn from(id: String) -> Self {
+        CircuitRef::Id(id)
+    }
 }
 
 pub struct ProofOutput {
@@ -31,6 +64,8 @@ pub struct ProofOutput {
     pub public_inputs: Vec<Fr>,
     pub k: u8,
     pub proving_ms: f64,
+    /// The circuit that was proved, for accounting.
+    pub circuit: Arc<Circuit>,
 }
 
 pub struct CircuitStatus {
@@ -72,11 +107,14 @@ pub struct Status {
     pub memory_limit_bytes: Option<u64>,
     pub proofs_completed: u64,
     pub proofs_failed: u64,
+    /// Built-in prover keys derived by keygen (not found genuine in the key cache).
+    pub keys_derived: u64,
     pub uptime_ms: f64,
 }
 
 pub struct Prover {
     keys: KeyStore,
+    key_cache_dir: PathBuf,
     params: ParamsStore,
     scheduler: Scheduler,
     memory_limit_bytes: Option<u64>,
@@ -84,6 +122,7 @@ pub struct Prover {
     closed: AtomicBool,
     completed: AtomicU64,
     failed: AtomicU64,
+    keys_derived: AtomicU64,
     metrics: Metrics,
     listener: RwLock<Option<Listener>>,
 }
@@ -102,6 +141,7 @@ impl Prover {
             .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
         Ok(Arc::new(Prover {
             keys: KeyStore::new(config.circuit_dirs),
+            key_cache_dir: config.key_cache_dir,
             params: ParamsStore::new(config.params_dirs),
             scheduler,
             memory_limit_bytes: config.memory_limit_bytes,
@@ -109,6 +149,7 @@ impl Prover {
             closed: AtomicBool::new(false),
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            keys_derived: AtomicU64::new(0),
             metrics: Metrics::default(),
             listener: RwLock::new(None),
         }))
@@ -131,7 +172,7 @@ impl Prover {
     pub fn submit_prove(
         self: &Arc<Self>,
         proof_id: u64,
-        circuit_id: String,
+        circuit: CircuitRef,
         witness: Witness,
         binding_input: Option<Fr>,
         cancel: &CancelHandle,
@@ -142,6 +183,7 @@ impl Prover {
         }
         let this = self.clone();
         let submitted = Instant::now();
+        let circuit_id = circuit.label().to_owned();
         let job = move |start: Start| match start {
             Start::Withdrawn => done(fail(ErrorCode::Aborted, "the proof was withdrawn before it started")),
             Start::Refused(Overloaded(running, waiting)) => done(fail(
@@ -153,7 +195,7 @@ impl Prover {
                 let event = |kind| ProofEvent { kind, proof_id, circuit_id: circuit_id.clone(), waited_ms, duration_ms: None, peak_bytes: None, error: None };
                 this.emit(event("started"));
                 let (started, window) = (Instant::now(), ProofWindow::open());
-                let result = guarded(|| this.prove_now(&circuit_id, witness, binding_input));
+                let result = guarded(|| this.prove_now(circuit, witness, binding_input));
                 let peak = window.peak_bytes();
                 drop(window);
                 memory::release_free_memory();
@@ -188,16 +230,47 @@ impl Prover {
         spawn_task("mnp-task", move || task(&this), done);
     }
 
-    /// The circuit, loaded on first use with the pool's parallelism. Not for pool workers.
+    /// The circuit, loaded on first use with the pool's parallelism (built-ins derive their
+    /// prover key first). Not for pool workers.
     fn circuit(&self, circuit_id: &str) -> Result<Arc<Circuit>> {
-        self.keys.get(circuit_id, |files: &CircuitFiles| self.scheduler.install(|| Circuit::load(circuit_id, files)))
+        self.keys.get(circuit_id, |source| {
+            let files = match source {
+                Source::Files(files) => files,
+                Source::Builtin(data) => builtin::provision(data, &self.key_cache_dir, &self.params, |keygen| {
+                    self.keys_derived.fetch_add(1, SeqCst);
+                    self.scheduler.install(keygen)
+                })?,
+            };
+            self.scheduler.install(|| Circuit::load(circuit_id, &files))
+        })
+    }
+
+    /// Resolves a circuit reference; key material is hashed here, on the calling thread, so equal
+    /// material is deserialized once however often it is handed in.
+    fn resolve(&self, circuit: &CircuitRef) -> Result<Arc<Circuit>> {
+        let CircuitRef::Material { location, ir, prover, verifier } = circuit else {
+            return self.circuit(circuit.label());
+        };
+        let mut hasher = Sha256::new();
+        for part in [ir, prover, verifier] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        let content = builtin::hex(&hasher.finalize());
+        self.keys.get_material(&content, || {
+            let named = |what: &str| format!("{what} of the key material for {location:?}");
+            let artifacts = Artifacts { ir: (ir, named("IR")), prover: (prover, named("prover key")), verifier: (verifier, named("verifier key")) };
+            self.scheduler.install(|| Circuit::from_artifacts(location, artifacts))
+        })
     }
 
     /// Proves on the calling thread, which must not be a pool worker: it loads what is missing,
     /// then hands the computation to the pool.
-    pub fn prove_now(&self, circuit_id: &str, witness: Witness, binding_input: Option<Fr>) -> Result<ProofOutput> {
+    pub fn prove_now(&self, circuit: impl Into<CircuitRef>, witness: Witness, binding_input: Option<Fr>) -> Result<ProofOutput> {
         let started = Instant::now();
-        let circuit = self.circuit(circuit_id)?;
+        let circuit_ref = circuit.into();
+        let circuit_id = circuit_ref.label();
+        let circuit = self.resolve(&circuit_ref)?;
         let mut preimage = witness.into_preimage(circuit_id)?;
         if let Some(b) = binding_input {
             preimage.binding_input = b;
@@ -224,13 +297,15 @@ impl Prover {
             public_inputs,
             k: circuit.k,
             proving_ms: started.elapsed().as_secs_f64() * 1e3,
+            circuit: circuit.clone(),
         })
     }
 
     /// Runs the circuit on the witness without proving; same result as zkir-v2's `check`.
-    pub fn check_now(&self, circuit_id: &str, witness: Witness) -> Result<Vec<Option<usize>>> {
-        let circuit = self.circuit(circuit_id)?;
-        check_preimage(&circuit, &witness.into_preimage(circuit_id)?)
+    pub fn check_now(&self, circuit: impl Into<CircuitRef>, witness: Witness) -> Result<Vec<Option<usize>>> {
+        let circuit_ref = circuit.into();
+        let circuit = self.resolve(&circuit_ref)?;
+        check_preimage(&circuit, &witness.into_preimage(circuit_ref.label())?)
     }
 
     /// Whether `proof` (tagged `proof[v5]` bytes) proves `public_inputs` for the circuit.
@@ -275,6 +350,7 @@ impl Prover {
             memory_limit_bytes: self.memory_limit_bytes,
             proofs_completed: self.completed.load(SeqCst),
             proofs_failed: self.failed.load(SeqCst),
+            keys_derived: self.keys_derived.load(SeqCst),
             uptime_ms: self.started.elapsed().as_secs_f64() * 1e3,
         }
     }
@@ -284,8 +360,8 @@ impl Prover {
     fn record(&self, circuit_id: &str, started: Instant, result: &Result<ProofOutput>, peak_bytes: u64) {
         let counter = if result.is_ok() { &self.completed } else { &self.failed };
         counter.fetch_add(1, SeqCst);
-        if let (Ok(_), Ok(circuit)) = (result, self.circuit(circuit_id)) {
-            circuit.peak_proof_bytes.fetch_max(peak_bytes, SeqCst);
+        if let Ok(out) = result {
+            out.circuit.peak_proof_bytes.fetch_max(peak_bytes, SeqCst);
         }
         let unknown = matches!(result, Err(e) if matches!(e.code, ErrorCode::CircuitNotFound | ErrorCode::InvalidCircuitId));
         let label = if unknown { "unknown" } else { circuit_id };
@@ -404,7 +480,7 @@ mod tests {
     }
 
     fn prover_with(dir: PathBuf, max_concurrent: usize) -> Arc<Prover> {
-        Prover::new(ProverConfig { circuit_dirs: vec![dir], params_dirs: vec![], threads: 2, max_concurrent, max_queue: 32, memory_limit_bytes: None }).unwrap()
+        Prover::new(ProverConfig { circuit_dirs: vec![dir], params_dirs: vec![], threads: 2, max_concurrent, max_queue: 32, memory_limit_bytes: None, key_cache_dir: std::env::temp_dir().join("mnp-test-keys") }).unwrap()
     }
 
     fn prover(dir: PathBuf) -> Arc<Prover> {

@@ -1,0 +1,166 @@
+//! The ledger's own circuits (`midnight/zswap/output|sign|spend`, `midnight/dust/spend`), with no
+//! files from the user.
+//!
+//! IR and verifier keys are embedded from midnight-zswap / midnight-ledger (see build.rs). Prover
+//! keys are not shipped by those crates (the proof server downloads them); we derive them with
+//! keygen on first use, which reproduces the official bytes, and accept a key only when its
+//! SHA-256 equals the official one the crates pin. The cache is laid out like a Compact output
+//! directory, so loading goes through the same code as user circuits.
+use super::circuit::CircuitFiles;
+use super::error::{fail, ErrorCode, Result, WithCode};
+use super::keygen::keygen;
+use super::params::ParamsStore;
+use transient_crypto::proofs::Zkir;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub struct BuiltinData {
+    /// The key location the ledger asks provers for.
+    pub location: &'static str,
+    /// The crate release the files come from.
+    pub source: &'static str,
+    /// `.bzkir` bytes.
+    pub ir: &'static [u8],
+    /// Official `.verifier` bytes.
+    pub verifier: &'static [u8],
+    /// Hex SHA-256 of the official `.prover` file.
+    pub prover_sha256: &'static str,
+}
+
+pub static BUILTINS: &[BuiltinData] = include!(concat!(env!("OUT_DIR"), "/builtin_data.rs"));
+
+pub fn find(location: &str) -> Option<&'static BuiltinData> {
+    BUILTINS.iter().find(|b| b.location == location)
+}
+
+/// Makes the circuit's files present and genuine under `cache`, deriving the prover key when it
+/// is missing or does not match the official hash (a truncated or altered cache file is rebuilt).
+/// `run` executes the keygen computation (the prover's pool); the caller must not be a pool worker.
+pub fn provision(
+    data: &BuiltinData,
+    cache: &Path,
+    params: &ParamsStore,
+    run: impl FnOnce(&(dyn Fn() -> Result<Vec<u8>> + Sync)) -> Result<Vec<u8>>,
+) -> Result<CircuitFiles> {
+    let (dir, name) = data.location.rsplit_once('/').expect("built-in locations have a directory");
+    let dir = cache.join(dir);
+    let ir_path = dir.join("zkir").join(format!("{name}.bzkir"));
+    let files = CircuitFiles { prover: dir.join("keys").join(format!("{name}.prover")), verifier: dir.join("keys").join(format!("{name}.verifier")), ir: ir_path };
+    write_unless_equal(&files.ir, data.ir)?;
+    write_unless_equal(&files.verifier, data.verifier)?;
+    if sha256_file(&files.prover).as_deref() == Some(data.prover_sha256) {
+        return Ok(files);
+    }
+    let k = super::circuit::parse_ir(data.ir).code(ErrorCode::KeyCorrupt, || format!("embedded IR of {}", data.location))?.k();
+    params.get(k)?;
+    let prover = run(&|| Ok(keygen(data.ir, params)?.prover_key))?;
+    let actual = hex(&Sha256::digest(&prover));
+    if actual != data.prover_sha256 {
+        return fail(
+            ErrorCode::KeyMismatch,
+            format!(
+                "the prover key derived for {} hashes to {actual}, not the official {} ({}); refusing to use it",
+                data.location, data.prover_sha256, data.source
+            ),
+        );
+    }
+    write_atomically(&files.prover, &prover)?;
+    Ok(files)
+}
+
+/// Hex SHA-256 of a file, or None when it cannot be read.
+fn sha256_file(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).ok()?;
+    Some(hex(&hasher.finalize()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn write_unless_equal(path: &Path, bytes: &[u8]) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|on_disk| on_disk == bytes) {
+        return Ok(());
+    }
+    write_atomically(path, bytes)
+}
+
+/// Writes through a temporary file and a rename, so readers (other processes sharing the cache
+/// too) see either no file or the whole file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let describe = || format!("writing {} (set keyCachePath or PROVER_KEY_CACHE to a writable directory)", path.display());
+    let parent = path.parent().expect("cache files live in a directory");
+    std::fs::create_dir_all(parent).code(ErrorCode::KeyCacheUnwritable, describe)?;
+    let tmp: PathBuf = parent.join(format!(".{}.{}.tmp", path.file_name().unwrap().to_string_lossy(), std::process::id()));
+    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
+    let renamed = written.and_then(|_| std::fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    renamed.code(ErrorCode::KeyCacheUnwritable, describe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::circuit::Circuit;
+
+    fn cache() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mnp-builtin-{}-{}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn direct(work: &(dyn Fn() -> Result<Vec<u8>> + Sync)) -> Result<Vec<u8>> {
+        work()
+    }
+
+    #[test]
+    fn embedded_files_are_the_ledgers() {
+        let locations: Vec<&str> = BUILTINS.iter().map(|b| b.location).collect();
+        assert_eq!(locations, ["midnight/zswap/output", "midnight/zswap/sign", "midnight/zswap/spend", "midnight/dust/spend"]);
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/builtin");
+        for (b, fixture) in BUILTINS.iter().zip(["zswap/output", "zswap/sign", "zswap/spend", "dust/spend"]) {
+            let file = |ext: &str| std::fs::read(fixtures.join(format!("{fixture}.{ext}"))).unwrap();
+            assert_eq!(b.ir, &file("bzkir")[..], "{}", b.location);
+            assert_eq!(b.verifier, &file("verifier")[..], "{}", b.location);
+            assert!(String::from_utf8(file("prover.sha256")).unwrap().starts_with(b.prover_sha256), "{}", b.location);
+        }
+    }
+
+    #[test]
+    fn derives_the_official_key_once_and_rebuilds_an_altered_one() {
+        let (cache, params) = (cache(), ParamsStore::new(vec![]));
+        let sign = find("midnight/zswap/sign").unwrap();
+        let files = provision(sign, &cache, &params, direct).unwrap();
+        assert_eq!(sha256_file(&files.prover).unwrap(), sign.prover_sha256);
+        let circuit = Circuit::load(sign.location, &files).unwrap();
+        assert_eq!(circuit.k, 13);
+
+        let untouched = std::fs::metadata(&files.prover).unwrap().modified().unwrap();
+        let refuse = |_: &(dyn Fn() -> Result<Vec<u8>> + Sync)| -> Result<Vec<u8>> { panic!("a genuine cached key must not be derived again") };
+        provision(sign, &cache, &params, refuse).unwrap();
+        assert_eq!(std::fs::metadata(&files.prover).unwrap().modified().unwrap(), untouched);
+
+        let len = std::fs::metadata(&files.prover).unwrap().len();
+        std::fs::OpenOptions::new().write(true).open(&files.prover).unwrap().set_len(len / 2).unwrap();
+        provision(sign, &cache, &params, direct).unwrap();
+        assert_eq!(sha256_file(&files.prover).unwrap(), sign.prover_sha256, "a truncated cache file is rebuilt");
+        std::fs::remove_dir_all(cache).unwrap();
+    }
+
+    #[test]
+    fn a_key_that_does_not_match_the_pin_is_refused_and_not_cached() {
+        let (cache, params) = (cache(), ParamsStore::new(vec![]));
+        let sign = find("midnight/zswap/sign").unwrap();
+        let wrong_pin = BuiltinData { prover_sha256: find("midnight/dust/spend").unwrap().prover_sha256, ..*sign };
+        let err = provision(&wrong_pin, &cache, &params, direct).err().expect("pin mismatch");
+        assert_eq!(err.code, ErrorCode::KeyMismatch);
+        assert!(err.message.contains(sign.location) && err.message.contains(wrong_pin.prover_sha256), "{}", err.message);
+        assert!(!cache.join("midnight/zswap/keys/sign.prover").exists());
+        std::fs::remove_dir_all(cache).unwrap();
+    }
+}
