@@ -35,6 +35,9 @@ export declare class NativeProver {
   release(): void
 }
 
+/** `/check` against the IR the request carried (no keys), on a thread of its own. */
+export declare function checkWithIr(ir: Uint8Array, preimage: Uint8Array): Promise<Array<bigint | undefined>>
+
 /** Decodes a `/check` body (`createCheckPayload`'s bytes). */
 export declare function decodeCheckRequest(body: Uint8Array): NativeCheckRequest
 

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.CancelToken = nativeBinding.CancelToken
 module.exports.NativeProver = nativeBinding.NativeProver
+module.exports.checkWithIr = nativeBinding.checkWithIr
 module.exports.decodeCheckRequest = nativeBinding.decodeCheckRequest
 module.exports.decodeProveRequest = nativeBinding.decodeProveRequest
 module.exports.encodeCheckResponse = nativeBinding.encodeCheckResponse

@@ -59,14 +59,35 @@ test('POST /prove: createProvingPayload in, a ProofVersioned that verifies out',
   assert.equal(await prover.verify('arith', unversioned(rebound.bytes), direct.publicInputs), false)
 })
 
-test('POST /prove with key material (what httpClientProvingProvider sends for a contract circuit)', async () => {
-  const keys = await keysFor(testCircuit('arith'))
-  const ir = fs.readFileSync(path.join(dir, 'zkir', 'arith.zkir'))
-  const payload = L.createProvingPayload(arithPreimage(), undefined, { proverKey: keys.proverKey, verifierKey: keys.verifierKey, ir })
-  const res = await post(server.url + '/prove', payload)
-  assert.equal(res.status, 200, text(res.bytes))
-  const direct = await prover.prove('arith', arithPreimage())
-  assert.equal(await prover.verify('arith', unversioned(res.bytes), direct.publicInputs), true)
+test('key material in the request: /prove and /check work on a server that has no circuits of its own', async () => {
+  const bare = await serveWith([])
+  try {
+    const keys = await keysFor(testCircuit('arith'))
+    const ir = fs.readFileSync(path.join(dir, 'zkir', 'arith.zkir'))
+    const preimage = arithPreimage()
+    const payload = L.createProvingPayload(preimage, undefined, { proverKey: keys.proverKey, verifierKey: keys.verifierKey, ir })
+    const res = await post(bare.url + '/prove', payload)
+    assert.equal(res.status, 200, text(res.bytes))
+    const direct = await prover.prove('arith', preimage)
+    assert.equal(await prover.verify('arith', unversioned(res.bytes), direct.publicInputs), true)
+    const check = await post(bare.url + '/check', L.createCheckPayload(preimage, ir))
+    assert.equal(check.status, 200, text(check.bytes))
+    assert.deepEqual(L.parseCheckResult(check.bytes), await prover.check('arith', preimage))
+    // Without material the bare server has nothing to resolve 'arith' with.
+    const none = await post(bare.url + '/prove', L.createProvingPayload(preimage, undefined))
+    assert.equal(none.status, 400)
+    assert.match(text(none.bytes), /^CIRCUIT_NOT_FOUND: /)
+    // Material that is not what it claims to be is the client's error, and names the part.
+    const corrupt = L.createProvingPayload(preimage, undefined, { proverKey: new Uint8Array(10), verifierKey: keys.verifierKey, ir })
+    const bad = await post(bare.url + '/prove', corrupt)
+    assert.equal(bad.status, 400)
+    assert.match(text(bad.bytes), /^KEY_CORRUPT: .*prover key/)
+    const badIr = await post(bare.url + '/check', L.createCheckPayload(preimage, new Uint8Array(10)))
+    assert.equal(badIr.status, 400)
+    assert.match(text(badIr.bytes), /^INVALID_IR: /)
+  } finally {
+    await bare.close()
+  }
 })
 
 test('POST /check: createCheckPayload in, what parseCheckResult reads out, equal to check()', async () => {

@@ -233,9 +233,7 @@ impl NativeProver {
 
     #[napi(ts_return_type = "Promise<Array<bigint | undefined>>")]
     pub fn check<'env>(&self, env: &'env Env, circuit: Either<String, NativeKeyMaterial>, witness_data: Either<String, Uint8Array>) -> Result<Object<'env>> {
-        let (settle, promise) = settle_later(env, |skips: Vec<Option<usize>>| {
-            skips.into_iter().map(|s| s.map(|n| BigInt::from(n as u64))).collect::<Vec<_>>()
-        })?;
+        let (settle, promise) = settle_later(env, skips_to_js)?;
         let (w, circuit) = (witness(witness_data), circuit_ref(circuit));
         self.inner.submit_task(move |p| p.check_now(circuit, w), settle);
         Ok(promise)
@@ -405,4 +403,18 @@ pub fn encode_check_response(skips: Vec<Option<BigInt>>) -> Result<Buffer> {
 #[napi]
 pub fn ir_k(body: Uint8Array) -> Result<u32> {
     crate::core::payload::ir_k(&body).map(u32::from).map_err(to_napi)
+}
+
+/// `/check` against the IR the request carried (no keys), on a thread of its own.
+#[napi(ts_return_type = "Promise<Array<bigint | undefined>>")]
+pub fn check_with_ir<'env>(env: &'env Env, ir: Uint8Array, preimage: Uint8Array) -> Result<Object<'env>> {
+    let (settle, promise) = settle_later(env, skips_to_js)?;
+    let (ir, preimage) = (ir.to_vec(), preimage.to_vec());
+    spawn_task("mnp-check-ir", move || crate::core::payload::check_with_ir(&ir, &preimage), settle);
+    Ok(promise)
+}
+
+/// `check`'s public-input skips as JS values (`undefined` for a group that is taken).
+fn skips_to_js(skips: Vec<Option<usize>>) -> Vec<Option<BigInt>> {
+    skips.into_iter().map(|s| s.map(|n| BigInt::from(n as u64))).collect()
 }

@@ -22,6 +22,7 @@ const FLAGS = {
   keys: { env: 'PROVER_CIRCUIT_KEYS_PATH' },
   preload: { env: 'PROVER_PRELOAD_CIRCUITS' },
   params: { env: 'MIDNIGHT_PP' },
+  'key-cache': { env: 'PROVER_KEY_CACHE' },
   'body-limit': { env: 'PROVER_BODY_LIMIT' },
   verbose: { env: 'MIDNIGHT_PROOF_SERVER_VERBOSE', short: 'v', boolean: true },
   // The proof server downloads parameters unless told not to; this engine never downloads, so the
@@ -85,6 +86,7 @@ function resolveServeConfig(argv = [], env = process.env) {
     memoryLimit: given['memory-limit'] === undefined ? undefined : asNumber(given['memory-limit']),
     preloadCircuits: given.preload === undefined ? undefined : asList(given.preload),
     paramsPath: at('params').raw,
+    keyCachePath: given['key-cache'],
     maxConcurrent: numWorkers,
     timeoutMs: Math.ceil(jobTimeout * 1000),
   }
@@ -117,6 +119,7 @@ const USAGE = `usage: midnight-native-prover serve [flags]
   --keys          PROVER_CIRCUIT_KEYS_PATH            ':'-separated Compact output directories
   --preload       PROVER_PRELOAD_CIRCUITS             comma list of circuit ids to load at start
   --params        MIDNIGHT_PP                         directory with bls_midnight_2p<k> for k > 14
+  --key-cache     PROVER_KEY_CACHE                    where built-in circuits' prover keys are derived to
   --body-limit    PROVER_BODY_LIMIT                   largest request body in bytes (default 128 MiB)
   --verbose, -v   MIDNIGHT_PROOF_SERVER_VERBOSE       log every request
   --no-fetch-params                                   accepted for compatibility; nothing is fetched

@@ -96,7 +96,6 @@ class ProofServer {
   #prover
   #gate
   #config
-  #engine
   #draining = false
   #closed
   #routes
@@ -107,7 +106,6 @@ class ProofServer {
     this.#config = config
     this.#prover = prover
     this.#gate = new JobGate({ capacity: config.jobCapacity, workers })
-    this.#engine = { prover, paramsDirs: resolveOptions(config.prover).paramsDirs }
     this.#routes = this.#makeRoutes()
     this.#server = http.createServer((req, res) => this.#handle(req, res))
     this.#server.requestTimeout = 0 // a proof may take the whole --job-timeout
@@ -143,7 +141,7 @@ class ProofServer {
 
   /** Reads and decodes the body, then runs its work as an admitted job: 429 ("Job Queue full") when at capacity. */
   async #job(req, decode) {
-    const work = decode(this.#engine, await this.#body(req))
+    const work = decode(this.#prover, await this.#body(req))
     if (this.#draining) throw new HttpError(503, 'shutting down', { Connection: 'close' })
     const job = this.#gate.admit(work)
     if (!job) throw new HttpError(429, 'Job Queue full')

@@ -7,7 +7,8 @@
 //! `proof[v5]`, but clients that parse responses themselves expect the versioned form).
 use super::circuit::parse_ir;
 use super::error::{fail, ErrorCode, Result, WithCode};
-use super::witness::serialize_preimage;
+use super::prover::check_against_ir;
+use super::witness::{serialize_preimage, Witness};
 use serialize::{Deserializable, Serializable, Tagged};
 use std::borrow::Cow;
 use std::io::{Read, Write};
@@ -123,6 +124,13 @@ pub fn encode_check_response(skips: &[Option<u64>]) -> Vec<u8> {
     out
 }
 
+/// `/check` with the IR the client sent: no keys are needed, so nothing is loaded or cached.
+pub fn check_with_ir(ir: &[u8], preimage: &[u8]) -> Result<Vec<Option<usize>>> {
+    let ir = parse_ir(ir).code(ErrorCode::InvalidIr, || "the check request's IR is not ZKIR v2".into())?;
+    let preimage = Witness::Serialized(preimage.to_vec()).into_preimage("")?;
+    check_against_ir(&ir, &preimage.key_location.0, &preimage)
+}
+
 /// The k a `/k` body (a tagged ZKIR v2 `IrSource`) needs.
 pub fn ir_k(body: &[u8]) -> Result<u8> {
     parse_ir(body).map(|ir| ir.k()).code(ErrorCode::InvalidIr, || "Unsupported ZKIR version".into())
@@ -131,7 +139,6 @@ pub fn ir_k(body: &[u8]) -> Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use super::super::witness::Witness;
 
     fn preimage(location: &str) -> ProofPreimage {
         Witness::Json(r#"{"inputs":["7"],"bindingInput":"3"}"#.into()).into_preimage(location).unwrap()
@@ -181,6 +188,7 @@ mod tests {
         let check = encode_check_response(&[Some(2), None]);
         assert!(check.starts_with(b"midnight:vec(option(u64)):"));
         let back: Vec<Option<u64>> = serialize::tagged_deserialize(&mut &check[..]).unwrap();
+        assert_eq!(check_with_ir(b"{}", &req.preimage).unwrap_err().code, ErrorCode::InvalidIr);
         assert_eq!(back, vec![Some(2), None]);
 
         let mut proof = Vec::new();
