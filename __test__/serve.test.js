@@ -130,6 +130,18 @@ test('bad requests get a readable 4xx and the service keeps proving', async () =
   assert.equal((await post(server.url + '/prove', payload)).status, 200)
 })
 
+test('--job-timeout: a proof that takes longer answers 500 PROOF_TIMEOUT (like the job TTL of the proof server)', async () => {
+  const hurried = await serveWith(['--keys', dir, '--job-timeout', '0.05'])
+  try {
+    const res = await post(hurried.url + '/prove', provingPayload('bench_k13'))
+    assert.equal(res.status, 500)
+    assert.match(text(res.bytes), /^PROOF_TIMEOUT: no result within 50 ms/)
+    assert.equal((await fetch(hurried.url + '/health')).status, 200)
+  } finally {
+    await hurried.close()
+  }
+})
+
 test('--body-limit: a larger body is refused with 413 (declared or streamed), smaller ones pass', async () => {
   const small = await serveWith(['--keys', dir, '--body-limit', '4096'])
   try {
