@@ -53,10 +53,13 @@ export declare function encodeProofResponse(proof: Uint8Array): Buffer
 /** Every error code the addon can produce. */
 export declare function errorCodes(): Array<string>
 
+/** `dir/bls_midnight_2p{k}`, fetched from `source` when missing, once it has Midnight's pinned hash. */
+export declare function fetchParams(k: number, dir: string, source?: string | undefined | null): Promise<string>
+
 /** The k a `/k` body (tagged ZKIR v2) needs. */
 export declare function irK(body: Uint8Array): number
 
-export declare function keygen(ir: string | Uint8Array, paramsDirs: Array<string>): Promise<NativeKeys>
+export declare function keygen(ir: string | Uint8Array, params: NativeParamsSources): Promise<NativeKeys>
 
 export interface NativeCheckRequest {
   preimage: Buffer
@@ -75,7 +78,7 @@ export interface NativeCircuitStatus {
 
 export interface NativeConfig {
   circuitDirs: Array<string>
-  paramsDirs: Array<string>
+  params: NativeParamsSources
   threads?: number
   maxConcurrent?: number
   maxQueue?: number
@@ -95,6 +98,12 @@ export interface NativeKeys {
   proverKey: Buffer
   verifierKey: Buffer
   k: number
+}
+
+export interface NativeParamsSources {
+  dirs: Array<string>
+  source?: string
+  allowUnpinned: boolean
 }
 
 export interface NativeProof {

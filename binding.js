@@ -843,6 +843,7 @@ module.exports.decodeProveRequest = nativeBinding.decodeProveRequest
 module.exports.encodeCheckResponse = nativeBinding.encodeCheckResponse
 module.exports.encodeProofResponse = nativeBinding.encodeProofResponse
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.fetchParams = nativeBinding.fetchParams
 module.exports.irK = nativeBinding.irK
 module.exports.keygen = nativeBinding.keygen
 module.exports.params = nativeBinding.params

@@ -23,6 +23,9 @@ export type ProverErrorCode =
   | 'PROVER_PANIC'
   | 'PROVER_OVERLOADED'
   | 'PROOF_TIMEOUT'
+  | 'KEY_MISMATCH'
+  | 'KEY_CACHE_UNWRITABLE'
+  | 'PARAMS_MISMATCH'
 
 /** The error every rejection of this package is (except aborts, see {@link AbortError}). */
 export declare class ProverError extends Error {
@@ -67,10 +70,18 @@ export interface Witness {
 export interface ProverOptions {
   /**
    * Compact compiler output directories (`keys/<id>.prover`, `keys/<id>.verifier`,
-   * `zkir/<id>.bzkir` or `.zkir`), searched in order.
+   * `zkir/<id>.bzkir` or `.zkir`), searched in order. The ledger's built-in circuits
+   * ({@link BuiltinCircuit}) need no directory.
    * Env: `PROVER_CIRCUIT_KEYS_PATH` (several joined with `:`).
    */
   circuitKeysPath?: string | string[]
+  /**
+   * Where built-in circuits' prover keys are derived to on first use and found again later.
+   * A cached key is used only while its SHA-256 is the official one; otherwise it is derived
+   * again. Env: `PROVER_KEY_CACHE`. Default: `$XDG_CACHE_HOME/midnight-native-prover/keys`,
+   * else `~/.cache/midnight-native-prover/keys`.
+   */
+  keyCachePath?: string
   /** Native memory budget in MiB. Env: `PROVER_MEMORY_LIMIT`. Reported by `getStatus()`. */
   memoryLimit?: number
   /**
@@ -102,6 +113,58 @@ export interface ProverOptions {
    * `~/.cache/midnight/zk-params` — where the official proof server keeps them.
    */
   paramsPath?: string | string[]
+  /**
+   * Base URL to fetch a missing `bls_midnight_2p<k>` from (`<source>/bls_midnight_2p<k>`) into
+   * the first `paramsPath` directory, written atomically and checked against Midnight's pinned
+   * SHA-256. Env: `MIDNIGHT_PARAM_SOURCE` (as the proof server). Default: no fetching.
+   */
+  paramsSource?: string
+  /**
+   * Accept `bls_midnight_2p<k>` files that do not hash to Midnight's pins (development
+   * parameters). Env: `PROVER_ALLOW_UNPINNED_PARAMS=1`. Default false: such files reject
+   * with `PARAMS_MISMATCH`.
+   */
+  allowUnpinnedParams?: boolean
+}
+
+/**
+ * Key locations the prover resolves with no files from the user: the ledger's own circuits.
+ * IR and verifier keys are compiled in (from midnight-zswap / midnight-ledger 8.1.3); prover
+ * keys are derived on first use into {@link ProverOptions.keyCachePath}. `midnight/zswap/spend`
+ * has k = 15 and needs `bls_midnight_2p15` (see {@link ProverOptions.paramsPath}).
+ */
+export type BuiltinCircuit = 'midnight/zswap/output' | 'midnight/zswap/sign' | 'midnight/zswap/spend' | 'midnight/dust/spend'
+
+/**
+ * The ledger's `ProvingProvider` (`@midnight-ntwrk/ledger-v8`), as `Transaction.prove` and
+ * midnight-js's `createProofProvider` take it.
+ */
+export interface ProvingProvider {
+  /** Runs the circuit named by `keyLocation` on a serialized `ProofPreimage` without proving. */
+  check(serializedPreimage: Uint8Array, keyLocation: string): Promise<(bigint | undefined)[]>
+  /** Proves a serialized `ProofPreimage`; resolves to the tagged `proof[v5]` bytes. */
+  prove(serializedPreimage: Uint8Array, keyLocation: string, overwriteBindingInput?: bigint): Promise<Uint8Array>
+}
+
+/** A circuit's key material, as `@midnight-ntwrk/zkir-v2` and midnight-js hand it around. */
+export interface ProvingKeyMaterial {
+  /** `.prover` file bytes. */
+  proverKey: Uint8Array
+  /** `.verifier` file bytes. */
+  verifierKey: Uint8Array
+  /** `.bzkir` bytes. */
+  ir: Uint8Array
+}
+
+/** Where key material comes from: the `kmProvider` of `@midnight-ntwrk/zkir-v2`'s `provingProvider`. */
+export interface KeyMaterialProvider {
+  /** Key material for a key location, or `undefined` when there is none (`CIRCUIT_NOT_FOUND`). */
+  lookupKey(keyLocation: string): Promise<ProvingKeyMaterial | undefined>
+  /**
+   * `bls_midnight_2p<k>`. Part of zkir-v2's interface; this prover uses its embedded SRS for
+   * k ≤ 14 and {@link ProverOptions.paramsPath} beyond, so it does not call it.
+   */
+  getParams(k: number): Promise<Uint8Array>
 }
 
 /** Options every async operation takes. */
@@ -176,7 +239,7 @@ export interface ProverStatus {
   loadedCircuits: string[]
   /** Details of the loaded circuits. */
   circuits: CircuitStatus[]
-  /** Ids that have a prover key under `circuitKeysPath`, loaded or not. */
+  /** Ids that have a prover key under `circuitKeysPath`, and the built-in circuits, loaded or not. */
   availableCircuits: string[]
   /** The k values whose parameters are held. */
   paramsK: number[]
@@ -195,6 +258,8 @@ export interface ProverStatus {
   }
   proofsCompleted: number
   proofsFailed: number
+  /** Built-in prover keys derived by keygen because the key cache had no genuine copy. */
+  keysDerived: number
   uptimeMs: number
 }
 
@@ -230,6 +295,19 @@ export declare class Prover extends EventEmitter {
    * Resolves `false` for a proof that does not verify, including malformed proof bytes.
    */
   verify(circuitId: string, proof: Uint8Array, publicInputs: FieldElement[], options?: AbortOptions): Promise<boolean>
+  /**
+   * The ledger's {@link ProvingProvider}, resolving key locations through this prover: circuit
+   * ids from `circuitKeysPath` and the {@link BuiltinCircuit}s. Hand it to `tx.prove(provider,
+   * costModel)` or midnight-js's `createProofProvider`. All proofs a transaction needs are
+   * queued at once and scheduled by this prover.
+   */
+  asProvingProvider(): ProvingProvider
+  /**
+   * A {@link ProvingProvider} over key material from `kmProvider`, on this prover's threads.
+   * Material is cached by content: handing in equal bytes again (even fresh copies) does not load
+   * the circuit again. `kmProvider` is awaited on the event loop; no native thread waits for it.
+   */
+  provingProvider(kmProvider: KeyMaterialProvider): ProvingProvider
   /** Loads circuits (keys and parameters) now rather than at their first proof. */
   preload(circuitIds: string[], options?: AbortOptions): Promise<void>
   /** A snapshot of loaded circuits, queue, threads, memory and counters. */
@@ -249,6 +327,13 @@ export declare class Prover extends EventEmitter {
 /** Creates a prover; rejects `INVALID_OPTIONS` naming the bad option, or a preload's error. */
 export declare function createProver(options?: ProverOptions): Promise<Prover>
 
+/**
+ * Drop-in for `@midnight-ntwrk/zkir-v2`'s `provingProvider(kmProvider)`: the same signature, proving
+ * natively on one prover per process, created on first use from the environment's settings
+ * (`PROVER_THREADS`, …). Throws `INVALID_ARGUMENT` when `kmProvider` has no `lookupKey`.
+ */
+export declare function provingProvider(kmProvider: KeyMaterialProvider): ProvingProvider
+
 /** Keys generated by {@link keygen}; the same bytes the Compact compiler writes. */
 export interface GeneratedKeys {
   /** Contents of `keys/<id>.prover` (tagged `prover-key[v7]`). */
@@ -264,11 +349,23 @@ export interface GeneratedKeys {
  */
 export declare function keygen(ir: string | Uint8Array, options?: KeygenOptions): Promise<GeneratedKeys>
 
-/** Options of {@link keygen}. */
+/** Options of {@link keygen} and {@link fetchParams}: where parameters for k > 14 come from. */
 export interface KeygenOptions extends AbortOptions {
   /** Where `bls_midnight_2p<k>` is for k > 14; the same default as {@link ProverOptions.paramsPath}. */
   paramsPath?: string | string[]
+  /** See {@link ProverOptions.paramsSource}. */
+  paramsSource?: string
+  /** See {@link ProverOptions.allowUnpinnedParams}. */
+  allowUnpinnedParams?: boolean
 }
+
+/**
+ * Makes `bls_midnight_2p<k>` present in the first `paramsPath` directory (fetching it from
+ * `paramsSource` when missing, atomically) and checks it against Midnight's pinned SHA-256;
+ * resolves to its path. Rejects `PARAMS_MISMATCH` for a file on disk with other bytes, and
+ * `PARAMS_NOT_FOUND` when it is missing and cannot be fetched with the pinned hash.
+ */
+export declare function fetchParams(k: number, options?: KeygenOptions): Promise<string>
 
 /**
  * The `bls_midnight_2p<k>` parameters file for k ≤ 14, made from the Midnight SRS compiled into

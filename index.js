@@ -4,7 +4,7 @@
 const { EventEmitter } = require('node:events')
 const binding = require('./binding.js')
 const { ProverError, AbortError, native, nativeSync } = require('./lib/errors')
-const { resolveOptions, defaultParamsDir } = require('./lib/options')
+const { resolveOptions, paramsSources } = require('./lib/options')
 const { encodeWitness, fieldText } = require('./lib/witness')
 
 function requireCircuitId(circuitId) {
@@ -256,7 +256,7 @@ async function createProver(options) {
     () =>
       new binding.NativeProver({
         circuitDirs: config.circuitDirs,
-        paramsDirs: config.paramsDirs,
+        params: config.params,
         keyCacheDir: config.keyCacheDir,
         threads: config.threads,
         maxConcurrent: config.maxConcurrent,
@@ -276,12 +276,12 @@ async function createProver(options) {
   return prover
 }
 
-async function keygen(ir, { paramsPath, signal } = {}) {
+async function keygen(ir, { signal, ...options } = {}) {
   if (!(typeof ir === 'string' || ir instanceof Uint8Array)) {
     throw new ProverError('INVALID_ARGUMENT', 'ir must be ZKIR JSON text or .bzkir / .zkir bytes')
   }
-  const dirs = paramsPath === undefined ? [defaultParamsDir()] : [].concat(paramsPath)
-  const keys = await raceStop(native(() => binding.keygen(ir, dirs)), { signal })
+  const sources = paramsSources(options)
+  const keys = await raceStop(native(() => binding.keygen(ir, sources)), { signal })
   return { proverKey: asBytes(keys.proverKey), verifierKey: asBytes(keys.verifierKey), k: keys.k }
 }
 
@@ -289,6 +289,16 @@ async function keygen(ir, { paramsPath, signal } = {}) {
 function params(k) {
   if (!Number.isInteger(k) || k < 1 || k > 14) throw new ProverError('INVALID_ARGUMENT', `k must be an integer from 1 to 14, got ${k}`)
   return asBytes(nativeSync(() => binding.params(k)))
+}
+
+/**
+ * Makes `bls_midnight_2p{k}` present in the first params directory, fetching it from the params
+ * source when missing, and checks it against Midnight's pinned SHA-256. Resolves to its path.
+ */
+async function fetchParams(k, { signal, ...options } = {}) {
+  if (!Number.isInteger(k) || k < 0 || k > 25) throw new ProverError('INVALID_ARGUMENT', `k must be an integer from 0 to 25, got ${k}`)
+  const { dirs, source } = paramsSources(options)
+  return raceStop(native(() => binding.fetchParams(k, dirs[0], source)), { signal })
 }
 
 /** A witness as the ledger's tagged-serialized ProofPreimage (what zkir-v2 and the proof server take). */
@@ -316,4 +326,4 @@ function provingProvider(kmProvider) {
   }
 }
 
-module.exports = { createProver, provingProvider, keygen, params, serializePreimage, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }
+module.exports = { createProver, provingProvider, keygen, params, fetchParams, serializePreimage, Prover, ProverError, AbortError, errorCodes: binding.errorCodes }

@@ -14,7 +14,7 @@ const path = require('node:path')
 const { performance } = require('node:perf_hooks')
 const { createProver, params } = require('..')
 const { compactDir } = require('../__test__/support/fixtures')
-const { zkirProve, zkirProvingProvider } = require('../__test__/helpers/zkir-peer')
+const { kmProvider, zkirProve, zkirProvingProvider } = require('../__test__/helpers/zkir-peer')
 const { proveTx, wellFormed } = require('../__test__/helpers/ledger')
 const { selectCases, circuitFiles, zkirMaterial } = require('./cases')
 const { floorBinary, runFloor } = require('./floor')
@@ -94,22 +94,6 @@ async function benchCircuit(c, env) {
   return row
 }
 
-/** A ledger ProvingProvider backed by this addon; `ids` maps key locations to circuit ids. */
-function nativeProvingProvider(prover, ids) {
-  const idFor = (location) => {
-    if (!ids[location]) throw new Error(`the bench has no circuit for key location ${location}`)
-    return ids[location]
-  }
-  return {
-    check(preimage, location) {
-      return prover.check(idFor(location), preimage)
-    },
-    prove(preimage, location, overwriteBindingInput) {
-      return prover.prove(idFor(location), preimage, { bindingInput: overwriteBindingInput }).then((r) => r.proof)
-    },
-  }
-}
-
 /** Proves the same unproven tx through `provider`; the last proven tx must be well formed. */
 async function timeTx(tx, provider, plan) {
   const { ms, last } = await timeRuns(() => proveTx(tx, provider), plan)
@@ -117,15 +101,19 @@ async function timeTx(tx, provider, plan) {
   return ms
 }
 
-/** The ledger-transaction row: tx.prove end to end through our provider and through zkir-v2's. */
+/**
+ * The ledger-transaction row: tx.prove end to end through our `provingProvider(kmProvider)` and
+ * through zkir-v2's, both fed by the same kmProvider (same keys).
+ */
 async function benchTx(c, env) {
   const tx = c.tx.build()
   const row = { name: c.name, k: c.k, zkirSkipped: env.config.skipZkir }
-  const ours = nativeProvingProvider(env.prover, { [c.tx.location]: c.id })
+  const keys = { [c.tx.location]: await zkirMaterial(c.ir) }
+  const ours = env.prover.provingProvider(kmProvider(keys, env.params))
   row.addon = await timeTx(tx, ours, { warmup: 1, iterations: env.config.iterations })
   logRuns(c.name, 'addon', row.addon)
   if (!env.config.skipZkir) {
-    const theirs = zkirProvingProvider({ [c.tx.location]: await zkirMaterial(c.ir) }, env.params)
+    const theirs = zkirProvingProvider(keys, env.params)
     row.zkir = await timeTx(tx, theirs, zkirPlan(env.config, c.k))
     logRuns(c.name, 'zkir-v2', row.zkir)
   }

@@ -4,7 +4,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { ProverError } = require('./errors')
 
-const KNOWN = ['circuitKeysPath', 'memoryLimit', 'threads', 'preloadCircuits', 'paramsPath', 'maxConcurrent', 'maxQueue', 'timeoutMs', 'keyCachePath']
+const KNOWN = ['circuitKeysPath', 'memoryLimit', 'threads', 'preloadCircuits', 'paramsPath', 'maxConcurrent', 'maxQueue', 'timeoutMs', 'keyCachePath', 'paramsSource', 'allowUnpinnedParams']
 
 function invalid(name, message) {
   return new ProverError('INVALID_OPTIONS', `${name}: ${message}`)
@@ -81,6 +81,20 @@ function paramsDirs(options) {
   return list.map((p) => path.resolve(p))
 }
 
+/**
+ * Where parameters for k > 14 come from: directories, an optional source to fetch missing files
+ * from (MIDNIGHT_PARAM_SOURCE, as the proof server), and whether unpinned files are accepted.
+ */
+function paramsSources(options) {
+  const source = pick(options, 'paramsSource', 'MIDNIGHT_PARAM_SOURCE', (raw) => raw)
+  if (source.value !== undefined && !/^https?:\/\/\S+$/.test(String(source.value))) {
+    throw invalid(source.from, `expected an http(s) URL, got ${String(source.value)}`)
+  }
+  const unpinned = pick(options, 'allowUnpinnedParams', 'PROVER_ALLOW_UNPINNED_PARAMS', (raw) => raw === '1' || raw === 'true')
+  if (unpinned.value !== undefined && typeof unpinned.value !== 'boolean') throw invalid(unpinned.from, 'expected a boolean')
+  return { dirs: paramsDirs(options), source: source.value, allowUnpinned: unpinned.value === true }
+}
+
 function circuitIds({ value, from }) {
   if (value === undefined) return []
   if (!Array.isArray(value) || value.some((id) => typeof id !== 'string')) throw invalid(from, 'expected an array of circuit ids')
@@ -101,7 +115,7 @@ function resolveOptions(options = {}) {
   const keyPaths = pick(options, 'circuitKeysPath', 'PROVER_CIRCUIT_KEYS_PATH', (raw) => raw.split(path.delimiter).filter(Boolean))
   return {
     circuitDirs: directories(keyPaths),
-    paramsDirs: paramsDirs(options),
+    params: paramsSources(options),
     keyCacheDir: keyCacheDir(pick(options, 'keyCachePath', 'PROVER_KEY_CACHE', (raw) => raw)),
     threads: positiveInteger(pick(options, 'threads', 'PROVER_THREADS', asNumber), 1024),
     maxConcurrent: positiveInteger(pick(options, 'maxConcurrent', 'PROVER_MAX_CONCURRENT', asNumber), 1024),
@@ -112,4 +126,4 @@ function resolveOptions(options = {}) {
   }
 }
 
-module.exports = { resolveOptions, defaultParamsDir, invalid, pick, positiveInteger, nonNegativeInteger, asList, asNumber }
+module.exports = { resolveOptions, paramsSources, invalid, positiveInteger, nonNegativeInteger, asList, asNumber }

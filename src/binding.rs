@@ -3,7 +3,7 @@
 use crate::core::error::{ErrorCode, ProverError, Result as CoreResult};
 use crate::core::field::{field_to_words, parse_field};
 use crate::core::keygen;
-use crate::core::params::{self, ParamsStore};
+use crate::core::params::{self, ParamsSources, ParamsStore};
 use crate::core::prover::{default_threads, spawn_task, CircuitRef, ProofEvent, ProofOutput, Prover, ProverConfig, Status};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use crate::core::scheduler::CancelHandle;
@@ -51,7 +51,7 @@ fn witness(w: Either<String, Uint8Array>) -> Witness {
 #[napi(object)]
 pub struct NativeConfig {
     pub circuit_dirs: Vec<String>,
-    pub params_dirs: Vec<String>,
+    pub params: NativeParamsSources,
     pub threads: Option<u32>,
     pub max_concurrent: Option<u32>,
     pub max_queue: Option<u32>,
@@ -203,7 +203,7 @@ impl NativeProver {
     pub fn new(config: NativeConfig) -> Result<Self> {
         let inner = Prover::new(ProverConfig {
             circuit_dirs: config.circuit_dirs.into_iter().map(PathBuf::from).collect(),
-            params_dirs: config.params_dirs.into_iter().map(PathBuf::from).collect(),
+            params: config.params.into(),
             threads: config.threads.map(|t| t as usize).unwrap_or_else(default_threads),
             max_concurrent: config.max_concurrent.unwrap_or(1) as usize,
             max_queue: config.max_queue.map(|q| q as usize).unwrap_or(usize::MAX),
@@ -297,7 +297,7 @@ pub struct NativeKeys {
 }
 
 #[napi(ts_return_type = "Promise<NativeKeys>")]
-pub fn keygen<'env>(env: &'env Env, ir: Either<String, Uint8Array>, params_dirs: Vec<String>) -> Result<Object<'env>> {
+pub fn keygen<'env>(env: &'env Env, ir: Either<String, Uint8Array>, params: NativeParamsSources) -> Result<Object<'env>> {
     let bytes = match ir {
         Either::A(json) => json.into_bytes(),
         Either::B(b) => b.to_vec(),
@@ -307,9 +307,31 @@ pub fn keygen<'env>(env: &'env Env, ir: Either<String, Uint8Array>, params_dirs:
         verifier_key: keys.verifier_key.into(),
         k: keys.k as u32,
     })?;
-    let params = ParamsStore::new(params_dirs.into_iter().map(PathBuf::from).collect());
+    let params = ParamsStore::with_sources(params.into());
     // Not a rayon worker: keygen may wait for parameters another call is making.
     spawn_task("mnp-keygen", move || keygen::keygen(&bytes, &params), settle);
+    Ok(promise)
+}
+
+#[napi(object)]
+pub struct NativeParamsSources {
+    pub dirs: Vec<String>,
+    pub source: Option<String>,
+    pub allow_unpinned: bool,
+}
+
+impl From<NativeParamsSources> for ParamsSources {
+    fn from(p: NativeParamsSources) -> Self {
+        ParamsSources { dirs: p.dirs.into_iter().map(PathBuf::from).collect(), fetch_from: p.source, allow_unpinned: p.allow_unpinned }
+    }
+}
+
+/// `dir/bls_midnight_2p{k}`, fetched from `source` when missing, once it has Midnight's pinned hash.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn fetch_params<'env>(env: &'env Env, k: u32, dir: String, source: Option<String>) -> Result<Object<'env>> {
+    let k = u8::try_from(k).map_err(|_| to_napi(ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range"))))?;
+    let (settle, promise) = settle_later(env, |path: PathBuf| path.display().to_string())?;
+    spawn_task("mnp-fetch", move || params::verified(k, std::path::Path::new(&dir), source.as_deref()), settle);
     Ok(promise)
 }
 

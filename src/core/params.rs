@@ -2,19 +2,32 @@
 //!
 //! k ≤ 14 comes from the Midnight SRS compiled into the addon, downsized once per k for the
 //! whole process; larger k is read from `bls_midnight_2p{k}` in the configured directories
-//! (the proof server's cache layout) once per store.
+//! (the proof server's cache layout) once per store. Files on disk must hash to the SHA-256
+//! Midnight pins (midnight-base-crypto's data provider, which also fetches missing ones from a
+//! configured source and writes them atomically), unless development parameters are allowed.
 use super::error::{fail, ErrorCode, Result, WithCode};
+use base_crypto::data_provider::{FetchMode, MidnightDataProvider, OutputMode};
 use midnight_proofs::utils::SerdeFormat;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use transient_crypto::proofs::{ParamsProver, ParamsProverProvider};
 
 static EMBEDDED_SRS: &[u8] = include_bytes!(env!("MIDNIGHT_SRS_2P14"));
 pub const EMBEDDED_MAX_K: u8 = 14;
 
+/// Where parameters files come from beyond the embedded SRS.
+#[derive(Default, Clone)]
+pub struct ParamsSources {
+    pub dirs: Vec<PathBuf>,
+    /// Base URL to fetch missing files from (`{source}/bls_midnight_2p{k}`) into the first dir.
+    pub fetch_from: Option<String>,
+    /// Accept files that do not hash to Midnight's pins (development parameters).
+    pub allow_unpinned: bool,
+}
+
 pub struct ParamsStore {
-    dirs: Vec<PathBuf>,
+    sources: ParamsSources,
     by_k: RwLock<HashMap<u8, ParamsProver>>,
     /// Serializes loads so concurrent first uses of one k load it once.
     loading: Mutex<()>,
@@ -22,7 +35,11 @@ pub struct ParamsStore {
 
 impl ParamsStore {
     pub fn new(dirs: Vec<PathBuf>) -> Self {
-        ParamsStore { dirs, by_k: RwLock::new(HashMap::new()), loading: Mutex::new(()) }
+        Self::with_sources(ParamsSources { dirs, ..Default::default() })
+    }
+
+    pub fn with_sources(sources: ParamsSources) -> Self {
+        ParamsStore { sources, by_k: RwLock::new(HashMap::new()), loading: Mutex::new(()) }
     }
 
     /// The parameters for `k`, loading them on first use.
@@ -51,17 +68,59 @@ impl ParamsStore {
     }
 
     fn read_from_disk(&self, k: u8) -> Result<ParamsProver> {
-        let name = format!("bls_midnight_2p{k}");
-        let Some(path) = self.dirs.iter().map(|d| d.join(&name)).find(|p| p.is_file()) else {
-            let searched: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
-            return fail(
-                ErrorCode::ParamsNotFound,
-                format!("k={k} needs {name}, not found in [{}] (set paramsPath or MIDNIGHT_PP)", searched.join(", ")),
-            );
+        let name = MidnightDataProvider::name_k(k);
+        let dirs = &self.sources.dirs;
+        let path = match dirs.iter().find(|d| d.join(&name).is_file()) {
+            Some(dir) if self.sources.allow_unpinned => dir.join(&name),
+            Some(dir) => verified(k, dir, None)?,
+            None => match (&self.sources.fetch_from, dirs.first()) {
+                (Some(source), Some(dir)) => verified(k, dir, Some(source))?,
+                _ => {
+                    let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+                    return fail(
+                        ErrorCode::ParamsNotFound,
+                        format!("k={k} needs {name}, not found in [{}] (set paramsPath or MIDNIGHT_PP, or a paramsSource to fetch from)", searched.join(", ")),
+                    );
+                }
+            },
         };
         let file = std::fs::File::open(&path).code(ErrorCode::ParamsNotFound, || path.display().to_string())?;
-        ParamsProver::read(std::io::BufReader::new(file))
+        // The reader panics on some malformed input (unpinned files are not vetted by a hash).
+        let read = std::panic::catch_unwind(|| ParamsProver::read(std::io::BufReader::new(file)));
+        read.unwrap_or_else(|_| Err(std::io::Error::other("malformed")))
             .code(ErrorCode::ParamsNotFound, || format!("{} is not a parameters file", path.display()))
+    }
+}
+
+/// `dir/bls_midnight_2p{k}` once it hashes to Midnight's pin, fetched from `source` first when
+/// given and missing. Runs the data provider's future on a runtime of its own: callers are
+/// driver or task threads, never pool workers.
+pub fn verified(k: u8, dir: &Path, source: Option<&str>) -> Result<PathBuf> {
+    let name = MidnightDataProvider::name_k(k);
+    let base_url = match source {
+        Some(s) => url::Url::parse(&format!("{}/", s.trim_end_matches('/')))
+            .code(ErrorCode::InvalidOptions, || format!("paramsSource {s:?} is not a URL"))?,
+        None => base_crypto::data_provider::BASE_URL.clone(),
+    };
+    let provider = MidnightDataProvider {
+        fetch_mode: if source.is_some() { FetchMode::OnDemand } else { FetchMode::Synchronous },
+        base_url,
+        output_mode: OutputMode::Log,
+        expected_data: vec![],
+        dir: dir.to_path_buf(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().code(ErrorCode::ParamsNotFound, || "starting the fetch runtime".into())?;
+    match runtime.block_on(provider.get_file(&name, "parameters")) {
+        Ok(_) => Ok(dir.join(&name)),
+        // On disk, InvalidData is a hash mismatch; a fetch reports every failure (unreachable
+        // source, or wrong bytes three times) as InvalidData after its retries.
+        Err(e) if source.is_none() && e.kind() == std::io::ErrorKind::InvalidData => {
+            fail(ErrorCode::ParamsMismatch, format!("{e} (for development parameters, set allowUnpinnedParams)"))
+        }
+        Err(e) => fail(
+            ErrorCode::ParamsNotFound,
+            format!("no {name} with Midnight's pinned SHA-256 from {}: {e}", source.unwrap_or("disk")),
+        ),
     }
 }
 

@@ -5,7 +5,7 @@ use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::keystore::{KeyStore, Source};
 use super::memory::{self, ProofWindow};
 use super::metrics::{Gauges, Metrics};
-use super::params::{ParamsStore, ReadyParams};
+use super::params::{ParamsSources, ParamsStore, ReadyParams};
 use super::scheduler::{CancelHandle, Overloaded, Scheduler, Start};
 use super::witness::Witness;
 use sha2::{Digest, Sha256};
@@ -18,7 +18,7 @@ use transient_crypto::proofs::{Proof, Zkir, PARAMS_VERIFIER};
 
 pub struct ProverConfig {
     pub circuit_dirs: Vec<PathBuf>,
-    pub params_dirs: Vec<PathBuf>,
+    pub params: ParamsSources,
     pub threads: usize,
     pub max_concurrent: usize,
     /// Proofs that may wait for a driver; beyond that `prove` fails with PROVER_OVERLOADED.
@@ -142,7 +142,7 @@ impl Prover {
         Ok(Arc::new(Prover {
             keys: KeyStore::new(config.circuit_dirs),
             key_cache_dir: config.key_cache_dir,
-            params: ParamsStore::new(config.params_dirs),
+            params: ParamsStore::with_sources(config.params),
             scheduler,
             memory_limit_bytes: config.memory_limit_bytes,
             started: Instant::now(),
@@ -486,7 +486,7 @@ mod tests {
     }
 
     fn prover_with(dir: PathBuf, max_concurrent: usize) -> Arc<Prover> {
-        Prover::new(ProverConfig { circuit_dirs: vec![dir], params_dirs: vec![], threads: 2, max_concurrent, max_queue: 32, memory_limit_bytes: None, key_cache_dir: std::env::temp_dir().join("mnp-test-keys") }).unwrap()
+        Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: 2, max_concurrent, max_queue: 32, memory_limit_bytes: None, key_cache_dir: std::env::temp_dir().join("mnp-test-keys") }).unwrap()
     }
 
     fn prover(dir: PathBuf) -> Arc<Prover> {
