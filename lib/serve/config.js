@@ -25,8 +25,9 @@ const FLAGS = {
   'key-cache': { env: 'PROVER_KEY_CACHE' },
   'body-limit': { env: 'PROVER_BODY_LIMIT' },
   verbose: { env: 'MIDNIGHT_PROOF_SERVER_VERBOSE', short: 'v', boolean: true },
-  // The proof server downloads parameters unless told not to; this engine never downloads, so the
-  // flag is accepted (deploy recipes written for the official image keep working) and ignored.
+  // The proof server downloads parameters unless told not to; this engine downloads only when
+  // MIDNIGHT_PARAM_SOURCE is set, so the flag is accepted (recipes written for the official image
+  // keep working) and changes nothing.
   'no-fetch-params': { env: 'MIDNIGHT_PROOF_SERVER_NO_FETCH_PARAMS', boolean: true },
 }
 
@@ -122,7 +123,8 @@ const USAGE = `usage: midnight-native-prover serve [flags]
   --key-cache     PROVER_KEY_CACHE                    where built-in circuits' prover keys are derived to
   --body-limit    PROVER_BODY_LIMIT                   largest request body in bytes (default 128 MiB)
   --verbose, -v   MIDNIGHT_PROOF_SERVER_VERBOSE       log every request
-  --no-fetch-params                                   accepted for compatibility; nothing is fetched
+  --no-fetch-params                                   accepted for compatibility, changes nothing: parameters
+                                                      are fetched only when MIDNIGHT_PARAM_SOURCE is set
                   PROVER_API_KEY                      require "Authorization: Bearer <key>"
                                                       (GET /, /health and /ready stay open for probes)`
 
