@@ -20,6 +20,10 @@ export declare class NativeProver {
   prove(proofId: number, circuit: string | NativeKeyMaterial, witnessData: string | Uint8Array, bindingInput?: string | undefined | null, cancel?: CancelToken | undefined | null): Promise<NativeProof>
   check(circuit: string | NativeKeyMaterial, witnessData: string | Uint8Array): Promise<Array<bigint | undefined>>
   verify(circuitId: string, proof: Uint8Array, publicInputs: Array<string>): Promise<boolean>
+  /** Whether parameters for k are embedded, held or on disk. */
+  hasParams(k: number): boolean
+  /** Holds `bls_midnight_2p{k}` bytes a kmProvider's getParams answered. */
+  addParams(k: number, file: Uint8Array): Promise<void>
   preload(circuitIds: Array<string>): Promise<void>
   status(): NativeStatus
   /**
@@ -37,6 +41,9 @@ export declare class NativeProver {
 
 /** `/check` against the IR the request carried (no keys), on a thread of its own. */
 export declare function checkWithIr(ir: Uint8Array, preimage: Uint8Array): Promise<Array<bigint | undefined>>
+
+/** The k of a circuit given as `.zkir` JSON or `.bzkir` bytes. */
+export declare function circuitK(ir: Uint8Array): number
 
 /** Decodes a `/check` body (`createCheckPayload`'s bytes). */
 export declare function decodeCheckRequest(body: Uint8Array): NativeCheckRequest

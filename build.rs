@@ -30,6 +30,29 @@ fn main() {
     println!("cargo:rerun-if-changed={}", path.display());
     println!("cargo:rustc-env=MIDNIGHT_SRS_2P14={}", path.display());
     write_builtin_data();
+    write_params_pins();
+}
+
+/// Midnight's pinned SHA-256 of each `bls_midnight_2p{k}`, as listed in midnight-base-crypto's
+/// data provider (which keeps the table private), for parameters handed in as bytes.
+fn write_params_pins() {
+    let dir = crate_dir("midnight-base-crypto", "1.0.2").expect("cannot locate the sources of midnight-base-crypto 1.0.2");
+    let source_file = dir.join("src").join("data_provider.rs");
+    let source = std::fs::read_to_string(&source_file).expect("reading data_provider.rs");
+    let mut pins = Vec::new();
+    for (at, _) in source.match_indices("\"bls_midnight_2p") {
+        let rest = &source[at + 16..];
+        // Entries of the table; other mentions (a format string) have no number there.
+        let Ok(k) = rest[..rest.find('"').expect("closing quote")].parse::<u8>() else { continue };
+        let hash_at = rest.find("hexhash(b\"").expect("a hash follows the name") + 10;
+        let hash = &rest[hash_at..hash_at + 64];
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()), "pin for k={k}");
+        pins.push(format!("({k}, {hash:?})"));
+    }
+    assert!(pins.len() >= 26 && pins.iter().any(|p| p.contains(SRS_SHA256)), "parsed {} pins from {}", pins.len(), source_file.display());
+    println!("cargo:rerun-if-changed={}", source_file.display());
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(out.join("params_pins.rs"), format!("&[{}]", pins.join(", "))).expect("writing params_pins.rs");
 }
 
 /// (key location, crate, version, file stem inside the crate's `static/`).

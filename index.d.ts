@@ -161,8 +161,9 @@ export interface KeyMaterialProvider {
   /** Key material for a key location, or `undefined` when there is none (`CIRCUIT_NOT_FOUND`). */
   lookupKey(keyLocation: string): Promise<ProvingKeyMaterial | undefined>
   /**
-   * `bls_midnight_2p<k>`. Part of zkir-v2's interface; this prover uses its embedded SRS for
-   * k ≤ 14 and {@link ProverOptions.paramsPath} beyond, so it does not call it.
+   * `bls_midnight_2p<k>`. Called only for k > 14 when no such file is in
+   * {@link ProverOptions.paramsPath} (k ≤ 14 comes from the embedded SRS); the bytes must hash to
+   * Midnight's pin (`PARAMS_MISMATCH` otherwise, unless {@link ProverOptions.allowUnpinnedParams}).
    */
   getParams(k: number): Promise<Uint8Array>
 }

@@ -191,6 +191,21 @@ class Prover extends EventEmitter {
     }, { signal })
   }
 
+  /**
+   * Asks `kmProvider.getParams(k)` only for what the prover cannot find itself (k > 14 and no
+   * file in `paramsPath`); the bytes are checked against Midnight's pin before they are used.
+   */
+  async #paramsFor(ir, kmProvider) {
+    const k = nativeSync(() => binding.circuitK(ir))
+    if (this.#native.hasParams(k)) return
+    if (typeof kmProvider.getParams !== 'function') {
+      throw new ProverError('PARAMS_NOT_FOUND', `k=${k} needs bls_midnight_2p${k}: not in paramsPath, and the kmProvider has no getParams`)
+    }
+    const file = await kmProvider.getParams(k)
+    if (!(file instanceof Uint8Array)) throw new ProverError('INVALID_ARGUMENT', `kmProvider.getParams(${k}) must resolve to a Uint8Array`)
+    await native(() => this.#native.addParams(k, file))
+  }
+
   /** The ledger's `ProvingProvider`, resolving key locations through this prover's key store. */
   asProvingProvider() {
     return {
@@ -207,6 +222,7 @@ class Prover extends EventEmitter {
       check: async (serializedPreimage, keyLocation) => this.#check(await lookup(keyLocation), serializedPreimage),
       prove: async (serializedPreimage, keyLocation, overwriteBindingInput) => {
         const material = await lookup(keyLocation)
+        await this.#paramsFor(material.ir, kmProvider)
         const result = await this.#prove(material, serializedPreimage, { bindingInput: overwriteBindingInput })
         return result.proof
       },

@@ -137,3 +137,25 @@ test('an unwritable key cache is a clear error, not a crash', async () => {
     await p.close()
   }
 })
+
+test('the dust spend built-in proves a ledger preimage with its overwriteBindingInput, with the official key', async () => {
+  const [call] = await ledger.capturePreimages(ledger.buildDustSpendTx())
+  assert.equal(call.keyLocation, 'midnight/dust/spend')
+  const proof = await prover.asProvingProvider().prove(call.preimage, call.keyLocation, call.overwriteBindingInput)
+  const { publicInputs } = await prover.prove(call.keyLocation, call.preimage, { bindingInput: call.overwriteBindingInput })
+  assert.equal(await prover.verify(call.keyLocation, proof, publicInputs), true, 'verifies with the official verifier key')
+  assert.equal(sha256(fs.readFileSync(cachedKey(keyCache, call.keyLocation))), officialSha(call.keyLocation))
+})
+
+test('the zswap spend built-in (k = 15) names the parameters file it needs', async () => {
+  const p = await createProver({ keyCachePath: keyCache, paramsPath: tempDir('no-params-') })
+  try {
+    await assert.rejects(p.preload(['midnight/zswap/spend']), (err) => {
+      assert.equal(err.code, 'PARAMS_NOT_FOUND')
+      assert.match(err.message, /bls_midnight_2p15/)
+      return true
+    })
+  } finally {
+    await p.close()
+  }
+})

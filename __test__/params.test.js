@@ -74,3 +74,23 @@ test('a k=15 circuit with altered parameters on disk is PARAMS_MISMATCH unless u
 test('a params source that is not a URL is INVALID_OPTIONS', async () => {
   await assert.rejects(fetchParams(13, { paramsPath: tempDir('params-'), paramsSource: 'ftp:/nowhere' }), { code: 'INVALID_OPTIONS' })
 })
+
+test("a kmProvider's getParams is asked only for k > 14, and its bytes must hash to the pin", async () => {
+  const { createProver } = require('..')
+  const log = []
+  const approve = (file) => new Uint8Array(fs.readFileSync(path.join(ARTTT, file)))
+  const km = {
+    lookupKey: async () => ({ proverKey: new Uint8Array(0), verifierKey: approve('keys/approve.verifier'), ir: approve('zkir/approve.bzkir') }),
+    getParams: async (k) => {
+      log.push(k)
+      return Buffer.alloc(4096, 1)
+    },
+  }
+  const prover = await createProver({ paramsPath: tempDir('params-') })
+  try {
+    await assert.rejects(prover.provingProvider(km).prove(new Uint8Array(8), 'approve'), { code: 'PARAMS_MISMATCH' })
+    assert.deepEqual(log, [15], 'asked once, for k = 15')
+  } finally {
+    await prover.close()
+  }
+})

@@ -248,6 +248,22 @@ impl NativeProver {
         Ok(promise)
     }
 
+    /// Whether parameters for k are embedded, held or on disk.
+    #[napi]
+    pub fn has_params(&self, k: u32) -> bool {
+        u8::try_from(k).is_ok_and(|k| self.inner.params_at_hand(k))
+    }
+
+    /// Holds `bls_midnight_2p{k}` bytes a kmProvider's getParams answered.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn add_params<'env>(&self, env: &'env Env, k: u32, file: Uint8Array) -> Result<Object<'env>> {
+        let k = u8::try_from(k).map_err(|_| to_napi(ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range"))))?;
+        let (settle, promise) = settle_later(env, |_: ()| ())?;
+        let file = file.to_vec();
+        self.inner.submit_task(move |p| p.add_params(k, &file), settle);
+        Ok(promise)
+    }
+
     #[napi(ts_return_type = "Promise<void>")]
     pub fn preload<'env>(&self, env: &'env Env, circuit_ids: Vec<String>) -> Result<Object<'env>> {
         let (settle, promise) = settle_later(env, |_: ()| ())?;
@@ -333,6 +349,13 @@ pub fn fetch_params<'env>(env: &'env Env, k: u32, dir: String, source: Option<St
     let (settle, promise) = settle_later(env, |path: PathBuf| path.display().to_string())?;
     spawn_task("mnp-fetch", move || params::verified(k, std::path::Path::new(&dir), source.as_deref()), settle);
     Ok(promise)
+}
+
+/// The k of a circuit given as `.zkir` JSON or `.bzkir` bytes.
+#[napi]
+pub fn circuit_k(ir: Uint8Array) -> Result<u32> {
+    let ir = crate::core::circuit::parse_ir(&ir).map_err(|e| to_napi(ProverError::new(ErrorCode::InvalidIr, format!("not ZKIR v2: {e}"))))?;
+    Ok(transient_crypto::proofs::Zkir::k(&ir) as u32)
 }
 
 /// The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS.

@@ -7,6 +7,7 @@
 //! configured source and writes them atomically), unless development parameters are allowed.
 use super::error::{fail, ErrorCode, Result, WithCode};
 use base_crypto::data_provider::{FetchMode, MidnightDataProvider, OutputMode};
+use sha2::Digest;
 use midnight_proofs::utils::SerdeFormat;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,9 @@ use transient_crypto::proofs::{ParamsProver, ParamsProverProvider};
 
 static EMBEDDED_SRS: &[u8] = include_bytes!(env!("MIDNIGHT_SRS_2P14"));
 pub const EMBEDDED_MAX_K: u8 = 14;
+
+/// (k, hex SHA-256) of Midnight's `bls_midnight_2p{k}` files, from midnight-base-crypto (see build.rs).
+static PINS: &[(u8, &str)] = include!(concat!(env!("OUT_DIR"), "/params_pins.rs"));
 
 /// Where parameters files come from beyond the embedded SRS.
 #[derive(Default, Clone)]
@@ -59,6 +63,29 @@ impl ParamsStore {
         Ok(params)
     }
 
+    /// Whether parameters for `k` are at hand without asking a caller: embedded, held, or on disk.
+    pub fn at_hand(&self, k: u8) -> bool {
+        let name = MidnightDataProvider::name_k(k);
+        k <= EMBEDDED_MAX_K || self.by_k.read().expect("params lock").contains_key(&k) || self.sources.dirs.iter().any(|d| d.join(&name).is_file())
+    }
+
+    /// Parameters handed in as `bls_midnight_2p{k}` file bytes (a kmProvider's `getParams`),
+    /// held once they hash to Midnight's pin (or unpinned files are allowed).
+    pub fn add_file(&self, k: u8, bytes: &[u8]) -> Result<()> {
+        let name = MidnightDataProvider::name_k(k);
+        let pin = PINS.iter().find(|(pk, _)| *pk == k).map(|(_, h)| *h);
+        let actual = super::builtin::hex(&sha2::Sha256::digest(bytes));
+        if !self.sources.allow_unpinned && pin != Some(actual.as_str()) {
+            return fail(
+                ErrorCode::ParamsMismatch,
+                format!("the {name} bytes handed in hash to {actual}, not Midnight's pin {} (for development parameters, set allowUnpinnedParams)", pin.unwrap_or("(none)")),
+            );
+        }
+        let params = parse(bytes, || format!("the {name} bytes handed in are not a parameters file"))?;
+        self.by_k.write().expect("params lock").insert(k, params);
+        Ok(())
+    }
+
     /// The k values currently held (embedded ones are shared by every store).
     pub fn loaded_ks(&self) -> Vec<u8> {
         let mut ks: Vec<u8> = self.by_k.read().expect("params lock").keys().copied().collect();
@@ -85,11 +112,14 @@ impl ParamsStore {
             },
         };
         let file = std::fs::File::open(&path).code(ErrorCode::ParamsNotFound, || path.display().to_string())?;
-        // The reader panics on some malformed input (unpinned files are not vetted by a hash).
-        let read = std::panic::catch_unwind(|| ParamsProver::read(std::io::BufReader::new(file)));
-        read.unwrap_or_else(|_| Err(std::io::Error::other("malformed")))
-            .code(ErrorCode::ParamsNotFound, || format!("{} is not a parameters file", path.display()))
+        parse(std::io::BufReader::new(file), || format!("{} is not a parameters file", path.display()))
     }
+}
+
+/// The reader panics on some malformed input (unpinned files are not vetted by a hash).
+fn parse(reader: impl std::io::Read, what: impl FnOnce() -> String) -> Result<ParamsProver> {
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParamsProver::read(reader)));
+    read.unwrap_or_else(|_| Err(std::io::Error::other("malformed"))).code(ErrorCode::ParamsNotFound, what)
 }
 
 /// `dir/bls_midnight_2p{k}` once it hashes to Midnight's pin, fetched from `source` first when
@@ -188,6 +218,17 @@ mod tests {
         let reread = ParamsProver::read(&k10[..]).unwrap();
         assert_eq!(reread.0.max_k(), 10);
         assert_eq!(embedded_file(15).err().unwrap().code, ErrorCode::InvalidArgument);
+    }
+
+    #[test]
+    fn handed_in_files_must_hash_to_the_pin() {
+        let store = ParamsStore::new(vec![]);
+        let mut file = embedded_file(12).unwrap();
+        store.add_file(12, &file).expect("the official 2p12 matches its pin");
+        assert!(store.by_k.read().unwrap().contains_key(&12));
+        file[200] ^= 1;
+        assert_eq!(store.add_file(12, &file).err().unwrap().code, ErrorCode::ParamsMismatch);
+        assert_eq!(store.add_file(11, &embedded_file(12).unwrap()).err().unwrap().code, ErrorCode::ParamsMismatch, "pinned per k");
     }
 
     #[test]

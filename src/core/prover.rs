@@ -317,6 +317,16 @@ impl Prover {
         Ok(circuit.verifier_key.verify(&PARAMS_VERIFIER, &proof, public_inputs.into_iter()).is_ok())
     }
 
+    /// Whether a proof at `k` can find its parameters without a caller handing them in.
+    pub fn params_at_hand(&self, k: u8) -> bool {
+        self.params.at_hand(k)
+    }
+
+    /// Holds parameters a caller handed in as file bytes (checked against Midnight's pin).
+    pub fn add_params(&self, k: u8, file: &[u8]) -> Result<()> {
+        self.params.add_file(k, file)
+    }
+
     /// Loads circuits and their parameters ahead of the first proof.
     pub fn preload_now(&self, ids: &[String]) -> Result<()> {
         for id in ids {
