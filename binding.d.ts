@@ -39,8 +39,23 @@ export declare class NativeProver {
   release(): void
 }
 
+/** `/check` against the IR the request carried (no keys), on a thread of its own. */
+export declare function checkWithIr(ir: Uint8Array, preimage: Uint8Array): Promise<Array<bigint | undefined>>
+
 /** The k of a circuit given as `.zkir` JSON or `.bzkir` bytes. */
 export declare function circuitK(ir: Uint8Array): number
+
+/** Decodes a `/check` body (`createCheckPayload`'s bytes). */
+export declare function decodeCheckRequest(body: Uint8Array): NativeCheckRequest
+
+/** Decodes a `/prove` body (`createProvingPayload`'s bytes). */
+export declare function decodeProveRequest(body: Uint8Array): NativeProveRequest
+
+/** `check`'s skips as the tagged `Vec<Option<u64>>` a `/check` response carries. */
+export declare function encodeCheckResponse(skips: Array<bigint | undefined | null>): Buffer
+
+/** A tagged `proof[v5]` as the tagged `ProofVersioned` a `/prove` response carries. */
+export declare function encodeProofResponse(proof: Uint8Array): Buffer
 
 /** Every error code the addon can produce. */
 export declare function errorCodes(): Array<string>
@@ -48,7 +63,16 @@ export declare function errorCodes(): Array<string>
 /** `dir/bls_midnight_2p{k}`, fetched from `source` when missing, once it has Midnight's pinned hash. */
 export declare function fetchParams(k: number, dir: string, source?: string | undefined | null): Promise<string>
 
+/** The k a `/k` body (tagged ZKIR v2) needs. */
+export declare function irK(body: Uint8Array): number
+
 export declare function keygen(ir: string | Uint8Array, params: NativeParamsSources): Promise<NativeKeys>
+
+export interface NativeCheckRequest {
+  preimage: Buffer
+  keyLocation: string
+  ir?: Buffer
+}
 
 export interface NativeCircuitStatus {
   id: string
@@ -115,6 +139,16 @@ export interface NativeProofEvent {
   peakBytes?: number
   errorCode?: string
   errorMessage?: string
+}
+
+export interface NativeProveRequest {
+  /** Tagged `ProofPreimage` (the version envelope removed). */
+  preimage: Buffer
+  keyLocation: string
+  proverKey?: Buffer
+  verifierKey?: Buffer
+  ir?: Buffer
+  bindingInput?: bigint
 }
 
 export interface NativeStatus {

@@ -2,11 +2,13 @@
 'use strict'
 // midnight-native-prover CLI.
 //   keygen <dir> [circuit...]   write <dir>/keys/<id>.prover|.verifier from <dir>/zkir (like `zkir compile-many`)
+//   serve [flags]               the official proof server's HTTP protocol, this prover behind it (lib/serve)
 const fs = require('node:fs')
 const path = require('node:path')
 const { keygen } = require('..')
 
 const USAGE = `usage: midnight-native-prover keygen <compact-output-dir> [circuit...] [--params <dir>]
+       midnight-native-prover serve [flags]   (serve --help lists them)
 
   keygen   generate prover and verifier keys for every circuit in <dir>/zkir
            (or only the named ones) into <dir>/keys. k <= 14 needs no files;
@@ -54,9 +56,35 @@ async function keygenCommand(args) {
   return failed ? 1 : 0
 }
 
+/** Runs until SIGTERM/SIGINT, then stops accepting, finishes in-flight proofs and exits 0. */
+async function serveCommand(args) {
+  const { resolveServeConfig, USAGE: SERVE_USAGE } = require('../lib/serve/config')
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(SERVE_USAGE)
+    return 0
+  }
+  const { startServer } = require('../lib/serve/server')
+  const config = resolveServeConfig(args)
+  for (const flag of config.ignored) console.log(`${flag}: accepted for compatibility with the proof server; parameters are fetched only when MIDNIGHT_PARAM_SOURCE is set`)
+  const server = await startServer(config)
+  console.log(`midnight-native-prover serve listening on ${server.url}${config.apiKey ? ' (API key required)' : ''}`)
+  return new Promise((resolve) => {
+    const stop = (signal) => {
+      console.log(`${signal}: no new requests; finishing in-flight proofs`)
+      server.close().then(() => resolve(0), (err) => {
+        console.error(err.message)
+        resolve(1)
+      })
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+}
+
 async function main(argv) {
   const [command, ...args] = argv
   if (command === 'keygen') return keygenCommand(args)
+  if (command === 'serve') return serveCommand(args)
   console.error(USAGE)
   return command === undefined || command === '--help' ? 0 : 2
 }

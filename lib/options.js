@@ -126,4 +126,4 @@ function resolveOptions(options = {}) {
   }
 }
 
-module.exports = { resolveOptions, paramsSources }
+module.exports = { resolveOptions, paramsSources, invalid, positiveInteger, nonNegativeInteger, asList, asNumber }

@@ -261,9 +261,7 @@ impl NativeProver {
 
     #[napi(ts_return_type = "Promise<Array<bigint | undefined>>")]
     pub fn check<'env>(&self, env: &'env Env, circuit: Either<String, NativeKeyMaterial>, witness_data: Either<String, Uint8Array>) -> Result<Object<'env>> {
-        let (settle, promise) = settle_later(env, |skips: Vec<Option<usize>>| {
-            skips.into_iter().map(|s| s.map(|n| BigInt::from(n as u64))).collect::<Vec<_>>()
-        })?;
+        let (settle, promise) = settle_later(env, skips_to_js)?;
         let (w, circuit) = (witness(witness_data), circuit_ref(circuit));
         self.inner.submit_task(move |p| p.check_now(circuit, w), settle);
         Ok(promise)
@@ -410,4 +408,86 @@ pub fn error_codes() -> Vec<&'static str> {
         .iter()
         .map(|c| c.as_str())
         .collect()
+}
+
+// ---- The proof server's wire formats (src/core/payload.rs), for `serve`. ----
+
+#[napi(object)]
+pub struct NativeProveRequest {
+    /// Tagged `ProofPreimage` (the version envelope removed).
+    pub preimage: Buffer,
+    pub key_location: String,
+    pub prover_key: Option<Buffer>,
+    pub verifier_key: Option<Buffer>,
+    pub ir: Option<Buffer>,
+    pub binding_input: Option<BigInt>,
+}
+
+#[napi(object)]
+pub struct NativeCheckRequest {
+    pub preimage: Buffer,
+    pub key_location: String,
+    pub ir: Option<Buffer>,
+}
+
+/// Decodes a `/prove` body (`createProvingPayload`'s bytes).
+#[napi]
+pub fn decode_prove_request(body: Uint8Array) -> Result<NativeProveRequest> {
+    let req = crate::core::payload::decode_prove_request(&body).map_err(to_napi)?;
+    let (prover_key, verifier_key, ir) = match req.key_material {
+        Some(km) => (Some(km.prover_key.into()), Some(km.verifier_key.into()), Some(km.ir_source.into())),
+        None => (None, None, None),
+    };
+    Ok(NativeProveRequest {
+        preimage: req.preimage.into(),
+        key_location: req.key_location,
+        prover_key,
+        verifier_key,
+        ir,
+        binding_input: req.binding_input.as_ref().map(bigint),
+    })
+}
+
+/// Decodes a `/check` body (`createCheckPayload`'s bytes).
+#[napi]
+pub fn decode_check_request(body: Uint8Array) -> Result<NativeCheckRequest> {
+    let req = crate::core::payload::decode_check_request(&body).map_err(to_napi)?;
+    Ok(NativeCheckRequest { preimage: req.preimage.into(), key_location: req.key_location, ir: req.ir.map(Into::into) })
+}
+
+/// A tagged `proof[v5]` as the tagged `ProofVersioned` a `/prove` response carries.
+#[napi]
+pub fn encode_proof_response(proof: Uint8Array) -> Result<Buffer> {
+    crate::core::payload::encode_proof_response(&proof).map(Into::into).map_err(to_napi)
+}
+
+/// `check`'s skips as the tagged `Vec<Option<u64>>` a `/check` response carries.
+#[napi]
+pub fn encode_check_response(skips: Vec<Option<BigInt>>) -> Result<Buffer> {
+    let skips = skips
+        .into_iter()
+        .map(|s| s.map(|b| b.get_u64()).map(|(negative, v, lossless)| if negative || !lossless { Err(()) } else { Ok(v) }).transpose())
+        .collect::<std::result::Result<Vec<_>, ()>>()
+        .map_err(|_| to_napi(ProverError::new(ErrorCode::InvalidArgument, "check skips must be unsigned 64-bit integers")))?;
+    Ok(crate::core::payload::encode_check_response(&skips).into())
+}
+
+/// The k a `/k` body (tagged ZKIR v2) needs.
+#[napi]
+pub fn ir_k(body: Uint8Array) -> Result<u32> {
+    crate::core::payload::ir_k(&body).map(u32::from).map_err(to_napi)
+}
+
+/// `/check` against the IR the request carried (no keys), on a thread of its own.
+#[napi(ts_return_type = "Promise<Array<bigint | undefined>>")]
+pub fn check_with_ir<'env>(env: &'env Env, ir: Uint8Array, preimage: Uint8Array) -> Result<Object<'env>> {
+    let (settle, promise) = settle_later(env, skips_to_js)?;
+    let (ir, preimage) = (ir.to_vec(), preimage.to_vec());
+    spawn_task("mnp-check-ir", move || crate::core::payload::check_with_ir(&ir, &preimage), settle);
+    Ok(promise)
+}
+
+/// `check`'s public-input skips as JS values (`undefined` for a group that is taken).
+fn skips_to_js(skips: Vec<Option<usize>>) -> Vec<Option<BigInt>> {
+    skips.into_iter().map(|s| s.map(|n| BigInt::from(n as u64))).collect()
 }

@@ -9,6 +9,7 @@ pub mod keystore;
 pub mod memory;
 pub mod metrics;
 pub mod params;
+pub mod payload;
 pub mod prover;
 pub mod ready;
 pub mod scheduler;

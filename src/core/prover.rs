@@ -557,17 +557,23 @@ fn serialized_key_size(path: &std::path::Path) -> Option<u64> {
 /// Shape errors are the caller's (INVALID_WITNESS); a VM failure means the witness does not
 /// satisfy the circuit (WITNESS_UNSATISFIED), and its message says which constraint failed.
 fn check_preimage(circuit: &Circuit, preimage: &transient_crypto::proofs::ProofPreimage) -> Result<Vec<Option<usize>>> {
-    let expected = circuit.ir.num_inputs as usize;
+    check_against_ir(&circuit.ir, &circuit.id, preimage)
+}
+
+/// `check` against bare IR (no keys needed), as the proof server's `/check` does with the IR a
+/// client sends; `id` names the circuit in messages.
+pub fn check_against_ir(ir: &midnight_zkir::IrSource, id: &str, preimage: &transient_crypto::proofs::ProofPreimage) -> Result<Vec<Option<usize>>> {
+    let expected = ir.num_inputs as usize;
     if preimage.inputs.len() != expected {
         return fail(
             ErrorCode::InvalidWitness,
-            format!("{} takes {expected} inputs, the witness has {}", circuit.id, preimage.inputs.len()),
+            format!("{id} takes {expected} inputs, the witness has {}", preimage.inputs.len()),
         );
     }
-    if circuit.ir.do_communications_commitment && preimage.communications_commitment.is_none() {
-        return fail(ErrorCode::InvalidWitness, format!("{} needs witness.communicationsCommitment", circuit.id));
+    if ir.do_communications_commitment && preimage.communications_commitment.is_none() {
+        return fail(ErrorCode::InvalidWitness, format!("{id} needs witness.communicationsCommitment"));
     }
-    circuit.ir.check(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{} rejects the witness", circuit.id))
+    ir.check(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"))
 }
 
 /// Runs `work` on a thread of its own, never a pool worker since it may block, and hands its

@@ -1,0 +1,131 @@
+'use strict'
+// `serve` flags and their environment fallbacks (a flag wins). The names mirror the official proof
+// server's where they mean the same (`--port`, `--job-capacity`, `--num-workers`, `--job-timeout`,
+// `--verbose`, `--no-fetch-params` and their MIDNIGHT_PROOF_SERVER_* variables); the rest are ours.
+// Prover options are handed to lib/options.js, which validates them and applies their own env
+// fallbacks (PROVER_THREADS, PROVER_CIRCUIT_KEYS_PATH, …), so nothing is validated twice.
+const path = require('node:path')
+const { invalid, positiveInteger, nonNegativeInteger, asList, asNumber } = require('../options')
+
+const MiB = 1024 * 1024
+/** Fits a k=18 prover key (~100 MB) with its IR; larger circuits need --body-limit. */
+const DEFAULT_BODY_LIMIT = 128 * MiB
+
+const FLAGS = {
+  port: { env: 'MIDNIGHT_PROOF_SERVER_PORT', short: 'p' },
+  host: { env: 'PROVER_HOST' },
+  'job-capacity': { env: 'MIDNIGHT_PROOF_SERVER_JOB_CAPACITY' },
+  'job-timeout': { env: 'MIDNIGHT_PROOF_SERVER_JOB_TIMEOUT' },
+  'num-workers': { env: 'MIDNIGHT_PROOF_SERVER_NUM_WORKERS' },
+  'memory-limit': { env: 'PROVER_MEMORY_LIMIT' },
+  threads: { env: 'PROVER_THREADS' },
+  keys: { env: 'PROVER_CIRCUIT_KEYS_PATH' },
+  preload: { env: 'PROVER_PRELOAD_CIRCUITS' },
+  params: { env: 'MIDNIGHT_PP' },
+  'key-cache': { env: 'PROVER_KEY_CACHE' },
+  'body-limit': { env: 'PROVER_BODY_LIMIT' },
+  verbose: { env: 'MIDNIGHT_PROOF_SERVER_VERBOSE', short: 'v', boolean: true },
+  // The proof server downloads parameters unless told not to; this engine downloads only when
+  // MIDNIGHT_PARAM_SOURCE is set, so the flag is accepted (recipes written for the official image
+  // keep working) and changes nothing.
+  'no-fetch-params': { env: 'MIDNIGHT_PROOF_SERVER_NO_FETCH_PARAMS', boolean: true },
+}
+
+const SHORT = Object.fromEntries(Object.entries(FLAGS).filter(([, f]) => f.short).map(([name, f]) => [f.short, name]))
+
+/** `--name value`, `--name=value`, `-p value` and bare boolean flags, into `{ name: string | true }`. */
+function parseArgs(argv) {
+  const given = {}
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^(?:--([a-z-]+)|-([a-z]))(?:=(.*))?$/.exec(argv[i])
+    const name = m && (m[1] ?? SHORT[m[2]])
+    if (!name || !FLAGS[name]) throw invalid(argv[i], `unknown argument (known: ${Object.keys(FLAGS).map((f) => '--' + f).join(', ')})`)
+    if (FLAGS[name].boolean) given[name] = m[3] ?? true
+    else if (m[3] !== undefined) given[name] = m[3]
+    else if (i + 1 < argv.length) given[name] = argv[++i]
+    else throw invalid(`--${name}`, 'expects a value')
+  }
+  return given
+}
+
+/** The flag's raw text, else its environment variable's, with where it came from. */
+function source(given, name, env = process.env) {
+  if (given[name] !== undefined) return { raw: given[name], from: `--${name}` }
+  const raw = env[FLAGS[name].env]
+  return raw === undefined || raw === '' ? { raw: undefined, from: FLAGS[name].env } : { raw, from: FLAGS[name].env }
+}
+
+const number = ({ raw, from }) => ({ value: raw === undefined ? undefined : asNumber(String(raw)), from })
+
+function boolean({ raw, from }) {
+  if (raw === undefined || raw === true) return raw === true
+  const text = String(raw).trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(text)) return true
+  if (['0', 'false', 'no', 'off', ''].includes(text)) return false
+  throw invalid(from, `expected true or false, got ${raw}`)
+}
+
+function seconds({ value, from }) {
+  if (value === undefined) return 600
+  if (!(Number.isFinite(value) && value > 0 && value * 1000 <= 2 ** 31 - 1)) throw invalid(from, `expected a positive number of seconds, got ${value}`)
+  return value
+}
+
+/**
+ * Everything `serve` needs: listening address, admission limits, auth, and the `createProver`
+ * options (validated later by createProver; only the ones given here override the env).
+ */
+function resolveServeConfig(argv = [], env = process.env) {
+  const given = parseArgs(argv)
+  const at = (name) => source(given, name, env)
+  const numWorkers = positiveInteger(number(at('num-workers')), 1024)
+  const jobTimeout = seconds(number(at('job-timeout')))
+  const keys = given.keys === undefined ? undefined : given.keys.split(path.delimiter).filter(Boolean)
+  const prover = {
+    circuitKeysPath: keys,
+    threads: given.threads === undefined ? undefined : asNumber(given.threads),
+    memoryLimit: given['memory-limit'] === undefined ? undefined : asNumber(given['memory-limit']),
+    preloadCircuits: given.preload === undefined ? undefined : asList(given.preload),
+    paramsPath: at('params').raw,
+    keyCachePath: given['key-cache'],
+    maxConcurrent: numWorkers,
+    timeoutMs: Math.ceil(jobTimeout * 1000),
+  }
+  return {
+    port: nonNegativeInteger(number(at('port')), 65535) ?? 6300,
+    host: at('host').raw ?? '127.0.0.1',
+    jobCapacity: nonNegativeInteger(number(at('job-capacity')), 2 ** 31 - 1) ?? 0,
+    bodyLimit: positiveInteger(number(at('body-limit')), 2 ** 32) ?? DEFAULT_BODY_LIMIT,
+    verbose: boolean(at('verbose')),
+    apiKey: env.PROVER_API_KEY || undefined,
+    // Whether PROVER_MEMORY_LIMIT or --memory-limit set it; if not, serve derives it from the cgroup.
+    memoryLimitGiven: at('memory-limit').raw !== undefined,
+    prover: Object.fromEntries(Object.entries(prover).filter(([, v]) => v !== undefined)),
+    ignored: boolean(at('no-fetch-params')) ? ['--no-fetch-params'] : [],
+  }
+}
+
+const USAGE = `usage: midnight-native-prover serve [flags]
+
+  Serves the official proof server's HTTP protocol (POST /prove /check /k, GET /health /ready
+  /version /proof-versions) plus GET /metrics and /status. Each flag falls back to its env variable.
+
+  --port, -p      MIDNIGHT_PROOF_SERVER_PORT          port (default 6300)
+  --host          PROVER_HOST                         address to bind (default 127.0.0.1)
+  --job-capacity  MIDNIGHT_PROOF_SERVER_JOB_CAPACITY  jobs allowed to wait; beyond it 429 (0 = unlimited)
+  --job-timeout   MIDNIGHT_PROOF_SERVER_JOB_TIMEOUT   seconds per proof (default 600)
+  --num-workers   MIDNIGHT_PROOF_SERVER_NUM_WORKERS   proofs in flight (default 1, or PROVER_MAX_CONCURRENT)
+  --memory-limit  PROVER_MEMORY_LIMIT                 MiB (default: 85% of the cgroup memory limit)
+  --threads       PROVER_THREADS                      proving threads (default: available CPUs)
+  --keys          PROVER_CIRCUIT_KEYS_PATH            ':'-separated Compact output directories
+  --preload       PROVER_PRELOAD_CIRCUITS             comma list of circuit ids to load at start
+  --params        MIDNIGHT_PP                         directory with bls_midnight_2p<k> for k > 14
+  --key-cache     PROVER_KEY_CACHE                    where built-in circuits' prover keys are derived to
+  --body-limit    PROVER_BODY_LIMIT                   largest request body in bytes (default 128 MiB)
+  --verbose, -v   MIDNIGHT_PROOF_SERVER_VERBOSE       log every request
+  --no-fetch-params                                   accepted for compatibility, changes nothing: parameters
+                                                      are fetched only when MIDNIGHT_PARAM_SOURCE is set
+                  PROVER_API_KEY                      require "Authorization: Bearer <key>"
+                                                      (GET /, /health and /ready stay open for probes)`
+
+module.exports = { resolveServeConfig, DEFAULT_BODY_LIMIT, USAGE }

@@ -1,0 +1,58 @@
+'use strict'
+// What /prove and /check do with a decoded request: pick the ledger-style ProvingProvider that
+// proves it, and convert between the wire formats (src/core/payload.rs) and the provider's.
+const binding = require('../../binding.js')
+const { native, nativeSync } = require('../errors')
+
+/**
+ * A key-material provider answering the material one request carried. No getParams: the
+ * prover takes parameters from its own store (embedded SRS, then --params).
+ */
+const materialProvider = (material) => ({ lookupKey: async () => material })
+
+/** `/check` with only the circuit's IR (what createCheckPayload carries): no keys are involved. */
+const irChecker = (ir) => ({ check: (preimage) => native(() => binding.checkWithIr(ir, preimage)) })
+
+/**
+ * The one routing decision. A request with key material is proved with that material on the
+ * server's prover (its key cache is by content, so one contract's keys are deserialized once);
+ * a check with the IR is run against that IR; anything else is resolved by key location among
+ * the server's circuits (`--keys`, and the ledger's built-in `midnight/...` ones).
+ */
+function providerFor(prover, material) {
+  if (material?.proverKey) return prover.provingProvider(materialProvider(material))
+  if (material?.ir) return irChecker(material.ir)
+  return prover.asProvingProvider()
+}
+
+const asBytes = (buf) => new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+
+// Each request is decoded at once (a malformed body is a 400 whatever the load, as in the proof
+// server) and returns the work to run once the job is admitted.
+
+/** `/prove`: createProvingPayload bytes in, tagged ProofVersioned out. */
+function proveRequest(prover, body) {
+  const req = nativeSync(() => binding.decodeProveRequest(body))
+  const material = req.proverKey && { proverKey: asBytes(req.proverKey), verifierKey: asBytes(req.verifierKey), ir: asBytes(req.ir) }
+  return async () => {
+    const proof = await providerFor(prover, material).prove(asBytes(req.preimage), req.keyLocation, req.bindingInput)
+    return nativeSync(() => binding.encodeProofResponse(proof))
+  }
+}
+
+/** `/check`: createCheckPayload bytes in, tagged Vec<Option<u64>> (parseCheckResult's input) out. */
+function checkRequest(prover, body) {
+  const req = nativeSync(() => binding.decodeCheckRequest(body))
+  const material = req.ir && { ir: asBytes(req.ir) }
+  return async () => {
+    const skips = await providerFor(prover, material).check(asBytes(req.preimage), req.keyLocation)
+    return nativeSync(() => binding.encodeCheckResponse(skips.map((s) => (s == null ? null : BigInt(s)))))
+  }
+}
+
+/** `/k`: a tagged ZKIR v2 IR in, its k out. */
+function kRequest(body) {
+  return nativeSync(() => binding.irK(body))
+}
+
+module.exports = { proveRequest, checkRequest, kRequest, providerFor }
