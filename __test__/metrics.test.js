@@ -5,14 +5,7 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { createProver } = require('..')
 const { compactDir, testCircuit, witness } = require('./support/fixtures')
-const { parsePrometheus } = require('./support/prometheus')
-
-/** The value of the one sample called `name` whose labels include `labels`. */
-function sample(families, family, name, labels = {}) {
-  const found = families[family].samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-  assert.equal(found.length, 1, `${name} ${JSON.stringify(labels)}`)
-  return found[0].value
-}
+const { parsePrometheus, sample } = require('./support/prometheus')
 
 test('metrics count proofs per circuit and outcome, time them in a histogram, and expose gauges', async () => {
   const dir = await compactDir({ arith: testCircuit('arith'), ecc: testCircuit('ecc') })

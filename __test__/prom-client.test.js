@@ -7,14 +7,7 @@ const { execFileSync } = require('node:child_process')
 const client = require('prom-client')
 const { createProver, registerProverMetrics } = require('..')
 const { ROOT, compactDir, testCircuit, witness } = require('./support/fixtures')
-const { parsePrometheus } = require('./support/prometheus')
-
-/** The value of the one sample called `name` whose labels include `labels`. */
-function sample(families, family, name, labels = {}) {
-  const found = families[family].samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-  assert.equal(found.length, 1, `${name} ${JSON.stringify(labels)}`)
-  return found[0].value
-}
+const { parsePrometheus, sample } = require('./support/prometheus')
 
 test('prom-client: a registry scrape includes the prover metrics beside the app own, with labels and a correct histogram', async () => {
   const dir = await compactDir({ arith: testCircuit('arith'), ecc: testCircuit('ecc') })

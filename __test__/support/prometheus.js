@@ -1,4 +1,5 @@
 'use strict'
+const assert = require('node:assert/strict')
 // Parses Prometheus text exposition with the reference parser of the official Python client
 // (prometheus_client.parser), so the tests check what a real scraper reads.
 const { execFileSync } = require('node:child_process')
@@ -17,4 +18,11 @@ function parsePrometheus(text) {
   return JSON.parse(execFileSync('python3', ['-c', SCRIPT], { input: text, encoding: 'utf8' }))
 }
 
-module.exports = { parsePrometheus }
+/** The value of the one sample called `name` whose labels include `labels`. */
+function sample(families, family, name, labels = {}) {
+  const found = families[family].samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+  assert.equal(found.length, 1, `${name} ${JSON.stringify(labels)}`)
+  return found[0].value
+}
+
+module.exports = { parsePrometheus, sample }
