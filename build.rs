@@ -98,7 +98,8 @@ fn checked(path: &Path) -> String {
 }
 
 /// Where a package's sources are: unpacked in the registry, or else wherever `cargo metadata`
-/// (which downloads the sources of every locked package, optional ones included) puts them.
+/// puts them. It downloads the sources of every package in the resolve it reports, so it is asked
+/// with the feature that brings the ledger crates in (a build never downloads them).
 fn crate_dir(name: &str, version: &str) -> Option<PathBuf> {
     registry_dirs().map(|d| d.join(format!("{name}-{version}"))).find(|d| d.is_dir()).or_else(|| {
         let meta = cargo_metadata(false)?;
@@ -132,6 +133,8 @@ fn cargo_metadata(offline: bool) -> Option<serde_json::Value> {
     command.args(["metadata", "--format-version", "1"]).current_dir(std::env::var_os("CARGO_MANIFEST_DIR")?);
     if offline {
         command.arg("--offline");
+    } else {
+        command.args(["--features", "ledger-circuit-sources"]);
     }
     serde_json::from_slice(&command.output().ok()?.stdout).ok()
 }
