@@ -4,11 +4,13 @@
 //  1. keygen for the ledger's zswap output and dust spend circuits (reproduces the official keys)
 //  2. a Compact-layout directory with them, loaded through createProver({ circuitKeysPath })
 //  3. proofs for preimages made by the official ledger client (@midnight-ntwrk/ledger-v8)
-//  4. a ledger transaction proved through the prover and accepted by the ledger's wellFormed
+//  4. a ledger transaction proved through prover.asProvingProvider(), with the ledger's built-in
+//     zswap output circuit (no key files: its prover key is derived once into a key cache), and
+//     accepted by the ledger's wellFormed
 const fs = require('node:fs')
 const path = require('node:path')
 const { createProver } = require('..')
-const { builtin, compactDir, keysFor, sha256 } = require('../__test__/support/fixtures')
+const { ROOT, builtin, compactDir, keysFor, sha256 } = require('../__test__/support/fixtures')
 const ledger = require('../__test__/helpers/ledger')
 
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`
@@ -32,7 +34,11 @@ async function main() {
 
   console.log('2. createProver on a Compact output directory')
   const dir = await compactDir(Object.fromEntries(Object.entries(circuits).map(([id, fx]) => [id, fx.bzkir])))
-  const prover = await timed('createProver + preload', () => createProver({ circuitKeysPath: dir, preloadCircuits: Object.keys(circuits) }))
+  const prover = await timed('createProver + preload', () => createProver({
+    circuitKeysPath: dir,
+    preloadCircuits: Object.keys(circuits),
+    keyCachePath: path.join(ROOT, '.test-cache', 'builtin-keys'),
+  }))
   const status = await prover.getStatus()
   for (const c of status.circuits) console.log(`    ${c.id}: k=${c.k} rows=${c.rows} key ${(c.proverKeyBytes / 2 ** 20).toFixed(1)} MiB serialized, loaded in ${c.loadMs.toFixed(0)} ms`)
   console.log(`    ${status.threads} prover threads, native memory ${(status.memory.nativeBytes / 2 ** 20).toFixed(0)} MiB`)
@@ -46,17 +52,14 @@ async function main() {
     console.log(`  ${call.keyLocation} (k=${result.k}): proved in ${seconds(result.provingTimeMs)}, ${result.proof.length} bytes, verifies: ${ok}`)
   }
 
-  console.log('4. a ledger transaction with 3 zswap outputs, proved through the native prover')
-  const ids = { 'midnight/zswap/output': 'output', 'midnight/dust/spend': 'dust_spend' }
-  const provingProvider = {
-    check: (preimage, location) => prover.check(ids[location], preimage),
-    prove: (preimage, location, bindingInput) => prover.prove(ids[location], preimage, { bindingInput }).then((r) => r.proof),
-  }
-  const proven = await timed('tx.prove (3 proofs)', () => ledger.proveTx(ledger.buildZswapOutputTx(3), provingProvider))
+  console.log('4. a ledger transaction with 3 zswap outputs, through prover.asProvingProvider() and the built-in circuit')
+  const provider = prover.asProvingProvider()
+  const proven = await timed('tx.prove (3 proofs; the first run also derives the key)', () => ledger.proveTx(ledger.buildZswapOutputTx(3), provider))
   ledger.wellFormed(proven)
   console.log('  ledger wellFormed (native proof verification on): accepted')
 
   const end = await prover.getStatus()
+  console.log(`  built-in prover keys derived in this run: ${end.keysDerived}`)
   console.log(`done: ${end.proofsCompleted} proofs, ${end.proofsFailed} failed, RSS now ${(end.memory.rssBytes / 2 ** 20).toFixed(0)} MiB`)
   await prover.close()
 }
