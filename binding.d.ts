@@ -42,9 +42,6 @@ export declare class NativeProver {
 /** `/check` against the IR the request carried (no keys), on a thread of its own. */
 export declare function checkWithIr(ir: Uint8Array, preimage: Uint8Array): Promise<Array<bigint | undefined>>
 
-/** The k of a circuit given as `.zkir` JSON or `.bzkir` bytes. */
-export declare function circuitK(ir: Uint8Array): number
-
 /** Decodes a `/check` body (`createCheckPayload`'s bytes). */
 export declare function decodeCheckRequest(body: Uint8Array): NativeCheckRequest
 
@@ -63,7 +60,7 @@ export declare function errorCodes(): Array<string>
 /** `dir/bls_midnight_2p{k}`, fetched from `source` when missing, once it has Midnight's pinned hash. */
 export declare function fetchParams(k: number, dir: string, source?: string | undefined | null): Promise<string>
 
-/** The k a `/k` body (tagged ZKIR v2) needs. */
+/** The k a circuit needs: a `/k` body, or a kmProvider's IR (`.bzkir`, or `.zkir` JSON). */
 export declare function irK(body: Uint8Array): number
 
 export declare function keygen(ir: string | Uint8Array, params: NativeParamsSources): Promise<NativeKeys>

@@ -838,7 +838,6 @@ module.exports = nativeBinding
 module.exports.CancelToken = nativeBinding.CancelToken
 module.exports.NativeProver = nativeBinding.NativeProver
 module.exports.checkWithIr = nativeBinding.checkWithIr
-module.exports.circuitK = nativeBinding.circuitK
 module.exports.decodeCheckRequest = nativeBinding.decodeCheckRequest
 module.exports.decodeProveRequest = nativeBinding.decodeProveRequest
 module.exports.encodeCheckResponse = nativeBinding.encodeCheckResponse

@@ -210,7 +210,7 @@ class Prover extends EventEmitter {
    * file in `paramsPath`); the bytes are checked against Midnight's pin before they are used.
    */
   async #paramsFor(ir, kmProvider) {
-    const k = nativeSync(() => binding.circuitK(ir))
+    const k = nativeSync(() => binding.irK(ir))
     if (this.#native.hasParams(k)) return
     if (typeof kmProvider.getParams !== 'function') {
       throw new ProverError('PARAMS_NOT_FOUND', `k=${k} needs bls_midnight_2p${k}: not in paramsPath, and the kmProvider has no getParams`)

@@ -379,13 +379,6 @@ pub fn fetch_params<'env>(env: &'env Env, k: u32, dir: String, source: Option<St
     Ok(promise)
 }
 
-/// The k of a circuit given as `.zkir` JSON or `.bzkir` bytes.
-#[napi]
-pub fn circuit_k(ir: Uint8Array) -> Result<u32> {
-    let ir = crate::core::circuit::parse_ir(&ir).map_err(|e| to_napi(ProverError::new(ErrorCode::InvalidIr, format!("not ZKIR v2: {e}"))))?;
-    Ok(transient_crypto::proofs::Zkir::k(&ir) as u32)
-}
-
 /// The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS.
 #[napi]
 pub fn params(k: u32) -> Result<Buffer> {
@@ -472,7 +465,7 @@ pub fn encode_check_response(skips: Vec<Option<BigInt>>) -> Result<Buffer> {
     Ok(crate::core::payload::encode_check_response(&skips).into())
 }
 
-/// The k a `/k` body (tagged ZKIR v2) needs.
+/// The k a circuit needs: a `/k` body, or a kmProvider's IR (`.bzkir`, or `.zkir` JSON).
 #[napi]
 pub fn ir_k(body: Uint8Array) -> Result<u32> {
     crate::core::payload::ir_k(&body).map(u32::from).map_err(to_napi)
