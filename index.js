@@ -114,6 +114,13 @@ function toStatus(s) {
   }
 }
 
+/** Key material a kmProvider answered for `location`; only a lookup makes one. */
+class KeyMaterial {
+  constructor(location, { proverKey, verifierKey, ir }) {
+    Object.assign(this, { location, proverKey, verifierKey, ir })
+  }
+}
+
 /**
  * Looks key material up through a zkir-v2 style kmProvider. The awaiting happens here, on the
  * event loop: no native thread ever waits for JavaScript, and nothing is kept alive meanwhile.
@@ -131,7 +138,7 @@ function keyMaterialLookup(kmProvider) {
         throw new ProverError('INVALID_ARGUMENT', `key material for ${JSON.stringify(keyLocation)}: ${part} must be a Uint8Array`)
       }
     }
-    return { location: keyLocation, proverKey: km.proverKey, verifierKey: km.verifierKey, ir: km.ir }
+    return new KeyMaterial(keyLocation, km)
   }
 }
 
@@ -171,12 +178,12 @@ class Prover extends EventEmitter {
     return this.#prove(circuitId, witness, options)
   }
 
-  /** `circuit` is an id (validated here) or key material from a kmProvider (validated by lookup). */
+  /** `circuit` is an id (validated here) or a {@link KeyMaterial} (validated by its lookup). */
   #prove(circuit, witness, { signal, bindingInput, timeoutMs } = {}) {
     const token = new binding.CancelToken()
-    const circuitId = typeof circuit === 'string' ? circuit : circuit?.location
+    const circuitId = circuit instanceof KeyMaterial ? circuit.location : circuit
     const start = () => {
-      if (typeof circuit !== 'object') requireCircuitId(circuit)
+      if (!(circuit instanceof KeyMaterial)) requireCircuitId(circuit)
       const data = encodeWitness(witness)
       const bindingText = bindingInput === undefined ? undefined : fieldText(bindingInput, 'bindingInput')
       const proofId = this.#nextProofId++ % 2 ** 32
@@ -199,7 +206,7 @@ class Prover extends EventEmitter {
 
   #check(circuit, witness, { signal } = {}) {
     return this.#run(() => {
-      if (typeof circuit !== 'object') requireCircuitId(circuit)
+      if (!(circuit instanceof KeyMaterial)) requireCircuitId(circuit)
       const data = encodeWitness(witness)
       return native(() => this.#native.check(circuit, data)).then((skips) => skips.map((s) => s ?? undefined))
     }, { signal })

@@ -56,7 +56,9 @@ test('CIRCUIT_NOT_FOUND and INVALID_CIRCUIT_ID', async () => {
   for (const id of ['../arith', '/etc/passwd', 'a/b', '', '.arith']) {
     await assert.rejects(prover.prove(id, good()), { code: 'INVALID_CIRCUIT_ID' }, id)
   }
-  await assert.rejects(prover.prove(42, good()), { code: 'INVALID_CIRCUIT_ID' })
+  for (const id of [42, null, { location: 'arith' }]) {
+    await assert.rejects(prover.prove(id, good()), { code: 'INVALID_CIRCUIT_ID' }, String(id))
+  }
   await stillProves()
 })
 
