@@ -108,6 +108,16 @@ pub fn parse_ir(bytes: &[u8]) -> std::result::Result<IrSource, std::io::Error> {
     }
 }
 
+/// The serialized size of a prover key file, read from its last four bytes without loading it.
+pub fn prover_key_size(path: &Path) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path).ok()?;
+    file.seek(SeekFrom::End(-4)).ok()?;
+    let mut tail = [0u8; 4];
+    file.read_exact(&mut tail).ok()?;
+    Some(gzip_isize(&tail))
+}
+
 /// A prover key file ends with a gzip stream whose last four bytes (ISIZE) hold the
 /// uncompressed length mod 2^32.
 pub fn gzip_isize(file: &[u8]) -> u64 {

@@ -83,6 +83,16 @@ impl KeyStore {
         self.slots.lock().expect("slots lock").clear();
     }
 
+    /// The prover key file `get` would load for `id`, if there is one (a built-in's lives in
+    /// `key_cache` once derived).
+    pub fn prover_file(&self, id: &str, key_cache: &std::path::Path) -> Option<PathBuf> {
+        validate_id(id).ok()?;
+        match builtin::find(id) {
+            Some(data) => Some(builtin::files(data, key_cache).prover),
+            None => self.locate(id).ok().map(|files| files.prover),
+        }
+    }
+
     fn locate(&self, id: &str) -> Result<CircuitFiles> {
         let found = self.dirs.iter().map(|d| (d, CircuitFiles::in_dir(d, id))).find(|(_, f)| f.prover.is_file() || f.ir.is_file());
         match found {

@@ -1,9 +1,9 @@
 //! The proving engine: key store, parameters and scheduler behind one handle.
 use super::budget::{self, Budget, BudgetStatus, Measured, Reservation, Shape};
 use super::builtin;
-use super::circuit::{Artifacts, Circuit, CircuitFiles};
+use super::circuit::{gzip_isize, prover_key_size, Artifacts, Circuit};
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
-use super::keystore::{self, KeyStore, Source};
+use super::keystore::{KeyStore, Source};
 use super::memory::{self, ProofWindow};
 use super::metrics::{Gauges, Metrics};
 use super::params::{ParamsSources, ParamsStore, ReadyParams};
@@ -126,7 +126,6 @@ pub struct Status {
 pub struct Prover {
     keys: KeyStore,
     key_cache_dir: PathBuf,
-    circuit_dirs: Vec<PathBuf>,
     params: ParamsStore,
     scheduler: Scheduler,
     memory_limit_bytes: Option<u64>,
@@ -160,8 +159,7 @@ impl Prover {
             .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
         memory::reset_high_water();
         Ok(Arc::new(Prover {
-            keys: KeyStore::new(config.circuit_dirs.clone()),
-            circuit_dirs: config.circuit_dirs,
+            keys: KeyStore::new(config.circuit_dirs),
             key_cache_dir: config.key_cache_dir,
             params: ParamsStore::with_sources(config.params),
             scheduler,
@@ -345,12 +343,8 @@ impl Prover {
             return self.loaded_need(&loaded);
         }
         let key_bytes = match circuit {
-            CircuitRef::Material { prover, .. } => Some(super::circuit::gzip_isize(prover)),
-            CircuitRef::Id(_) if keystore::validate_id(circuit_id).is_err() => None,
-            CircuitRef::Id(_) => match builtin::find(circuit_id) {
-                Some(data) => serialized_key_size(&builtin::files(data, &self.key_cache_dir).prover),
-                None => self.circuit_dirs.iter().find_map(|d| serialized_key_size(&CircuitFiles::in_dir(d, circuit_id).prover)),
-            },
+            CircuitRef::Material { prover, .. } => Some(gzip_isize(prover)),
+            CircuitRef::Id(id) => self.keys.prover_file(id, &self.key_cache_dir).and_then(|path| prover_key_size(&path)),
         };
         key_bytes.map_or(0, |bytes| budget::load_formula(bytes) + budget::first_peak_formula(bytes))
     }
@@ -541,17 +535,6 @@ fn shape(c: &Circuit) -> Shape {
         cs.num_advice_columns() + cs.num_fixed_columns() + cs.num_instance_columns()
     });
     Shape { k: c.k, rows: c.rows, columns: columns.unwrap_or(1) }
-}
-
-/// The serialized size of a prover key file, without loading it: the file ends with a gzip
-/// stream whose last four bytes hold the uncompressed length.
-fn serialized_key_size(path: &std::path::Path) -> Option<u64> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(path).ok()?;
-    file.seek(SeekFrom::End(-4)).ok()?;
-    let mut isize = [0u8; 4];
-    file.read_exact(&mut isize).ok()?;
-    Some(u32::from_le_bytes(isize) as u64)
 }
 
 /// Shape errors are the caller's (INVALID_WITNESS); a VM failure means the witness does not
