@@ -107,6 +107,8 @@ function toStatus(s) {
         waiting: s.waitingForMemory.map(toClaim),
       },
     },
+    cache: { limitBytes: s.cacheLimitBytes, maxCircuits: s.maxLoadedCircuits, evicted: s.circuitsEvicted },
+    tasks: { threads: s.taskThreads, maxThreads: s.maxTaskThreads, queued: s.queuedTasks, maxQueued: s.maxQueuedTasks },
     proofsCompleted: s.proofsCompleted,
     proofsFailed: s.proofsFailed,
     keysDerived: s.keysDerived,

@@ -1,4 +1,7 @@
 'use strict'
+// Errors as the public API throws them. The native addon sets `code` itself (one of
+// `errorCodes()`, defined once in src/core/error.rs); only napi's own argument checks carry
+// napi's status names instead, and they are mapped here.
 
 /** An Error with a stable `code`, the only kind of rejection this package produces. */
 class ProverError extends Error {
@@ -18,15 +21,26 @@ class AbortError extends Error {
   }
 }
 
-const PREFIXED = /^([A-Z][A-Z_]+): ([\s\S]*)$/
+let codes
+/** The codes the addon defines (read once from the binding). */
+function knownCodes() {
+  codes ??= new Set(require('../binding.js').errorCodes())
+  return codes
+}
 
-/** Turns an error thrown by the native binding (`CODE: message`) into a ProverError. */
+/**
+ * Turns an error thrown by the native binding into a ProverError (or AbortError). napi's own
+ * argument conversion fails with its status name (`InvalidArg`, `StringExpected`, …): the
+ * caller passed a wrong type. Anything else unknown is a bug of ours: PROVER_PANIC.
+ */
 function fromNative(err) {
   if (err instanceof ProverError || err instanceof AbortError) return err
-  const match = PREFIXED.exec(err && err.message)
-  if (!match) return new ProverError('INTERNAL', String((err && err.message) || err), { cause: err })
-  if (match[1] === 'ABORT_ERR') return new AbortError(match[2])
-  return new ProverError(match[1], match[2])
+  const code = err?.code
+  const message = String(err?.message ?? err)
+  if (code === 'ABORT_ERR') return new AbortError(message)
+  if (knownCodes().has(code)) return new ProverError(code, message)
+  if (typeof code === 'string' && /^(InvalidArg|\w+Expected)$/.test(code)) return new ProverError('INVALID_ARGUMENT', message, { cause: err })
+  return new ProverError('PROVER_PANIC', message, { cause: err })
 }
 
 /** Calls into the binding, rethrowing its failure as a ProverError. */

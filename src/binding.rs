@@ -1,11 +1,14 @@
-//! The N-API surface: type conversion only. Promises are settled from the prover's threads;
-//! errors carry their code as a `CODE: message` prefix that index.js turns into `error.code`.
+//! The N-API surface: type conversion only. Promises are settled from the prover's threads.
+//! Errors carry their code natively: napi creates the JS error with our `ErrorCode` as its
+//! status, which becomes `error.code`. Every sync export runs its work through `sync`, so a
+//! panic below becomes a rejected call (PROVER_PANIC) instead of an abort of Node.
 use crate::core::budget::ClaimStatus;
 use crate::core::error::{ErrorCode, ProverError, Result as CoreResult};
 use crate::core::field::{field_to_words, parse_field};
 use crate::core::keygen;
 use crate::core::params::{self, ParamsSources, ParamsStore};
-use crate::core::prover::{default_threads, spawn_task, CircuitRef, ProofEvent, ProofOutput, Prover, ProverConfig, Status};
+use crate::core::prover::{default_threads, guarded, CircuitRef, ProofEvent, ProofOutput, Prover, ProverConfig, Status};
+use crate::core::tasks;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use crate::core::scheduler::CancelHandle;
 use crate::core::witness::Witness;
@@ -16,11 +19,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use transient_crypto::curve::Fr;
 
-fn to_napi(e: ProverError) -> napi::Error {
-    napi::Error::from_reason(e.to_string())
+fn typed(e: ProverError) -> napi::Error<ErrorCode> {
+    napi::Error::new(e.code, e.message)
 }
 
-/// A promise plus the thread-safe way to settle it from any thread.
+/// Runs a sync export's work with panics caught (PROVER_PANIC), as typed errors.
+fn sync<T>(work: impl FnOnce() -> CoreResult<T>) -> Result<T, ErrorCode> {
+    guarded(work).map_err(typed)
+}
+
+/// A promise plus the thread-safe way to settle it from any thread. A rejection is made on the
+/// JS thread as a JS error with our code; napi's deferred only rejects with its own status
+/// codes, so the error travels as a reference to that object.
 fn settle_later<'env, T, J>(env: &'env Env, convert: fn(T) -> J) -> Result<(impl FnOnce(CoreResult<T>) + Send + 'static, Object<'env>)>
 where
     T: Send + 'static,
@@ -29,13 +39,29 @@ where
     let (deferred, promise) = env.create_deferred::<J, Box<dyn FnOnce(Env) -> Result<J>>>()?;
     let settle = move |result: CoreResult<T>| match result {
         Ok(value) => deferred.resolve(Box::new(move |_env| Ok(convert(value)))),
-        Err(e) => deferred.reject(to_napi(e)),
+        Err(e) => deferred.resolve(Box::new(move |env| Err(napi::Error::from(JsError::from(typed(e)).into_unknown(env))))),
     };
     Ok((settle, promise))
 }
 
-fn field(text: &str, what: &str) -> Result<Fr> {
-    parse_field(&serde_json::Value::String(text.to_owned()), what).map_err(to_napi)
+/// Runs `work` on the process's task pool and settles the returned promise with its result.
+fn on_task_pool<'env, T, J>(env: &'env Env, convert: fn(T) -> J, work: impl FnOnce() -> CoreResult<T> + Send + 'static) -> Result<Object<'env>>
+where
+    T: Send + 'static,
+    J: ToNapiValue + 'static,
+{
+    let (settle, promise) = settle_later(env, convert)?;
+    tasks::global().spawn(work, settle);
+    Ok(promise)
+}
+
+fn field(text: &str, what: &str) -> CoreResult<Fr> {
+    parse_field(&serde_json::Value::String(text.to_owned()), what)
+}
+
+/// A k argument: the parameters files go up to 2^25, as the proof server serves them.
+fn k_arg(k: u32) -> CoreResult<u8> {
+    u8::try_from(k).ok().filter(|&k| k <= params::MAX_K).ok_or_else(|| ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range (at most {})", params::MAX_K)))
 }
 
 fn bigint(f: &Fr) -> BigInt {
@@ -139,6 +165,13 @@ pub struct NativeStatus {
     pub reservations: Vec<NativeClaim>,
     pub waiting_for_memory: Vec<NativeClaim>,
     pub peak_native_bytes: f64,
+    pub circuits_evicted: f64,
+    pub cache_limit_bytes: f64,
+    pub max_loaded_circuits: u32,
+    pub task_threads: u32,
+    pub max_task_threads: u32,
+    pub queued_tasks: u32,
+    pub max_queued_tasks: u32,
 }
 
 fn status_to_js(s: Status) -> NativeStatus {
@@ -175,6 +208,13 @@ fn status_to_js(s: Status) -> NativeStatus {
         reservations: claims_to_js(s.budget.reservations),
         waiting_for_memory: claims_to_js(s.budget.waiting),
         peak_native_bytes: s.peak_native_bytes as f64,
+        circuits_evicted: s.circuits_evicted as f64,
+        cache_limit_bytes: s.cache_limit_bytes as f64,
+        max_loaded_circuits: s.max_loaded_circuits as u32,
+        task_threads: s.tasks.threads as u32,
+        max_task_threads: s.tasks.max_threads as u32,
+        queued_tasks: s.tasks.queued as u32,
+        max_queued_tasks: s.tasks.max_queued as u32,
     }
 }
 
@@ -209,14 +249,14 @@ pub struct CancelToken(CancelHandle);
 
 #[napi]
 impl CancelToken {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new() -> Self {
         CancelToken(CancelHandle::default())
     }
 
-    #[napi]
-    pub fn cancel(&self) {
-        self.0.cancel()
+    #[napi(catch_unwind)]
+    pub fn cancel(&self) -> Result<(), ErrorCode> {
+        sync(|| Ok(self.0.cancel()))
     }
 }
 
@@ -227,9 +267,9 @@ pub struct NativeProver {
 
 #[napi]
 impl NativeProver {
-    #[napi(constructor)]
-    pub fn new(config: NativeConfig) -> Result<Self> {
-        let inner = Prover::new(ProverConfig {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(config: NativeConfig) -> Result<Self, ErrorCode> {
+        let inner = sync(|| Prover::new(ProverConfig {
             circuit_dirs: config.circuit_dirs.into_iter().map(PathBuf::from).collect(),
             params: config.params.into(),
             threads: config.threads.map(|t| t as usize).unwrap_or_else(default_threads),
@@ -237,12 +277,11 @@ impl NativeProver {
             max_queue: config.max_queue.map(|q| q as usize).unwrap_or(usize::MAX),
             memory_limit_bytes: config.memory_limit_bytes.map(|b| b as u64),
             key_cache_dir: PathBuf::from(config.key_cache_dir),
-        })
-        .map_err(to_napi)?;
+        }))?;
         Ok(NativeProver { inner })
     }
 
-    #[napi(ts_return_type = "Promise<NativeProof>")]
+    #[napi(ts_return_type = "Promise<NativeProof>", catch_unwind)]
     pub fn prove<'env>(
         &self,
         env: &'env Env,
@@ -251,15 +290,15 @@ impl NativeProver {
         witness_data: Either<String, Uint8Array>,
         binding_input: Option<String>,
         cancel: Option<&CancelToken>,
-    ) -> Result<Object<'env>> {
-        let binding = binding_input.map(|b| field(&b, "bindingInput")).transpose()?;
-        let (settle, promise) = settle_later(env, proof_to_js)?;
+    ) -> Result<Object<'env>, ErrorCode> {
+        let binding = sync(|| binding_input.map(|b| field(&b, "bindingInput")).transpose())?;
+        let (settle, promise) = settle_later(env, proof_to_js).map_err(untyped)?;
         let handle = cancel.map(|c| c.0.clone()).unwrap_or_default();
         self.inner.submit_prove(proof_id as u64, circuit_ref(circuit), witness(witness_data), binding, &handle, settle);
         Ok(promise)
     }
 
-    #[napi(ts_return_type = "Promise<Array<bigint | undefined>>")]
+    #[napi(ts_return_type = "Promise<Array<bigint | undefined>>", catch_unwind)]
     pub fn check<'env>(&self, env: &'env Env, circuit: Either<String, NativeKeyMaterial>, witness_data: Either<String, Uint8Array>) -> Result<Object<'env>> {
         let (settle, promise) = settle_later(env, skips_to_js)?;
         let (w, circuit) = (witness(witness_data), circuit_ref(circuit));
@@ -267,46 +306,46 @@ impl NativeProver {
         Ok(promise)
     }
 
-    #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn verify<'env>(&self, env: &'env Env, circuit_id: String, proof: Uint8Array, public_inputs: Vec<String>) -> Result<Object<'env>> {
-        let pis = public_inputs.iter().enumerate().map(|(i, s)| field(s, &format!("publicInputs[{i}]"))).collect::<Result<Vec<_>>>()?;
-        let (settle, promise) = settle_later(env, |ok: bool| ok)?;
+    #[napi(ts_return_type = "Promise<boolean>", catch_unwind)]
+    pub fn verify<'env>(&self, env: &'env Env, circuit_id: String, proof: Uint8Array, public_inputs: Vec<String>) -> Result<Object<'env>, ErrorCode> {
+        let pis = sync(|| public_inputs.iter().enumerate().map(|(i, s)| field(s, &format!("publicInputs[{i}]"))).collect::<CoreResult<Vec<_>>>())?;
+        let (settle, promise) = settle_later(env, |ok: bool| ok).map_err(untyped)?;
         let proof = proof.to_vec();
         self.inner.submit_task(move |p| p.verify_now(&circuit_id, &proof, pis), settle);
         Ok(promise)
     }
 
     /// Whether parameters for k are embedded, held or on disk.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn has_params(&self, k: u32) -> bool {
         u8::try_from(k).is_ok_and(|k| self.inner.params_at_hand(k))
     }
 
     /// Holds `bls_midnight_2p{k}` bytes a kmProvider's getParams answered.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn add_params<'env>(&self, env: &'env Env, k: u32, file: Uint8Array) -> Result<Object<'env>> {
-        let k = u8::try_from(k).map_err(|_| to_napi(ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range"))))?;
-        let (settle, promise) = settle_later(env, |_: ()| ())?;
+    #[napi(ts_return_type = "Promise<void>", catch_unwind)]
+    pub fn add_params<'env>(&self, env: &'env Env, k: u32, file: Uint8Array) -> Result<Object<'env>, ErrorCode> {
+        let k = sync(|| k_arg(k))?;
+        let (settle, promise) = settle_later(env, |_: ()| ()).map_err(untyped)?;
         let file = file.to_vec();
         self.inner.submit_task(move |p| p.add_params(k, &file), settle);
         Ok(promise)
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(ts_return_type = "Promise<void>", catch_unwind)]
     pub fn preload<'env>(&self, env: &'env Env, circuit_ids: Vec<String>) -> Result<Object<'env>> {
         let (settle, promise) = settle_later(env, |_: ()| ())?;
         self.inner.submit_task(move |p| p.preload_now(&circuit_ids), settle);
         Ok(promise)
     }
 
-    #[napi]
-    pub fn status(&self) -> NativeStatus {
-        status_to_js(self.inner.status())
+    #[napi(catch_unwind)]
+    pub fn status(&self) -> Result<NativeStatus, ErrorCode> {
+        sync(|| Ok(status_to_js(self.inner.status())))
     }
 
     /// Calls `callback` with every proof's started / finished / failed event. The function is
     /// weak: it never keeps the process alive by itself.
-    #[napi(ts_args_type = "callback: (event: NativeProofEvent) => void")]
+    #[napi(ts_args_type = "callback: (event: NativeProofEvent) => void", catch_unwind)]
     pub fn on_event(&self, callback: ThreadsafeFunction<NativeProofEvent, (), NativeProofEvent, napi::Status, false, true>) {
         let callback = Arc::new(callback);
         self.inner.set_listener(Arc::new(move |event: ProofEvent| {
@@ -315,22 +354,36 @@ impl NativeProver {
     }
 
     /// Prometheus text exposition format.
-    #[napi]
-    pub fn metrics(&self) -> String {
-        self.inner.metrics_text()
+    #[napi(catch_unwind)]
+    pub fn metrics(&self) -> Result<String, ErrorCode> {
+        sync(|| Ok(self.inner.metrics_text()))
     }
 
     /// Stops accepting work; queued and running work still completes.
-    #[napi]
-    pub fn close(&self) {
-        self.inner.close()
+    #[napi(catch_unwind)]
+    pub fn close(&self) -> Result<(), ErrorCode> {
+        sync(|| Ok(self.inner.close()))
     }
 
-    /// Frees loaded circuits; index.js calls it once submitted work has settled.
-    #[napi]
-    pub fn release(&self) {
-        self.inner.release()
+    /// Frees loaded circuits, ends the prover's threads and drops the event callback; index.js
+    /// calls it once submitted work has settled.
+    #[napi(catch_unwind)]
+    pub fn release(&self) -> Result<(), ErrorCode> {
+        sync(|| Ok(self.inner.release()))
     }
+
+    /// Live threads of this process that this prover started (from /proc; 0 elsewhere).
+    #[napi(catch_unwind)]
+    pub fn live_threads(&self) -> u32 {
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+        let names = tasks.filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok());
+        names.filter(|name| self.inner.owns_thread(name.trim_end())).count() as u32
+    }
+}
+
+/// A failure of napi itself (creating a promise): a bug or a dying environment, not bad input.
+fn untyped(e: napi::Error) -> napi::Error<ErrorCode> {
+    napi::Error::new(ErrorCode::ProverPanic, format!("napi: {}", e.reason))
 }
 
 #[napi(object)]
@@ -340,21 +393,16 @@ pub struct NativeKeys {
     pub k: u32,
 }
 
-#[napi(ts_return_type = "Promise<NativeKeys>")]
+#[napi(ts_return_type = "Promise<NativeKeys>", catch_unwind)]
 pub fn keygen<'env>(env: &'env Env, ir: Either<String, Uint8Array>, params: NativeParamsSources) -> Result<Object<'env>> {
     let bytes = match ir {
         Either::A(json) => json.into_bytes(),
         Either::B(b) => b.to_vec(),
     };
-    let (settle, promise) = settle_later(env, |keys: keygen::GeneratedKeys| NativeKeys {
-        prover_key: keys.prover_key.into(),
-        verifier_key: keys.verifier_key.into(),
-        k: keys.k as u32,
-    })?;
     let params = ParamsStore::with_sources(params.into());
+    let keys_to_js = |keys: keygen::GeneratedKeys| NativeKeys { prover_key: keys.prover_key.into(), verifier_key: keys.verifier_key.into(), k: keys.k as u32 };
     // Not a rayon worker: keygen may wait for parameters another call is making.
-    spawn_task("mnp-keygen", move || keygen::keygen(&bytes, &params), settle);
-    Ok(promise)
+    on_task_pool(env, keys_to_js, move || keygen::keygen(&bytes, &params))
 }
 
 #[napi(object)]
@@ -371,36 +419,31 @@ impl From<NativeParamsSources> for ParamsSources {
 }
 
 /// `dir/bls_midnight_2p{k}`, fetched from `source` when missing, once it has Midnight's pinned hash.
-#[napi(ts_return_type = "Promise<string>")]
-pub fn fetch_params<'env>(env: &'env Env, k: u32, dir: String, source: Option<String>) -> Result<Object<'env>> {
-    let k = u8::try_from(k).map_err(|_| to_napi(ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range"))))?;
-    let (settle, promise) = settle_later(env, |path: PathBuf| path.display().to_string())?;
-    spawn_task("mnp-fetch", move || params::verified(k, std::path::Path::new(&dir), source.as_deref()), settle);
-    Ok(promise)
+#[napi(ts_return_type = "Promise<string>", catch_unwind)]
+pub fn fetch_params<'env>(env: &'env Env, k: u32, dir: String, source: Option<String>) -> Result<Object<'env>, ErrorCode> {
+    let k = sync(|| k_arg(k))?;
+    on_task_pool(env, |path: PathBuf| path.display().to_string(), move || params::verified(k, std::path::Path::new(&dir), source.as_deref())).map_err(untyped)
 }
 
 /// The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS.
-#[napi]
-pub fn params(k: u32) -> Result<Buffer> {
-    let k = u8::try_from(k).map_err(|_| to_napi(ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range"))))?;
-    params::embedded_file(k).map(Buffer::from).map_err(to_napi)
+#[napi(catch_unwind)]
+pub fn params(k: u32) -> Result<Buffer, ErrorCode> {
+    sync(|| params::embedded_file(k_arg(k)?).map(Buffer::from))
 }
 
 /// A witness (JSON text) as the ledger's tagged-serialized ProofPreimage for `key_location`.
-#[napi]
-pub fn serialize_preimage(key_location: String, witness_json: String) -> Result<Buffer> {
-    let preimage = Witness::Json(witness_json).into_preimage(&key_location).map_err(to_napi)?;
-    Ok(crate::core::witness::serialize_preimage(&preimage).into())
+#[napi(catch_unwind)]
+pub fn serialize_preimage(key_location: String, witness_json: String) -> Result<Buffer, ErrorCode> {
+    sync(|| {
+        let preimage = Witness::Json(witness_json).into_preimage(&key_location)?;
+        Ok(crate::core::witness::serialize_preimage(&preimage).into())
+    })
 }
 
 /// Every error code the addon can produce.
-#[napi]
+#[napi(catch_unwind)]
 pub fn error_codes() -> Vec<&'static str> {
-    use ErrorCode::*;
-    [InvalidOptions, InvalidArgument, CircuitNotFound, InvalidCircuitId, InvalidWitness, WitnessUnsatisfied, KeyCorrupt, InvalidIr, ParamsNotFound, ProofFailed, ProverClosed, ProverPanic, ProverOverloaded, ProofTimeout, Aborted, KeyMismatch, KeyCacheUnwritable, ParamsMismatch, MemoryLimitExceeded]
-        .iter()
-        .map(|c| c.as_str())
-        .collect()
+    ErrorCode::ALL.iter().map(|c| c.as_str()).collect()
 }
 
 // ---- The proof server's wire formats (src/core/payload.rs), for `serve`. ----
@@ -424,9 +467,9 @@ pub struct NativeCheckRequest {
 }
 
 /// Decodes a `/prove` body (`createProvingPayload`'s bytes).
-#[napi]
-pub fn decode_prove_request(body: Uint8Array) -> Result<NativeProveRequest> {
-    let req = crate::core::payload::decode_prove_request(&body).map_err(to_napi)?;
+#[napi(catch_unwind)]
+pub fn decode_prove_request(body: Uint8Array) -> Result<NativeProveRequest, ErrorCode> {
+    let req = sync(|| crate::core::payload::decode_prove_request(&body))?;
     let (prover_key, verifier_key, ir) = match req.key_material {
         Some(km) => (Some(km.prover_key.into()), Some(km.verifier_key.into()), Some(km.ir_source.into())),
         None => (None, None, None),
@@ -442,42 +485,42 @@ pub fn decode_prove_request(body: Uint8Array) -> Result<NativeProveRequest> {
 }
 
 /// Decodes a `/check` body (`createCheckPayload`'s bytes).
-#[napi]
-pub fn decode_check_request(body: Uint8Array) -> Result<NativeCheckRequest> {
-    let req = crate::core::payload::decode_check_request(&body).map_err(to_napi)?;
+#[napi(catch_unwind)]
+pub fn decode_check_request(body: Uint8Array) -> Result<NativeCheckRequest, ErrorCode> {
+    let req = sync(|| crate::core::payload::decode_check_request(&body))?;
     Ok(NativeCheckRequest { preimage: req.preimage.into(), key_location: req.key_location, ir: req.ir.map(Into::into) })
 }
 
 /// A tagged `proof[v5]` as the tagged `ProofVersioned` a `/prove` response carries.
-#[napi]
-pub fn encode_proof_response(proof: Uint8Array) -> Result<Buffer> {
-    crate::core::payload::encode_proof_response(&proof).map(Into::into).map_err(to_napi)
+#[napi(catch_unwind)]
+pub fn encode_proof_response(proof: Uint8Array) -> Result<Buffer, ErrorCode> {
+    sync(|| crate::core::payload::encode_proof_response(&proof).map(Into::into))
 }
 
 /// `check`'s skips as the tagged `Vec<Option<u64>>` a `/check` response carries.
-#[napi]
-pub fn encode_check_response(skips: Vec<Option<BigInt>>) -> Result<Buffer> {
-    let skips = skips
-        .into_iter()
-        .map(|s| s.map(|b| b.get_u64()).map(|(negative, v, lossless)| if negative || !lossless { Err(()) } else { Ok(v) }).transpose())
-        .collect::<std::result::Result<Vec<_>, ()>>()
-        .map_err(|_| to_napi(ProverError::new(ErrorCode::InvalidArgument, "check skips must be unsigned 64-bit integers")))?;
-    Ok(crate::core::payload::encode_check_response(&skips).into())
+#[napi(catch_unwind)]
+pub fn encode_check_response(skips: Vec<Option<BigInt>>) -> Result<Buffer, ErrorCode> {
+    sync(|| {
+        let skips = skips
+            .into_iter()
+            .map(|s| s.map(|b| b.get_u64()).map(|(negative, v, lossless)| if negative || !lossless { Err(()) } else { Ok(v) }).transpose())
+            .collect::<std::result::Result<Vec<_>, ()>>()
+            .map_err(|_| ProverError::new(ErrorCode::InvalidArgument, "check skips must be unsigned 64-bit integers"))?;
+        Ok(crate::core::payload::encode_check_response(&skips).into())
+    })
 }
 
 /// The k a circuit needs: a `/k` body, or a kmProvider's IR (`.bzkir`, or `.zkir` JSON).
-#[napi]
-pub fn ir_k(body: Uint8Array) -> Result<u32> {
-    crate::core::payload::ir_k(&body).map(u32::from).map_err(to_napi)
+#[napi(catch_unwind)]
+pub fn ir_k(body: Uint8Array) -> Result<u32, ErrorCode> {
+    sync(|| crate::core::payload::ir_k(&body).map(u32::from))
 }
 
-/// `/check` against the IR the request carried (no keys), on a thread of its own.
-#[napi(ts_return_type = "Promise<Array<bigint | undefined>>")]
+/// `/check` against the IR the request carried (no keys), on the task pool.
+#[napi(ts_return_type = "Promise<Array<bigint | undefined>>", catch_unwind)]
 pub fn check_with_ir<'env>(env: &'env Env, ir: Uint8Array, preimage: Uint8Array) -> Result<Object<'env>> {
-    let (settle, promise) = settle_later(env, skips_to_js)?;
     let (ir, preimage) = (ir.to_vec(), preimage.to_vec());
-    spawn_task("mnp-check-ir", move || crate::core::payload::check_with_ir(&ir, &preimage), settle);
-    Ok(promise)
+    on_task_pool(env, skips_to_js, move || crate::core::payload::check_with_ir(&ir, &preimage))
 }
 
 /// `check`'s public-input skips as JS values (`undefined` for a group that is taken).

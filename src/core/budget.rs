@@ -4,8 +4,9 @@
 //! a reservation for every proof in flight. A proof reserves its estimated peak before it starts
 //! and keeps it until its work has stopped; one that does not fit waits, in FIFO order, so a
 //! large proof at the head is never starved by small ones behind it. A proof that cannot fit
-//! even with nothing else running is refused at once. Loaded circuits are never evicted, so
-//! held memory only grows until the prover is released.
+//! even with nothing else running is refused at once. When a proof does not fit, the caller's
+//! `evict` frees held memory first (idle loaded circuits, least recently used first; see
+//! keystore.rs), so held memory shrinks again under pressure.
 //!
 //! Waiting happens on the calling thread, which must be a driver (never a pool worker), and is
 //! cut short by the proof's `CancelHandle`.
@@ -124,7 +125,10 @@ impl Budget {
     /// Blocks until `bytes` fit beside what is held and reserved and every earlier waiter has
     /// been served. Refuses at once (or as soon as held memory grows too much) what can never
     /// fit; gives up when `cancel` fires.
-    pub fn reserve(self: &Arc<Self>, label: &str, bytes: u64, cancel: &CancelHandle) -> Result<Reservation, Denied> {
+    ///
+    /// `evict` is called, without the budget's lock, when the proof does not fit: it frees
+    /// held memory if it can (calling `release`) and says whether it freed anything.
+    pub fn reserve(self: &Arc<Self>, label: &str, bytes: u64, cancel: &CancelHandle, evict: &dyn Fn() -> bool) -> Result<Reservation, Denied> {
         let ticket = {
             let mut s = self.lock();
             let ticket = s.next_ticket;
@@ -140,17 +144,27 @@ impl Budget {
         })) {
             self.cancel_waiter(ticket);
         }
-        let outcome = self.wait_turn(ticket);
+        let outcome = self.wait_turn(ticket, evict);
         cancel.clear_on_cancel();
         outcome.map(|()| Reservation { budget: self.clone(), ticket })
     }
 
-    fn wait_turn(&self, ticket: u64) -> Result<(), Denied> {
+    fn wait_turn(&self, ticket: u64, evict: &dyn Fn() -> bool) -> Result<(), Denied> {
         let mut s = self.lock();
         loop {
             // Cancelling removes the waiter.
             let Some(at) = s.waiting.iter().position(|w| w.ticket == ticket) else { return Err(Denied::Cancelled) };
             let bytes = s.waiting[at].claim.bytes;
+            let never = self.limit.is_some_and(|limit| s.held.saturating_add(bytes) > limit);
+            let fits = self.limit.is_none_or(|limit| s.held + s.reserved + bytes <= limit);
+            if never || (at == 0 && !fits) {
+                drop(s);
+                let freed = evict();
+                s = self.lock();
+                if freed {
+                    continue;
+                }
+            }
             if let Some(limit) = self.limit.filter(|&limit| s.held.saturating_add(bytes) > limit) {
                 s.waiting.remove(at);
                 let held = s.held;
@@ -166,7 +180,8 @@ impl Budget {
                 self.wake(s);
                 return Ok(());
             }
-            s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+            // Timed: a circuit becomes idle (evictable) without the budget hearing of it.
+            s = self.changed.wait_timeout(s, std::time::Duration::from_millis(200)).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
         }
     }
 
@@ -181,6 +196,13 @@ impl Budget {
     pub fn hold(&self, bytes: u64) {
         let mut s = self.lock();
         s.held += bytes;
+        self.wake(s);
+    }
+
+    /// Gives back memory an evicted circuit held.
+    pub fn release(&self, bytes: u64) {
+        let mut s = self.lock();
+        s.held = s.held.saturating_sub(bytes);
         self.wake(s);
     }
 
@@ -275,13 +297,21 @@ pub fn first_peak_formula(prover_key_bytes: u64) -> u64 {
     prover_key_bytes * 3
 }
 
+const MAX_FINGERPRINTS: usize = 4096;
+
 /// Loaded sizes by key fingerprint, for the whole process: midnight's own cache of
 /// deserialized prover keys makes a second load of the same key allocate almost nothing, yet
 /// that key is just as much in memory; so a load counts at least what the first one measured.
 pub fn loaded_size(fingerprint: (u64, u8, usize), measured: u64) -> u64 {
     static KNOWN: Mutex<Option<HashMap<(u64, u8, usize), u64>>> = Mutex::new(None);
     let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
-    let size = known.get_or_insert_with(HashMap::new).entry(fingerprint).or_insert(0);
+    let known = known.get_or_insert_with(HashMap::new);
+    // Bounded: a server that sees endless distinct key material forgets old fingerprints (a
+    // forgotten one only means a reload counts what it measures).
+    if known.len() >= MAX_FINGERPRINTS && !known.contains_key(&fingerprint) {
+        known.clear();
+    }
+    let size = known.entry(fingerprint).or_insert(0);
     *size = (*size).max(measured);
     *size
 }
@@ -298,7 +328,7 @@ mod tests {
         let (release, hold) = mpsc::channel::<()>();
         let budget = budget.clone();
         std::thread::spawn(move || {
-            let got = budget.reserve(label, bytes, &cancel);
+            let got = budget.reserve(label, bytes, &cancel, &|| false);
             let ok = got.as_ref().map(|_| ()).map_err(|e| e.clone());
             tx.send((label, ok)).unwrap();
             let _ = hold.recv();
@@ -311,6 +341,28 @@ mod tests {
         while budget.status().waiting.len() != n {
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    #[test]
+    fn a_proof_that_does_not_fit_has_idle_memory_evicted_first() {
+        let budget = Budget::new(Some(100));
+        budget.hold(80);
+        let evictions = std::sync::atomic::AtomicU32::new(0);
+        // Two idle circuits of 40 each: one eviction is not enough for 50, two are.
+        let evict = || {
+            let n = evictions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < 2 {
+                budget.release(40);
+            }
+            n < 2
+        };
+        let r = budget.reserve("needs room", 50, &CancelHandle::default(), &evict).unwrap();
+        assert_eq!((budget.status().held, budget.status().reserved), (0, 50));
+        assert_eq!(evictions.load(std::sync::atomic::Ordering::SeqCst), 2);
+        drop(r);
+        budget.hold(60);
+        let denied = budget.reserve("never", 50, &CancelHandle::default(), &|| false).err().unwrap();
+        assert_eq!(denied, Denied::NeverFits { need: 50, held: 60, limit: 100 });
     }
 
     #[test]
@@ -350,12 +402,12 @@ mod tests {
     fn what_can_never_fit_is_refused_at_once_with_the_numbers() {
         let budget = Budget::new(Some(100));
         budget.hold(30);
-        let denied = budget.reserve("huge", 71, &CancelHandle::default()).err().unwrap();
+        let denied = budget.reserve("huge", 71, &CancelHandle::default(), &|| false).err().unwrap();
         assert_eq!(denied, Denied::NeverFits { need: 71, held: 30, limit: 100 });
         let err = denied.into_error("output");
         assert_eq!(err.code, ErrorCode::MemoryLimitExceeded);
         assert!(err.message.contains("output needs 0.0 MiB"), "{}", err.message);
-        assert!(budget.reserve("fits", 70, &CancelHandle::default()).is_ok());
+        assert!(budget.reserve("fits", 70, &CancelHandle::default(), &|| false).is_ok());
         // A waiter that held memory later outgrows is refused too, instead of waiting forever.
         let (tx, rx) = mpsc::channel();
         let running = claim(&budget, "running", 60, CancelHandle::default(), tx.clone());
@@ -366,7 +418,7 @@ mod tests {
         assert_eq!(rx.recv().unwrap(), ("waiting", Err(Denied::NeverFits { need: 50, held: 60, limit: 100 })));
         drop(running);
         let unlimited = Budget::new(None);
-        let any = unlimited.reserve("any", u64::MAX / 2, &CancelHandle::default()).unwrap();
+        let any = unlimited.reserve("any", u64::MAX / 2, &CancelHandle::default(), &|| false).unwrap();
         assert_eq!(unlimited.status().reservations, [ClaimStatus { label: "any".into(), bytes: u64::MAX / 2 }]);
         drop(any);
     }
@@ -392,7 +444,7 @@ mod tests {
         // Cancelled before it asked: never granted, never queued.
         let early = CancelHandle::default();
         early.cancel();
-        assert_eq!(budget.reserve("early", 1, &early).err(), Some(Denied::Cancelled));
+        assert_eq!(budget.reserve("early", 1, &early, &|| false).err(), Some(Denied::Cancelled));
         assert!(budget.status().waiting.is_empty());
         drop(running);
     }
@@ -400,7 +452,7 @@ mod tests {
     #[test]
     fn shrinking_and_dropping_a_reservation_give_memory_back() {
         let budget = Budget::new(Some(100));
-        let r = budget.reserve("load+proof", 90, &CancelHandle::default()).unwrap();
+        let r = budget.reserve("load+proof", 90, &CancelHandle::default(), &|| false).unwrap();
         budget.hold(70);
         r.shrink_to(20);
         assert_eq!((budget.status().held, budget.status().reserved), (70, 20));

@@ -8,12 +8,12 @@
 //! directory, so loading goes through the same code as user circuits.
 use super::circuit::CircuitFiles;
 use super::error::{fail, ErrorCode, Result, WithCode};
+use super::files::{hex, sha256_file, write_atomically};
 use super::keygen::keygen;
 use super::params::ParamsStore;
 use transient_crypto::proofs::Zkir;
 use sha2::{Digest, Sha256};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub struct BuiltinData {
     /// The key location the ledger asks provers for.
@@ -74,18 +74,6 @@ pub fn provision(
     Ok(files)
 }
 
-/// Hex SHA-256 of a file, or None when it cannot be read.
-fn sha256_file(path: &Path) -> Option<String> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).ok()?;
-    Some(hex(&hasher.finalize()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn write_unless_equal(path: &Path, bytes: &[u8]) -> Result<()> {
     if std::fs::read(path).is_ok_and(|on_disk| on_disk == bytes) {
         return Ok(());
@@ -93,25 +81,11 @@ fn write_unless_equal(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically(path, bytes)
 }
 
-/// Writes through a temporary file and a rename, so readers (other processes sharing the cache
-/// too) see either no file or the whole file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let describe = || format!("writing {} (set keyCachePath or PROVER_KEY_CACHE to a writable directory)", path.display());
-    let parent = path.parent().expect("cache files live in a directory");
-    std::fs::create_dir_all(parent).code(ErrorCode::KeyCacheUnwritable, describe)?;
-    let tmp: PathBuf = parent.join(format!(".{}.{}.tmp", path.file_name().unwrap().to_string_lossy(), std::process::id()));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
-    let renamed = written.and_then(|_| std::fs::rename(&tmp, path));
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    renamed.code(ErrorCode::KeyCacheUnwritable, describe)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::circuit::Circuit;
+    use std::path::PathBuf;
 
     fn cache() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("mnp-builtin-{}-{}", std::process::id(), rand::random::<u32>()));

@@ -1,10 +1,12 @@
 //! One circuit's artifacts, read and deserialized once: IR, prover key, verifier key.
+use super::budget::Measured;
 use super::error::{ErrorCode, Result, WithCode};
-use memmap2::Mmap;
+use super::files::read_file;
 use midnight_zkir::IrSource;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 use transient_crypto::proofs::{ProverKey, VerifierKey, Zkir};
 
@@ -21,6 +23,10 @@ pub struct Circuit {
     pub load_ms: f64,
     /// Highest heap a successful proof of this circuit needed (see `memory::ProofWindow`).
     pub peak_proof_bytes: AtomicU64,
+    /// Peaks measured so far, which refine the reservations of its next proofs.
+    pub measured: Mutex<Measured>,
+    /// Native memory its load added to the budget's held bytes, given back on eviction.
+    pub load_bytes: AtomicU64,
 }
 
 /// The files of circuit `id` inside a Compact output directory.
@@ -50,9 +56,10 @@ pub struct Artifacts<'a> {
 }
 
 impl Circuit {
-    /// Reads a circuit's files through short-lived maps (see `map`).
+    /// Reads a circuit's files (with read(2), see `files::read_file`).
     pub fn load(id: &str, files: &CircuitFiles) -> Result<Circuit> {
-        let (ir, prover, verifier) = (map(&files.ir)?, map(&files.prover)?, map(&files.verifier)?);
+        let read = |path: &Path| read_file(path, ErrorCode::CircuitNotFound);
+        let (ir, prover, verifier) = (read(&files.ir)?, read(&files.prover)?, read(&files.verifier)?);
         let name = |p: &Path, what: &str| format!("{what} {}", p.display());
         Circuit::from_artifacts(
             id,
@@ -88,16 +95,37 @@ impl Circuit {
             verifier_key,
             load_ms: started.elapsed().as_secs_f64() * 1e3,
             peak_proof_bytes: AtomicU64::new(0),
+            measured: Mutex::default(),
+            load_bytes: AtomicU64::new(0),
         })
     }
 }
 
-/// Maps a file read-only. The map lives only while the file is deserialized, so a later change
-/// or truncation on disk cannot reach the loaded circuit (pages of a truncated map would fault).
-fn map(path: &Path) -> Result<Mmap> {
-    let file = File::open(path).code(ErrorCode::CircuitNotFound, || path.display().to_string())?;
-    // SAFETY: the map is read-only and dropped as soon as its bytes have been copied out.
-    unsafe { Mmap::map(&file) }.code(ErrorCode::KeyCorrupt, || path.display().to_string())
+/// Makes midnight-transient-crypto forget deserialized prover keys we no longer hold.
+///
+/// `ProverKey::init` keeps the last 5 deserialized keys in a process-wide LRU (`PK_CACHE`), so
+/// an evicted circuit's key (147 MiB for the zswap output) would stay in memory until 5 other
+/// keys were loaded. Initializing 5 tiny keys (a few KiB each) fills that cache with them: after
+/// 5 accesses to 5 distinct keys, an LRU of 5 holds exactly those. Keys of circuits still loaded
+/// stay alive through their own `Circuit`.
+pub fn forget_evicted_keys() {
+    static TINY: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    let tiny = TINY.get_or_init(|| {
+        let params = super::params::ParamsStore::new(vec![]);
+        (1..=5)
+            .filter_map(|n| {
+                let ir = format!(
+                    r#"{{"version":{{"major":2,"minor":0}},"do_communications_commitment":false,"num_inputs":1,"instructions":[{{"op":"load_imm","imm":"0{n}"}},{{"op":"constrain_eq","a":0,"b":1}}]}}"#
+                );
+                super::keygen::keygen(ir.as_bytes(), &params).ok().map(|keys| keys.prover_key)
+            })
+            .collect()
+    });
+    for bytes in tiny {
+        if let Ok(key) = serialize::tagged_deserialize::<ProverKey<IrSource>>(&mut &bytes[..]) {
+            let _ = key.init();
+        }
+    }
 }
 
 /// IR from `.zkir` JSON or tagged `.bzkir` bytes, told apart by the JSON object's opening brace.

@@ -1,4 +1,5 @@
-//! Typed errors with stable codes; the JS layer turns `code` into `Error.code`.
+//! Typed errors with stable codes. The binding hands `code` to napi as the error's status, so
+//! JS receives it as `error.code` without parsing any text.
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +26,30 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the order the README's Errors table lists them: the one list that
+    /// `errorCodes()`, index.d.ts and the README are checked against.
+    pub const ALL: [ErrorCode; 19] = [
+        ErrorCode::InvalidOptions,
+        ErrorCode::InvalidArgument,
+        ErrorCode::CircuitNotFound,
+        ErrorCode::InvalidCircuitId,
+        ErrorCode::InvalidWitness,
+        ErrorCode::WitnessUnsatisfied,
+        ErrorCode::KeyCorrupt,
+        ErrorCode::InvalidIr,
+        ErrorCode::ParamsNotFound,
+        ErrorCode::ProofFailed,
+        ErrorCode::ProverClosed,
+        ErrorCode::ProverPanic,
+        ErrorCode::ProverOverloaded,
+        ErrorCode::ProofTimeout,
+        ErrorCode::Aborted,
+        ErrorCode::KeyMismatch,
+        ErrorCode::KeyCacheUnwritable,
+        ErrorCode::ParamsMismatch,
+        ErrorCode::MemoryLimitExceeded,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidOptions => "INVALID_OPTIONS",
@@ -47,6 +72,13 @@ impl ErrorCode {
             ErrorCode::ParamsMismatch => "PARAMS_MISMATCH",
             ErrorCode::MemoryLimitExceeded => "MEMORY_LIMIT_EXCEEDED",
         }
+    }
+}
+
+/// The code as JS sees it in `error.code` (napi sets it from the error's status text).
+impl AsRef<str> for ErrorCode {
+    fn as_ref(&self) -> &str {
+        self.as_str()
     }
 }
 

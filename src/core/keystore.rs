@@ -5,14 +5,24 @@ use super::circuit::{Circuit, CircuitFiles};
 use super::error::{fail, ErrorCode, Result};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use super::sync::lock;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
 type Slot = Arc<Mutex<Option<Arc<Circuit>>>>;
 
+struct Entry {
+    slot: Slot,
+    /// Tick of the last lookup: the least recent idle entry is evicted first.
+    last_used: u64,
+}
+
+/// Loaded circuits, least recently used evicted first (see `evict_idle`).
 pub struct KeyStore {
     dirs: Vec<PathBuf>,
     /// Keyed by circuit id, or by `sha256:<hex>` of caller-supplied key material (no id has a ':').
-    slots: Mutex<HashMap<String, Slot>>,
+    entries: Mutex<HashMap<String, Entry>>,
+    tick: AtomicU64,
 }
 
 /// Where a circuit id's files are to be found.
@@ -23,45 +33,104 @@ pub enum Source {
 
 impl KeyStore {
     pub fn new(dirs: Vec<PathBuf>) -> Self {
-        KeyStore { dirs, slots: Mutex::new(HashMap::new()) }
+        KeyStore { dirs, entries: Mutex::new(HashMap::new()), tick: AtomicU64::new(0) }
     }
 
     /// The loaded circuit, loading it with `load` on first use. Concurrent first uses wait on
-    /// one load, so callers must not be pool workers; a failed load is not remembered, so fixing
-    /// the files on disk fixes the next call.
+    /// one load, so callers must not be pool workers; a failed load leaves nothing behind, so
+    /// fixing the files on disk fixes the next call.
     pub fn get(&self, id: &str, load: impl FnOnce(Source) -> Result<Circuit>) -> Result<Arc<Circuit>> {
         validate_id(id)?;
-        self.get_or_load(id.to_owned(), || match builtin::find(id) {
+        self.get_or_load(id, || match builtin::find(id) {
             Some(data) => load(Source::Builtin(data)),
             None => load(Source::Files(self.locate(id)?)),
         })
     }
 
-    /// A circuit built from key material, cached by the material's content hash.
-    pub fn get_material(&self, content_hash: &str, load: impl FnOnce() -> Result<Circuit>) -> Result<Arc<Circuit>> {
-        self.get_or_load(format!("sha256:{content_hash}"), load)
+    /// A circuit built from key material, under `material_key(content hash)`.
+    pub fn get_material(&self, key: &str, load: impl FnOnce() -> Result<Circuit>) -> Result<Arc<Circuit>> {
+        self.get_or_load(key, load)
     }
 
-    fn get_or_load(&self, key: String, load: impl FnOnce() -> Result<Circuit>) -> Result<Arc<Circuit>> {
-        let slot = self.slots.lock().expect("slots lock").entry(key).or_default().clone();
-        let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+    fn get_or_load(&self, key: &str, load: impl FnOnce() -> Result<Circuit>) -> Result<Arc<Circuit>> {
+        let slot = {
+            let mut entries = lock(&self.entries);
+            let last_used = self.tick.fetch_add(1, SeqCst);
+            let entry = entries.entry(key.to_owned()).or_insert_with(|| Entry { slot: Slot::default(), last_used });
+            entry.last_used = last_used;
+            entry.slot.clone()
+        };
+        let mut guard = lock(&slot);
         if let Some(circuit) = guard.as_ref() {
             return Ok(circuit.clone());
         }
-        let circuit = Arc::new(load()?);
-        *guard = Some(circuit.clone());
-        Ok(circuit)
+        match load() {
+            Ok(circuit) => {
+                let circuit = Arc::new(circuit);
+                *guard = Some(circuit.clone());
+                Ok(circuit)
+            }
+            Err(e) => {
+                drop(guard);
+                self.forget_failed(key, &slot);
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes the entry of a failed load, unless another caller is about to try the slot.
+    fn forget_failed(&self, key: &str, slot: &Slot) {
+        let mut entries = lock(&self.entries);
+        let unused = entries.get(key).is_some_and(|e| Arc::ptr_eq(&e.slot, slot) && Arc::strong_count(slot) == 2);
+        if unused && lock(slot).is_none() {
+            entries.remove(key);
+        }
+    }
+
+    /// The circuit under `key` if it is loaded (without loading it or waiting for a load).
+    pub fn peek(&self, key: &str) -> Option<Arc<Circuit>> {
+        let slot = lock(&self.entries).get(key)?.slot.clone();
+        let circuit = slot.try_lock().ok()?.clone();
+        circuit
     }
 
     /// Loaded circuits, by id.
     pub fn loaded(&self) -> Vec<Arc<Circuit>> {
-        let slots: Vec<Slot> = self.slots.lock().expect("slots lock").values().cloned().collect();
-        let mut loaded: Vec<Arc<Circuit>> = slots
-            .iter()
-            .filter_map(|s| s.try_lock().ok().and_then(|g| g.clone()))
-            .collect();
+        let slots: Vec<Slot> = lock(&self.entries).values().map(|e| e.slot.clone()).collect();
+        let mut loaded: Vec<Arc<Circuit>> = slots.iter().filter_map(|s| s.try_lock().ok().and_then(|g| g.clone())).collect();
         loaded.sort_by(|a, b| a.id.cmp(&b.id));
         loaded
+    }
+
+    /// Entries, loaded or being loaded.
+    pub fn len(&self) -> usize {
+        lock(&self.entries).len()
+    }
+
+    /// Removes the least recently used circuit that nothing uses: no proof, check or load holds
+    /// it (its only reference is the store's), and it is not `keep`. The caller drops it, which
+    /// frees its memory.
+    pub fn evict_idle(&self, keep: &str) -> Option<Arc<Circuit>> {
+        let mut entries = lock(&self.entries);
+        let idle = |e: &Entry| -> Option<Arc<Circuit>> {
+            if Arc::strong_count(&e.slot) != 1 {
+                return None;
+            }
+            let circuit = e.slot.try_lock().ok()?.clone()?;
+            // Ours here, and the slot's.
+            (Arc::strong_count(&circuit) == 2).then_some(circuit)
+        };
+        let (key, _) = entries.iter().filter(|(k, e)| k.as_str() != keep && idle(e).is_some()).min_by_key(|(_, e)| e.last_used)?;
+        let key = key.clone();
+        let entry = entries.remove(&key)?;
+        drop(entries);
+        let circuit = lock(&entry.slot).take();
+        circuit
+    }
+
+    /// Drops every loaded circuit.
+    pub fn clear(&self) {
+        lock(&self.entries).clear();
     }
 
     /// Ids that have a prover key in some directory, and the built-in circuits, loaded or not.
@@ -76,11 +145,6 @@ impl KeyStore {
             }
         }
         ids.into_iter().collect()
-    }
-
-    /// Drops every loaded circuit.
-    pub fn clear(&self) {
-        self.slots.lock().expect("slots lock").clear();
     }
 
     /// The prover key file `get` would load for `id`, if there is one (a built-in's lives in

@@ -115,6 +115,15 @@ pub fn rss_bytes() -> u64 {
     pages * 4096
 }
 
+/// The machine's memory (MemTotal), 8 GiB where /proc/meminfo cannot be read.
+pub fn physical_bytes() -> u64 {
+    let kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|info| {
+        let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok()
+    });
+    kib.map_or(8 << 30, |k| k * 1024)
+}
+
 /// Hands freed heap memory back to the OS.
 ///
 /// Proving allocates hundreds of MiB from rayon worker threads, and glibc keeps what those

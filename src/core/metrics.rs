@@ -1,8 +1,15 @@
 //! Prometheus metrics, rendered in the text exposition format with the prover-optimization
 //! guide's names.
+use super::sync::lock;
+use super::tasks::TaskStatus;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
+
+/// Distinct `circuit_id` labels kept; later ones are counted under `OTHER_LABEL`. Key
+/// locations come from clients (a proof server's callers), so they must not grow the series.
+pub const MAX_LABELS: usize = 100;
+pub const OTHER_LABEL: &str = "other";
 
 /// Proof duration buckets (seconds): the guide's 1, 5, 10, 15, 30, 60 and finer ones below 1 s,
 /// where small circuits land.
@@ -29,13 +36,17 @@ pub struct Gauges {
     pub queue_depth: usize,
     pub active_proofs: usize,
     pub key_load_seconds: Vec<(String, f64)>,
+    pub loaded_circuits: usize,
+    pub circuits_evicted: u64,
+    pub tasks: TaskStatus,
 }
 
 impl Metrics {
     /// Records a finished proof; failed proofs count in `proofs_generated_total` only.
     pub fn record_proof(&self, circuit_id: &str, seconds: f64, ok: bool) {
-        let mut all = self.by_circuit.lock().expect("metrics lock");
-        let series = all.entry(circuit_id.to_owned()).or_default();
+        let mut all = lock(&self.by_circuit);
+        let label = if all.contains_key(circuit_id) || all.len() < MAX_LABELS { circuit_id } else { OTHER_LABEL };
+        let series = all.entry(label.to_owned()).or_default();
         if ok {
             series.succeeded += 1;
             series.count += 1;
@@ -49,7 +60,7 @@ impl Metrics {
     }
 
     pub fn render(&self, gauges: &Gauges) -> String {
-        let all = self.by_circuit.lock().expect("metrics lock").clone();
+        let all = lock(&self.by_circuit).clone();
         let mut out = String::new();
         header(&mut out, "proof_generation_duration_seconds", "histogram", "Time to generate a proof, from start of work to verified proof");
         for (id, s) in &all {
@@ -73,6 +84,11 @@ impl Metrics {
         }
         gauge(&mut out, "prover_queue_depth", "Proofs waiting for their turn", gauges.queue_depth as f64);
         gauge(&mut out, "prover_active_proofs", "Proofs running now", gauges.active_proofs as f64);
+        gauge(&mut out, "prover_loaded_circuits", "Circuits loaded now (bounded by the memory limit and a count)", gauges.loaded_circuits as f64);
+        header(&mut out, "prover_circuit_evictions_total", "counter", "Idle loaded circuits evicted to make room");
+        let _ = writeln!(out, "prover_circuit_evictions_total {}", gauges.circuits_evicted);
+        gauge(&mut out, "prover_task_threads", "Threads running checks, verifies, preloads and keygen now", gauges.tasks.threads as f64);
+        gauge(&mut out, "prover_task_queue_depth", "Checks, verifies, preloads and keygen waiting for a thread", gauges.tasks.queued as f64);
         header(&mut out, "prover_key_load_seconds", "gauge", "Time it took to read and deserialize each loaded circuit");
         for (id, seconds) in &gauges.key_load_seconds {
             let _ = writeln!(out, "prover_key_load_seconds{{circuit_id=\"{}\"}} {seconds}", escape(id));
@@ -100,7 +116,31 @@ mod tests {
     use super::*;
 
     fn gauges() -> Gauges {
-        Gauges { memory_bytes: 10, memory_limit_bytes: Some(20), queue_depth: 1, active_proofs: 2, key_load_seconds: vec![("a".into(), 0.5)] }
+        Gauges {
+            memory_bytes: 10,
+            memory_limit_bytes: Some(20),
+            queue_depth: 1,
+            active_proofs: 2,
+            key_load_seconds: vec![("a".into(), 0.5)],
+            loaded_circuits: 1,
+            circuits_evicted: 3,
+            tasks: TaskStatus { threads: 1, max_threads: 2, queued: 0, max_queued: 8 },
+        }
+    }
+
+    #[test]
+    fn client_supplied_labels_are_capped() {
+        let m = Metrics::default();
+        for i in 0..MAX_LABELS + 50 {
+            m.record_proof(&format!("location-{i}"), 0.1, true);
+        }
+        m.record_proof("location-0", 0.1, true);
+        let text = m.render(&gauges());
+        let labels: std::collections::BTreeSet<&str> = text.lines().filter_map(|l| l.strip_prefix("proofs_generated_total{circuit_id=\"")?.split('"').next()).collect();
+        assert_eq!(labels.len(), MAX_LABELS + 1, "the cap plus {OTHER_LABEL:?}");
+        assert!(text.contains("proofs_generated_total{circuit_id=\"other\",status=\"success\"} 50"));
+        assert!(text.contains("proofs_generated_total{circuit_id=\"location-0\",status=\"success\"} 2"), "a kept label still counts");
+        assert!(text.contains("prover_circuit_evictions_total 3") && text.contains("prover_loaded_circuits 1"));
     }
 
     #[test]

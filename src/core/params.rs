@@ -6,6 +6,7 @@
 //! Midnight pins (midnight-base-crypto's data provider, which also fetches missing ones from a
 //! configured source and writes them atomically), unless development parameters are allowed.
 use super::error::{fail, ErrorCode, Result, WithCode};
+use super::sync::{lock, read, write};
 use base_crypto::data_provider::{FetchMode, MidnightDataProvider, OutputMode};
 use sha2::Digest;
 use midnight_proofs::utils::SerdeFormat;
@@ -16,6 +17,9 @@ use transient_crypto::proofs::{ParamsProver, ParamsProverProvider};
 
 static EMBEDDED_SRS: &[u8] = include_bytes!(env!("MIDNIGHT_SRS_2P14"));
 pub const EMBEDDED_MAX_K: u8 = 14;
+/// The largest k Midnight publishes parameters for (`bls_midnight_2p25`), as the proof server
+/// serves them.
+pub const MAX_K: u8 = 25;
 
 /// (k, hex SHA-256) of Midnight's `bls_midnight_2p{k}` files, from midnight-base-crypto (see build.rs).
 static PINS: &[(u8, &str)] = include!(concat!(env!("OUT_DIR"), "/params_pins.rs"));
@@ -33,8 +37,9 @@ pub struct ParamsSources {
 pub struct ParamsStore {
     sources: ParamsSources,
     by_k: RwLock<HashMap<u8, ParamsProver>>,
-    /// Serializes loads so concurrent first uses of one k load it once.
-    loading: Mutex<()>,
+    /// One lock per k: concurrent first uses of one k load it once, and a slow fetch of one k
+    /// never holds up proofs of another.
+    loading: Mutex<HashMap<u8, Arc<Mutex<()>>>>,
 }
 
 impl ParamsStore {
@@ -43,7 +48,7 @@ impl ParamsStore {
     }
 
     pub fn with_sources(sources: ParamsSources) -> Self {
-        ParamsStore { sources, by_k: RwLock::new(HashMap::new()), loading: Mutex::new(()) }
+        ParamsStore { sources, by_k: RwLock::new(HashMap::new()), loading: Mutex::new(HashMap::new()) }
     }
 
     /// The parameters for `k`, loading them on first use.
@@ -51,22 +56,26 @@ impl ParamsStore {
         if k <= EMBEDDED_MAX_K {
             return Ok(embedded(k));
         }
-        if let Some(p) = self.by_k.read().expect("params lock").get(&k) {
+        if k > MAX_K {
+            return fail(ErrorCode::ParamsNotFound, format!("k={k}: Midnight publishes parameters up to k={MAX_K}"));
+        }
+        if let Some(p) = read(&self.by_k).get(&k) {
             return Ok(p.clone());
         }
-        let _guard = self.loading.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = self.by_k.read().expect("params lock").get(&k) {
+        let for_k = lock(&self.loading).entry(k).or_default().clone();
+        let _guard = lock(&for_k);
+        if let Some(p) = read(&self.by_k).get(&k) {
             return Ok(p.clone());
         }
         let params = self.read_from_disk(k)?;
-        self.by_k.write().expect("params lock").insert(k, params.clone());
+        write(&self.by_k).insert(k, params.clone());
         Ok(params)
     }
 
     /// Whether parameters for `k` are at hand without asking a caller: embedded, held, or on disk.
     pub fn at_hand(&self, k: u8) -> bool {
         let name = MidnightDataProvider::name_k(k);
-        k <= EMBEDDED_MAX_K || self.by_k.read().expect("params lock").contains_key(&k) || self.sources.dirs.iter().any(|d| d.join(&name).is_file())
+        k <= EMBEDDED_MAX_K || read(&self.by_k).contains_key(&k) || self.sources.dirs.iter().any(|d| d.join(&name).is_file())
     }
 
     /// Parameters handed in as `bls_midnight_2p{k}` file bytes (a kmProvider's `getParams`),
@@ -74,7 +83,7 @@ impl ParamsStore {
     pub fn add_file(&self, k: u8, bytes: &[u8]) -> Result<()> {
         let name = MidnightDataProvider::name_k(k);
         let pin = PINS.iter().find(|(pk, _)| *pk == k).map(|(_, h)| *h);
-        let actual = super::builtin::hex(&sha2::Sha256::digest(bytes));
+        let actual = super::files::hex(&sha2::Sha256::digest(bytes));
         if !self.sources.allow_unpinned && pin != Some(actual.as_str()) {
             return fail(
                 ErrorCode::ParamsMismatch,
@@ -82,13 +91,13 @@ impl ParamsStore {
             );
         }
         let params = parse(bytes, || format!("the {name} bytes handed in are not a parameters file"))?;
-        self.by_k.write().expect("params lock").insert(k, params);
+        write(&self.by_k).insert(k, params);
         Ok(())
     }
 
     /// The k values currently held (embedded ones are shared by every store).
     pub fn loaded_ks(&self) -> Vec<u8> {
-        let mut ks: Vec<u8> = self.by_k.read().expect("params lock").keys().copied().collect();
+        let mut ks: Vec<u8> = read(&self.by_k).keys().copied().collect();
         ks.extend((0..=EMBEDDED_MAX_K).filter(|&k| EMBEDDED[k as usize].get().is_some()));
         ks.sort_unstable();
         ks

@@ -1,16 +1,17 @@
 //! The proving engine: key store, parameters and scheduler behind one handle.
-use super::budget::{self, Budget, BudgetStatus, Measured, Reservation, Shape};
+use super::budget::{self, Budget, BudgetStatus, Reservation, Shape};
 use super::builtin;
-use super::circuit::{gzip_isize, prover_key_size, Artifacts, Circuit};
+use super::circuit::{forget_evicted_keys, gzip_isize, prover_key_size, Artifacts, Circuit};
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::keystore::{KeyStore, Source};
 use super::memory::{self, ProofWindow};
 use super::metrics::{Gauges, Metrics};
 use super::params::{ParamsSources, ParamsStore, ReadyParams};
 use super::scheduler::{CancelHandle, Overloaded, Scheduler, Start};
+use super::sync::{lock, read, write};
+use super::tasks::{self, TaskStatus};
 use super::witness::Witness;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, RwLock};
@@ -29,6 +30,10 @@ pub struct ProverConfig {
     /// Where built-in circuits' prover keys are derived to and cached.
     pub key_cache_dir: PathBuf,
 }
+
+/// Loaded circuits kept at most, whatever their size: entries of key material sent by clients
+/// are the one thing a server's callers can multiply.
+pub const MAX_LOADED_CIRCUITS: usize = 64;
 
 /// The circuit a proof is for.
 pub enum CircuitRef {
@@ -66,8 +71,6 @@ pub struct ProofOutput {
     pub public_inputs: Vec<Fr>,
     pub k: u8,
     pub proving_ms: f64,
-    /// The circuit that was proved, for accounting.
-    pub circuit: Arc<Circuit>,
 }
 
 pub struct CircuitStatus {
@@ -120,6 +123,14 @@ pub struct Status {
     pub proofs_failed: u64,
     /// Built-in prover keys derived by keygen (not found genuine in the key cache).
     pub keys_derived: u64,
+    /// Loaded circuits evicted to stay within `cache_limit_bytes` or `MAX_LOADED_CIRCUITS`.
+    pub circuits_evicted: u64,
+    /// Held memory beyond which idle circuits are evicted: `memory_limit_bytes`, or half the
+    /// machine's memory when there is no limit.
+    pub cache_limit_bytes: u64,
+    pub max_loaded_circuits: usize,
+    /// The process's pool for checks, verifies, preloads and keygen.
+    pub tasks: TaskStatus,
     pub uptime_ms: f64,
 }
 
@@ -129,11 +140,8 @@ pub struct Prover {
     params: ParamsStore,
     scheduler: Scheduler,
     memory_limit_bytes: Option<u64>,
+    cache_limit_bytes: u64,
     budget: Arc<Budget>,
-    /// Per circuit id: measured proof peaks, which refine its reservations.
-    measured: Mutex<HashMap<String, Measured>>,
-    /// Per circuit id: memory its load added to `budget`'s held bytes.
-    load_bytes: Mutex<BTreeMap<String, u64>>,
     /// The k values whose parameters were counted as held.
     params_held: Mutex<Vec<u8>>,
     started: Instant,
@@ -141,6 +149,7 @@ pub struct Prover {
     completed: AtomicU64,
     failed: AtomicU64,
     keys_derived: AtomicU64,
+    evictions: AtomicU64,
     metrics: Metrics,
     listener: RwLock<Option<Listener>>,
 }
@@ -164,15 +173,15 @@ impl Prover {
             params: ParamsStore::with_sources(config.params),
             scheduler,
             memory_limit_bytes: config.memory_limit_bytes,
+            cache_limit_bytes: config.memory_limit_bytes.unwrap_or_else(|| memory::physical_bytes() / 2),
             budget: Budget::new(config.memory_limit_bytes),
-            measured: Mutex::default(),
-            load_bytes: Mutex::default(),
             params_held: Mutex::default(),
             started: Instant::now(),
             closed: AtomicBool::new(false),
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             keys_derived: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
             metrics: Metrics::default(),
             listener: RwLock::new(None),
         }))
@@ -180,11 +189,11 @@ impl Prover {
 
     /// Receives every proof's started / finished / failed events, on prover threads.
     pub fn set_listener(&self, listener: Listener) {
-        *self.listener.write().expect("listener lock") = Some(listener);
+        *write(&self.listener) = Some(listener);
     }
 
     fn emit(&self, event: ProofEvent) {
-        if let Some(listener) = self.listener.read().expect("listener lock").as_ref() {
+        if let Some(listener) = read(&self.listener).as_ref() {
             listener(event);
         }
     }
@@ -215,9 +224,10 @@ impl Prover {
                 format!("{running} proofs running and {waiting} waiting, the queue is full (maxQueue)"),
             )),
             Start::Run(slot) => {
+                let key = this.store_key(&circuit);
                 // Not started yet: refused by the budget or cancelled while waiting for memory,
                 // it ends like a refused or withdrawn proof, without events.
-                let reservation = match guarded(|| this.admit(&circuit, &waker)) {
+                let reservation = match guarded(|| this.admit(&circuit, &key, &waker)) {
                     Ok(reservation) => reservation,
                     Err(e) => {
                         drop(slot);
@@ -228,15 +238,21 @@ impl Prover {
                 let event = |kind| ProofEvent { kind, proof_id, circuit_id: circuit_id.clone(), waited_ms, duration_ms: None, peak_bytes: None, error: None };
                 this.emit(event("started"));
                 let started = Instant::now();
-                let loaded = guarded(|| this.load_reserved(&circuit, &reservation));
+                let loaded = guarded(|| this.load_reserved(&circuit, &key, &reservation));
                 // Opened after the load, which is held memory, not the proof's peak.
                 let window = ProofWindow::open();
-                let result = loaded.and_then(|c| guarded(|| this.prove_loaded(&c, witness, binding_input)));
+                let result = loaded.and_then(|c| guarded(|| this.prove_loaded(&c, witness, binding_input)).map(|out| (out, c)));
                 let (peak, alone) = (window.peak_bytes(), window.alone());
                 drop(window);
                 memory::release_free_memory();
                 drop(slot);
-                this.record(&circuit_id, started, &result, peak, alone);
+                // The circuit is let go here, before the reservation: a proof waiting for
+                // memory then finds it idle, so evictable.
+                let result = result.map(|(out, circuit)| {
+                    this.record_peak(&circuit, peak, alone);
+                    out
+                });
+                this.record(&circuit_id, started, &result);
                 let end = ProofEvent {
                     duration_ms: Some(started.elapsed().as_secs_f64() * 1e3),
                     peak_bytes: Some(peak),
@@ -254,8 +270,8 @@ impl Prover {
         }
     }
 
-    /// Runs a short task (check, verify, preload) on a thread of its own, which may block on a
-    /// circuit being loaded; `done` is called exactly once.
+    /// Runs a short task (check, verify, preload) on the process's task pool, whose threads
+    /// may block on a circuit being loaded; `done` is called exactly once.
     pub fn submit_task<T: Send + 'static>(
         self: &Arc<Self>,
         task: impl FnOnce(&Prover) -> Result<T> + Send + 'static,
@@ -265,82 +281,116 @@ impl Prover {
             return done(Err(e));
         }
         let this = self.clone();
-        spawn_task("mnp-task", move || task(&this), done);
+        tasks::global().spawn(move || task(&this), done);
     }
 
     /// The circuit, loaded on first use with the pool's parallelism (built-ins derive their
     /// prover key first). Not for pool workers.
     fn circuit(&self, circuit_id: &str) -> Result<Arc<Circuit>> {
-        self.keys.get(circuit_id, |source| {
+        let circuit = self.keys.get(circuit_id, |source| {
             let files = match source {
                 Source::Files(files) => files,
                 Source::Builtin(data) => builtin::provision(data, &self.key_cache_dir, &self.params, |keygen| {
                     self.keys_derived.fetch_add(1, SeqCst);
-                    self.scheduler.install(keygen)
+                    self.scheduler.install(keygen)?
                 })?,
             };
-            self.held_load(circuit_id, || Circuit::load(circuit_id, &files))
-        })
+            self.held_load(|| Circuit::load(circuit_id, &files))
+        })?;
+        self.trim(circuit_id);
+        Ok(circuit)
     }
 
-    /// Resolves a circuit reference; key material is hashed here, on the calling thread, so equal
-    /// material is deserialized once however often it is handed in.
-    fn resolve(&self, circuit: &CircuitRef) -> Result<Arc<Circuit>> {
-        let CircuitRef::Material { location, ir, prover, verifier } = circuit else {
-            return self.circuit(circuit.label());
+    /// The key store's key for a circuit reference. Key material is keyed by its content,
+    /// hashed here on the calling thread (a driver or task thread), so equal material is
+    /// deserialized once however often it is handed in.
+    fn store_key(&self, circuit: &CircuitRef) -> String {
+        let CircuitRef::Material { ir, prover, verifier, .. } = circuit else {
+            return circuit.label().to_owned();
         };
         let mut hasher = Sha256::new();
         for part in [ir, prover, verifier] {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
-        let content = builtin::hex(&hasher.finalize());
-        self.keys.get_material(&content, || {
+        format!("sha256:{}", super::files::hex(&hasher.finalize()))
+    }
+
+    /// Resolves a circuit reference whose store key is `key`.
+    fn resolve(&self, circuit: &CircuitRef, key: &str) -> Result<Arc<Circuit>> {
+        let CircuitRef::Material { location, ir, prover, verifier } = circuit else {
+            return self.circuit(circuit.label());
+        };
+        let loaded = self.keys.get_material(key, || {
             let named = |what: &str| format!("{what} of the key material for {location:?}");
             let artifacts = Artifacts { ir: (ir, named("IR")), prover: (prover, named("prover key")), verifier: (verifier, named("verifier key")) };
-            self.held_load(location, || Circuit::from_artifacts(location, artifacts))
-        })
+            self.held_load(|| Circuit::from_artifacts(location, artifacts))
+        })?;
+        self.trim(key);
+        Ok(loaded)
     }
 
     /// Runs a circuit load on the pool; its memory counts as held in the budget from then on.
-    fn held_load(&self, circuit_id: &str, load: impl FnOnce() -> Result<Circuit> + Send) -> Result<Circuit> {
+    fn held_load(&self, load: impl FnOnce() -> Result<Circuit> + Send) -> Result<Circuit> {
         let before = memory::live_bytes();
-        let circuit = self.scheduler.install(load)?;
+        let circuit = self.scheduler.install(load)??;
         let measured = memory::live_bytes().saturating_sub(before);
         let held = budget::loaded_size((circuit.prover_key_bytes, circuit.k, circuit.rows), measured);
         self.budget.hold(held);
-        self.load_bytes.lock().expect("loads lock").insert(circuit_id.to_owned(), held);
+        circuit.load_bytes.store(held, SeqCst);
         Ok(circuit)
     }
 
-    /// The parameters for `k`; the first time this prover needs them they count as held.
+    /// Evicts idle circuits while more than `MAX_LOADED_CIRCUITS` are loaded or held memory is
+    /// past the cache limit; `keep` (just loaded by the caller) stays.
+    fn trim(&self, keep: &str) {
+        while (self.keys.len() > MAX_LOADED_CIRCUITS || self.budget.status().held > self.cache_limit_bytes) && self.evict_one(keep) {}
+    }
+
+    /// Evicts the least recently used idle circuit other than `keep`, giving its held memory
+    /// back to the budget. False when no circuit is idle.
+    fn evict_one(&self, keep: &str) -> bool {
+        let Some(circuit) = self.keys.evict_idle(keep) else { return false };
+        self.budget.release(circuit.load_bytes.load(SeqCst));
+        self.evictions.fetch_add(1, SeqCst);
+        drop(circuit);
+        // Midnight's own cache of deserialized keys would keep the evicted key alive.
+        let _ = self.scheduler.install(forget_evicted_keys);
+        memory::release_free_memory();
+        true
+    }
+
+    /// The parameters for `k`; the first time this prover needs them they count as held. No
+    /// lock is held while they load, so proofs of other k never wait for this one.
     fn params_for(&self, k: u8) -> Result<()> {
-        let mut held = self.params_held.lock().expect("params lock");
-        if held.contains(&k) {
+        if lock(&self.params_held).contains(&k) {
             return Ok(());
         }
         let before = memory::live_bytes();
         self.params.get(k)?;
-        // Parameters are shared by the process (k <= 14) or loaded once: the same fingerprint
-        // scheme as keys keeps a second prover from counting them as free.
-        let bytes = budget::loaded_size((0, k, 0), memory::live_bytes().saturating_sub(before));
-        self.budget.hold(bytes);
-        held.push(k);
+        let mut held = lock(&self.params_held);
+        if !held.contains(&k) {
+            // Parameters are shared by the process (k <= 14) or loaded once: the same
+            // fingerprint scheme as keys keeps a second prover from counting them as free.
+            let bytes = budget::loaded_size((0, k, 0), memory::live_bytes().saturating_sub(before));
+            self.budget.hold(bytes);
+            held.push(k);
+        }
         Ok(())
     }
 
-    /// Waits, on the driver thread, until the proof's memory fits in the budget.
-    fn admit(&self, circuit: &CircuitRef, cancel: &CancelHandle) -> Result<Reservation> {
-        let need = self.proof_need(circuit);
-        self.budget.reserve(circuit.label(), need, cancel).map_err(|denied| denied.into_error(circuit.label()))
+    /// Waits, on the driver thread, until the proof's memory fits in the budget, evicting idle
+    /// circuits (never the one it needs) to make room.
+    fn admit(&self, circuit: &CircuitRef, key: &str, cancel: &CancelHandle) -> Result<Reservation> {
+        let need = self.proof_need(circuit, key);
+        self.budget.reserve(circuit.label(), need, cancel, &|| self.evict_one(key)).map_err(|denied| denied.into_error(circuit.label()))
     }
 
     /// What a proof reserves: its peak, plus the load for a circuit not loaded yet. An id that
     /// names no circuit needs nothing; proving it fails as usual.
-    fn proof_need(&self, circuit: &CircuitRef) -> u64 {
-        let circuit_id = circuit.label();
-        if let Some(loaded) = self.keys.loaded().into_iter().find(|c| c.id == circuit_id) {
-            return self.loaded_need(&loaded);
+    fn proof_need(&self, circuit: &CircuitRef, key: &str) -> u64 {
+        if let Some(loaded) = self.keys.peek(key) {
+            return loaded_need(&loaded);
         }
         let key_bytes = match circuit {
             CircuitRef::Material { prover, .. } => Some(gzip_isize(prover)),
@@ -349,24 +399,20 @@ impl Prover {
         key_bytes.map_or(0, |bytes| budget::load_formula(bytes) + budget::first_peak_formula(bytes))
     }
 
-    fn loaded_need(&self, circuit: &Circuit) -> u64 {
-        let measured = self.measured.lock().expect("measured lock").get(&circuit.id).copied().unwrap_or_default();
-        measured.proof_need(shape(circuit))
-    }
-
     /// Loads what the proof needs and lowers its reservation to the proof's own peak, now that
     /// the load is held memory.
-    fn load_reserved(&self, circuit: &CircuitRef, reservation: &Reservation) -> Result<Arc<Circuit>> {
-        let circuit = self.resolve(circuit)?;
+    fn load_reserved(&self, circuit: &CircuitRef, key: &str, reservation: &Reservation) -> Result<Arc<Circuit>> {
+        let circuit = self.resolve(circuit, key)?;
         self.params_for(circuit.k)?;
-        reservation.shrink_to(self.loaded_need(&circuit));
+        reservation.shrink_to(loaded_need(&circuit));
         Ok(circuit)
     }
 
     /// Proves on the calling thread, which must not be a pool worker: it loads what is missing,
     /// then hands the computation to the pool.
     pub fn prove_now(&self, circuit: impl Into<CircuitRef>, witness: Witness, binding_input: Option<Fr>) -> Result<ProofOutput> {
-        let circuit = self.resolve(&circuit.into())?;
+        let circuit = circuit.into();
+        let circuit = self.resolve(&circuit, &self.store_key(&circuit))?;
         self.prove_loaded(&circuit, witness, binding_input)
     }
 
@@ -385,7 +431,7 @@ impl Prover {
             let (proof, public_inputs, _) =
                 super::ready::run_ready(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
             Ok::<_, ProverError>((proof, public_inputs))
-        })?;
+        })??;
         // The same self-check the ledger's prover makes: never hand out a proof that fails.
         circuit
             .verifier_key
@@ -399,14 +445,13 @@ impl Prover {
             public_inputs,
             k: circuit.k,
             proving_ms: started.elapsed().as_secs_f64() * 1e3,
-            circuit: circuit.clone(),
         })
     }
 
     /// Runs the circuit on the witness without proving; same result as zkir-v2's `check`.
     pub fn check_now(&self, circuit: impl Into<CircuitRef>, witness: Witness) -> Result<Vec<Option<usize>>> {
         let circuit_ref = circuit.into();
-        let circuit = self.resolve(&circuit_ref)?;
+        let circuit = self.resolve(&circuit_ref, &self.store_key(&circuit_ref))?;
         check_preimage(&circuit, &witness.into_preimage(circuit_ref.label())?)
     }
 
@@ -443,12 +488,23 @@ impl Prover {
         self.closed.store(true, SeqCst);
     }
 
-    /// Releases loaded circuits (after `close` and once no work is left).
+    /// Gives back everything the prover holds, once it is closed and no work is left: loaded
+    /// circuits, its threads, and the event listener (which holds a JS callback; the callback
+    /// holds the JS prover, a cycle no garbage collector sees through).
     pub fn release(&self) {
         self.keys.clear();
-        self.load_bytes.lock().expect("loads lock").clear();
-        self.params_held.lock().expect("params lock").clear();
+        lock(&self.params_held).clear();
         self.budget.clear_held();
+        self.scheduler.shut_down();
+        write(&self.listener).take();
+        let _ = tasks::global();
+        forget_evicted_keys();
+        memory::release_free_memory();
+    }
+
+    /// Whether a thread of this name is one this prover started.
+    pub fn owns_thread(&self, name: &str) -> bool {
+        self.scheduler.owns_thread(name)
     }
 
     /// (running, waiting) proofs: a proof a driver took counts as waiting while it waits for
@@ -477,19 +533,24 @@ impl Prover {
             proofs_completed: self.completed.load(SeqCst),
             proofs_failed: self.failed.load(SeqCst),
             keys_derived: self.keys_derived.load(SeqCst),
+            circuits_evicted: self.evictions.load(SeqCst),
+            cache_limit_bytes: self.cache_limit_bytes,
+            max_loaded_circuits: MAX_LOADED_CIRCUITS,
+            tasks: tasks::global().status(),
             uptime_ms: self.started.elapsed().as_secs_f64() * 1e3,
         }
     }
 
-    /// Counts a finished proof. Ids that name no circuit are labelled "unknown", so callers
-    /// cannot grow the metrics without bound.
-    fn record(&self, circuit_id: &str, started: Instant, result: &Result<ProofOutput>, peak_bytes: u64, alone: bool) {
+    fn record_peak(&self, circuit: &Circuit, peak_bytes: u64, alone: bool) {
+        circuit.peak_proof_bytes.fetch_max(peak_bytes, SeqCst);
+        lock(&circuit.measured).record(peak_bytes, alone);
+    }
+
+    /// Counts a finished proof. Ids that name no circuit are labelled "unknown", and the
+    /// metrics cap how many labels they keep, so callers cannot grow them without bound.
+    fn record(&self, circuit_id: &str, started: Instant, result: &Result<ProofOutput>) {
         let counter = if result.is_ok() { &self.completed } else { &self.failed };
         counter.fetch_add(1, SeqCst);
-        if let Ok(out) = result {
-            out.circuit.peak_proof_bytes.fetch_max(peak_bytes, SeqCst);
-            self.measured.lock().expect("measured lock").entry(out.circuit.id.clone()).or_default().record(peak_bytes, alone);
-        }
         let unknown = matches!(result, Err(e) if matches!(e.code, ErrorCode::CircuitNotFound | ErrorCode::InvalidCircuitId));
         let label = if unknown { "unknown" } else { circuit_id };
         self.metrics.record_proof(label, started.elapsed().as_secs_f64(), result.is_ok());
@@ -503,6 +564,9 @@ impl Prover {
             memory_limit_bytes: self.memory_limit_bytes,
             queue_depth,
             active_proofs,
+            loaded_circuits: self.keys.loaded().len(),
+            circuits_evicted: self.evictions.load(SeqCst),
+            tasks: tasks::global().status(),
             key_load_seconds: self.keys.loaded().iter().map(|c| (c.id.clone(), c.load_ms / 1e3)).collect(),
         })
     }
@@ -523,10 +587,15 @@ impl Prover {
             load_ms: c.load_ms,
             peak_proof_bytes: c.peak_proof_bytes.load(SeqCst),
             columns: shape(c).columns,
-            load_bytes: self.load_bytes.lock().expect("loads lock").get(&c.id).copied().unwrap_or(0),
-            reserve_bytes: self.loaded_need(c),
+            load_bytes: c.load_bytes.load(SeqCst),
+            reserve_bytes: loaded_need(c),
         }
     }
+}
+
+/// What a proof of a loaded circuit reserves.
+fn loaded_need(circuit: &Circuit) -> u64 {
+    lock(&circuit.measured).proof_need(shape(circuit))
 }
 
 fn shape(c: &Circuit) -> Shape {
@@ -557,27 +626,6 @@ pub fn check_against_ir(ir: &midnight_zkir::IrSource, id: &str, preimage: &trans
         return fail(ErrorCode::InvalidWitness, format!("{id} needs witness.communicationsCommitment"));
     }
     ir.check(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"))
-}
-
-/// Runs `work` on a thread of its own, never a pool worker since it may block, and hands its
-/// result to `done` exactly once, also when no thread can be started.
-pub fn spawn_task<T: Send + 'static>(
-    name: &str,
-    work: impl FnOnce() -> Result<T> + Send + 'static,
-    done: impl FnOnce(Result<T>) + Send + 'static,
-) {
-    fn settle<T, F: FnOnce(Result<T>)>(done: &std::sync::Mutex<Option<F>>, result: Result<T>) {
-        if let Some(done) = done.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            done(result)
-        }
-    }
-    // Shared so that `done` survives a spawn that fails and drops the thread's closure.
-    let done = Arc::new(std::sync::Mutex::new(Some(done)));
-    let for_thread = done.clone();
-    let spawned = std::thread::Builder::new().name(name.into()).spawn(move || settle(&for_thread, guarded(work)));
-    if let Err(e) = spawned {
-        settle(&done, fail(ErrorCode::ProverOverloaded, format!("cannot start a thread: {e}")));
-    }
 }
 
 /// A panic anywhere below becomes a PROVER_PANIC error instead of unwinding into Node.

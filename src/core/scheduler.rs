@@ -7,8 +7,10 @@
 //! inside one job steals others, and a stolen job that blocks on a lock held by the job beneath
 //! it on the same stack deadlocks both (seen: a proof waiting for a circuit its own worker was
 //! loading).
+use super::error::{fail, ErrorCode, Result};
+use super::sync::{lock, read, write};
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 
 /// How a submitted job ends up being called: it runs, it was withdrawn before it started, or the
 /// queue was full when it was submitted.
@@ -32,7 +34,7 @@ impl std::fmt::Debug for RunSlot {
 
 impl Drop for RunSlot {
     fn drop(&mut self) {
-        self.0.queue.lock().unwrap_or_else(|e| e.into_inner()).active -= 1;
+        lock(&self.0.queue).active -= 1;
     }
 }
 
@@ -52,8 +54,13 @@ struct Shared {
 }
 
 pub struct Scheduler {
-    pool: Arc<rayon::ThreadPool>,
+    /// None once shut down: dropping the pool ends its threads.
+    pool: RwLock<Option<Arc<rayon::ThreadPool>>>,
+    threads: usize,
+    /// This scheduler's number, in its threads' names.
+    id: usize,
     shared: Arc<Shared>,
+    max_concurrent: usize,
     max_queue: usize,
 }
 
@@ -73,7 +80,7 @@ impl Ticket {
     pub fn withdraw(&self) -> bool {
         let Some(shared) = self.shared.upgrade() else { return false };
         let job = {
-            let mut q = shared.queue.lock().expect("queue lock");
+            let mut q = lock(&shared.queue);
             let Some(at) = q.jobs.iter().position(|(id, _)| *id == self.id) else { return false };
             q.jobs.remove(at).map(|(_, job)| job)
         };
@@ -100,7 +107,7 @@ impl CancelHandle {
     /// job is left to finish.
     pub fn cancel(&self) {
         let (ticket, hook) = {
-            let mut state = self.0.lock().expect("cancel lock");
+            let mut state = lock(&self.0);
             state.cancelled = true;
             (state.ticket.take(), state.hook.take())
         };
@@ -115,7 +122,7 @@ impl CancelHandle {
     /// Runs `hook` on cancel, from the cancelling thread. False, and the hook is dropped, when
     /// cancel came first.
     pub fn on_cancel(&self, hook: Hook) -> bool {
-        let mut state = self.0.lock().expect("cancel lock");
+        let mut state = lock(&self.0);
         if state.cancelled {
             return false;
         }
@@ -125,12 +132,12 @@ impl CancelHandle {
 
     /// Forgets the hook once the wait it serves is over.
     pub fn clear_on_cancel(&self) {
-        self.0.lock().expect("cancel lock").hook = None;
+        lock(&self.0).hook = None;
     }
 
     /// Links the queued job to this handle, withdrawing it at once if cancel came first.
     pub fn attach(&self, ticket: Ticket) {
-        let mut state = self.0.lock().expect("cancel lock");
+        let mut state = lock(&self.0);
         if state.cancelled {
             drop(state);
             ticket.withdraw();
@@ -142,28 +149,35 @@ impl CancelHandle {
 
 impl Scheduler {
     pub fn new(threads: usize, max_concurrent: usize, max_queue: usize) -> std::io::Result<Self> {
+        // Named per scheduler (`mnp-<n>w<i>` workers, `mnp-<n>d<i>` drivers) so that each
+        // prover's threads can be told apart and counted.
+        static SCHEDULERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SCHEDULERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
-            .thread_name(|i| format!("mnp-prover-{i}"))
+            .thread_name(move |i| format!("mnp-{n}w{i}"))
             .build()
             .map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared { queue: Mutex::new(Queue::default()), wakeup: Condvar::new() });
-        let pool = Arc::new(pool);
+        let pool = RwLock::new(Some(Arc::new(pool)));
         for i in 0..max_concurrent.max(1) {
             let shared = shared.clone();
             std::thread::Builder::new()
-                .name(format!("mnp-driver-{i}"))
+                .name(format!("mnp-{n}d{i}"))
                 .spawn(move || drive(shared))?;
         }
-        Ok(Scheduler { pool, shared, max_queue })
+        Ok(Scheduler { pool, threads, id: n, shared, max_concurrent: max_concurrent.max(1), max_queue })
     }
 
-    /// Queues a proof; it runs when a driver is free, in submission order. When the queue is
-    /// full the job is called at once, here, with `Start::Refused`, and no ticket is returned.
+    /// Queues a proof; it runs when a driver is free, in submission order. When `max_queue`
+    /// proofs already wait for a driver the job is called at once, here, with
+    /// `Start::Refused`, and no ticket is returned. A job an idle driver is about to take does
+    /// not wait, so it never counts against `max_queue`.
     pub fn submit(&self, job: impl FnOnce(Start) + Send + 'static) -> Option<Ticket> {
-        let mut q = self.shared.queue.lock().expect("queue lock");
-        if q.jobs.len() >= self.max_queue {
-            let depth = Overloaded(q.active, q.jobs.len());
+        let mut q = lock(&self.shared.queue);
+        let waiting = (q.jobs.len() + q.active).saturating_sub(self.max_concurrent);
+        if waiting >= self.max_queue || q.shut_down {
+            let depth = Overloaded(q.active.min(self.max_concurrent), waiting);
             drop(q);
             job(Start::Refused(depth));
             return None;
@@ -177,33 +191,50 @@ impl Scheduler {
     }
 
     /// Runs lock-free computation on the pool, from a thread that is not one of its workers.
-    pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
-        self.pool.install(work)
+    /// PROVER_CLOSED once the scheduler is shut down.
+    pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> Result<R> {
+        let Some(pool) = read(&self.pool).clone() else {
+            return fail(ErrorCode::ProverClosed, "the prover is closed");
+        };
+        Ok(pool.install(work))
     }
 
     pub fn threads(&self) -> usize {
-        self.pool.current_num_threads()
+        self.threads
     }
 
-    /// (running, waiting) proofs.
+    /// Whether a thread of this name is one of this scheduler's.
+    pub fn owns_thread(&self, name: &str) -> bool {
+        let own = |kind: char| name.strip_prefix(&format!("mnp-{}{kind}", self.id)).is_some_and(|i| i.trim_end().parse::<usize>().is_ok());
+        own('w') || own('d')
+    }
+
+    /// (taken by a driver, waiting for one) proofs.
     pub fn depth(&self) -> (usize, usize) {
-        let q = self.shared.queue.lock().expect("queue lock");
-        (q.active, q.jobs.len())
+        let q = lock(&self.shared.queue);
+        let waiting = (q.jobs.len() + q.active).saturating_sub(self.max_concurrent);
+        (q.active + q.jobs.len() - waiting, waiting)
+    }
+
+    /// Ends every thread: drivers finish what is queued, then exit, and the pool's workers exit
+    /// once the work they hold is done. Nothing here blocks the calling thread. Idempotent.
+    pub fn shut_down(&self) {
+        lock(&self.shared.queue).shut_down = true;
+        self.shared.wakeup.notify_all();
+        write(&self.pool).take();
     }
 }
 
 impl Drop for Scheduler {
-    /// Drivers finish what is queued, then exit; nothing here blocks the dropping thread.
     fn drop(&mut self) {
-        self.shared.queue.lock().expect("queue lock").shut_down = true;
-        self.shared.wakeup.notify_all();
+        self.shut_down();
     }
 }
 
 fn drive(shared: Arc<Shared>) {
     loop {
         let job = {
-            let mut q = shared.queue.lock().expect("queue lock");
+            let mut q = lock(&shared.queue);
             loop {
                 if let Some((_, job)) = q.jobs.pop_front() {
                     q.active += 1;
@@ -212,7 +243,7 @@ fn drive(shared: Arc<Shared>) {
                 if q.shut_down {
                     return;
                 }
-                q = shared.wakeup.wait(q).expect("queue lock");
+                q = shared.wakeup.wait(q).unwrap_or_else(|e| e.into_inner());
             }
         };
         let slot = RunSlot(shared.clone());
@@ -234,7 +265,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         for i in 0..5 {
             let tx = tx.clone();
-            let pool = sched.pool.clone();
+            let pool = read(&sched.pool).clone().unwrap();
             let queued = sched.submit(move |start| {
                 let name = pool.install(|| std::thread::current().name().unwrap_or("").to_owned());
                 std::thread::sleep(Duration::from_millis(5));
@@ -244,8 +275,44 @@ mod tests {
         }
         let got: Vec<_> = (0..5).map(|_| rx.recv().unwrap()).collect();
         assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
-        assert!(got.iter().all(|g| g.1.starts_with("mnp-prover-") && g.2), "{got:?}");
+        assert!(got.iter().all(|g| g.1.starts_with("mnp-") && g.1.contains('w') && g.2), "{got:?}");
         assert_eq!(sched.threads(), 2);
+    }
+
+    #[test]
+    fn max_queue_counts_only_proofs_that_wait_and_shut_down_ends_the_threads() {
+        // maxQueue 0: as many proofs as drivers, none waiting; a burst is admitted while
+        // drivers are idle even before they have taken anything.
+        let sched = Scheduler::new(1, 2, 0).unwrap();
+        let (release, hold) = mpsc::channel::<()>();
+        let hold = Arc::new(Mutex::new(hold));
+        let (tx, rx) = mpsc::channel();
+        for i in 0..3 {
+            let (hold, tx) = (hold.clone(), tx.clone());
+            let admitted = sched.submit(move |start| {
+                let ran = matches!(start, Start::Run(_));
+                if ran {
+                    lock(&hold).recv().unwrap();
+                }
+                tx.send((i, ran)).unwrap();
+            });
+            assert_eq!(admitted.is_some(), i < 2, "proof {i}");
+        }
+        assert_eq!(rx.recv().unwrap(), (2, false), "the third would wait: refused");
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        let mut ran: Vec<_> = (0..2).map(|_| rx.recv().unwrap()).collect();
+        ran.sort();
+        assert_eq!(ran, vec![(0, true), (1, true)]);
+        let threads = || std::fs::read_dir("/proc/self/task").unwrap().filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok()).filter(|n| sched.owns_thread(n)).count();
+        assert!(threads() >= 3, "2 drivers and 1 worker");
+        sched.shut_down();
+        assert_eq!(sched.install(|| ()).unwrap_err().code, ErrorCode::ProverClosed);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while threads() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(threads(), 0, "every driver and worker exited");
     }
 
     #[test]

@@ -1,0 +1,96 @@
+//! File helpers shared by the key cache, the parameters store and circuit loading.
+use super::error::{ErrorCode, Result, WithCode};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex SHA-256 of a file, or None when it cannot be read.
+pub fn sha256_file(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).ok()?;
+    Some(hex(&hasher.finalize()))
+}
+
+/// Reads a whole file with read(2), never through a memory map: a file truncated or rewritten
+/// while a map of it is read raises SIGBUS, which kills the process. Read this way, a file that
+/// changes underneath gives short or mixed bytes, which the deserializer rejects (KEY_CORRUPT).
+/// `missing` is the code for a file that cannot be opened.
+pub fn read_file(path: &Path, missing: ErrorCode) -> Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path).code(missing, || path.display().to_string())?;
+    let mut bytes = Vec::with_capacity(file.metadata().map(|m| m.len() as usize).unwrap_or(0));
+    file.read_to_end(&mut bytes).code(ErrorCode::KeyCorrupt, || path.display().to_string())?;
+    Ok(bytes)
+}
+
+/// A temporary name beside `path` that no other writer uses: the pid tells processes apart,
+/// the counter tells writers of one process apart (several provers may share a cache).
+fn temp_name(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// Writes through a temporary file and a rename, so readers (other processes sharing the cache
+/// too) see either no file or the whole file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let describe = || format!("writing {} (set keyCachePath or PROVER_KEY_CACHE to a writable directory)", path.display());
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).code(ErrorCode::KeyCacheUnwritable, describe)?;
+    let tmp = temp_name(path);
+    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
+    let renamed = written.and_then(|_| std::fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    renamed.code(ErrorCode::KeyCacheUnwritable, describe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_writers_of_one_file_never_share_a_temp_name() {
+        let dir = std::env::temp_dir().join(format!("mnp-files-{}-{}", std::process::id(), rand::random::<u32>()));
+        let path = dir.join("k.prover");
+        let names: std::collections::HashSet<PathBuf> = (0..100).map(|_| temp_name(&path)).collect();
+        assert_eq!(names.len(), 100);
+        std::thread::scope(|s| {
+            for i in 0..8u8 {
+                let path = &path;
+                s.spawn(move || write_atomically(path, &vec![i; 4096]).unwrap());
+            }
+        });
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.len() == 4096 && bytes.iter().all(|b| *b == bytes[0]), "one writer's whole file");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temp file is left behind");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_truncated_under_the_reader_is_short_bytes_not_a_signal() {
+        let dir = std::env::temp_dir().join(format!("mnp-files-{}-{}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big");
+        std::fs::write(&path, vec![7u8; 8 << 20]).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for len in (0..8u64).rev() {
+                    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len << 20).unwrap();
+                }
+            });
+            for _ in 0..20 {
+                let bytes = read_file(&path, ErrorCode::CircuitNotFound).unwrap();
+                assert!(bytes.len() <= 8 << 20);
+            }
+        });
+        assert_eq!(read_file(&dir.join("none"), ErrorCode::CircuitNotFound).unwrap_err().code, ErrorCode::CircuitNotFound);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
