@@ -87,7 +87,7 @@ function paramsDirs(options) {
  */
 function paramsSources(options) {
   const source = pick(options, 'paramsSource', 'MIDNIGHT_PARAM_SOURCE', (raw) => raw)
-  if (source.value !== undefined && !/^https?:\/\/\S+$/.test(String(source.value))) {
+  if (source.value !== undefined && !(typeof source.value === 'string' && /^https?:\/\/\S+$/.test(source.value))) {
     throw invalid(source.from, `expected an http(s) URL, got ${String(source.value)}`)
   }
   const unpinned = pick(options, 'allowUnpinnedParams', 'PROVER_ALLOW_UNPINNED_PARAMS', (raw) => raw === '1' || raw === 'true')
