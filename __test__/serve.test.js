@@ -1,13 +1,13 @@
 'use strict'
 // `serve`: the official proof server's protocol (midnight-ledger proof-server/src/endpoints.rs),
 // spoken to by the ledger's own payload builders and midnight-js's HTTP proving provider.
-const { test, before, after } = require('node:test')
+const { test, describe, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
 const L = require('@midnight-ntwrk/ledger-v8')
-const { createProver } = require('..')
+const { createProver, keygen } = require('..')
 const { compactDir, testCircuit, tempDir, keysFor, FIXTURES, ROOT } = require('./support/fixtures')
 const { serveWith, arithPreimage, provingPayload, post, text, unversioned } = require('./support/serve')
 const { resolveServeConfig } = require('../lib/serve/config')
@@ -142,6 +142,59 @@ test('--job-timeout: a proof that takes longer answers 500 PROOF_TIMEOUT (like t
   }
 })
 
+test('--job-timeout keeps the counts true: a timed-out proof holds its slot until its native work ends; a queued one leaves at once', async () => {
+  const hurried = await serveWith(['--keys', dir, '--job-timeout', '0.3', '--num-workers', '1'])
+  try {
+    const before = (await (await fetch(hurried.url + '/status')).json()).proofsCompleted
+    const payload = provingPayload('bench_k13')
+    // The first proves (longer than 0.3 s); the second waits behind it and never starts.
+    const [running, queued] = await Promise.all([post(hurried.url + '/prove', payload), post(hurried.url + '/prove', payload)])
+    for (const res of [running, queued]) {
+      assert.equal(res.status, 500)
+      assert.match(text(res.bytes), /^PROOF_TIMEOUT: no result within 300 ms/)
+    }
+    // Both are answered, but the first proof is still running natively: its slot is still taken.
+    const ready = await (await fetch(hurried.url + '/ready')).json()
+    const status = await (await fetch(hurried.url + '/status')).json()
+    assert.deepEqual([ready.jobsProcessing, ready.jobsPending], [1, 0])
+    assert.deepEqual([status.activeProofs, status.queuedProofs], [1, 0], 'the prover runs exactly the proof the gate counts')
+    while ((await (await fetch(hurried.url + '/ready')).json()).jobsProcessing !== 0) await new Promise((r) => setTimeout(r, 20))
+    const after = await (await fetch(hurried.url + '/status')).json()
+    assert.equal(after.proofsCompleted, before + 1, 'the queued proof never ran')
+    assert.deepEqual([after.activeProofs, after.queuedProofs], [0, 0])
+  } finally {
+    await hurried.close()
+  }
+})
+
+test('JobGate: a job that times out pending frees its place at once; one that times out running keeps its slot until it settles', async () => {
+  const { JobGate } = require('../lib/serve/jobs')
+  const gate = new JobGate({ capacity: 1, workers: 1, timeoutMs: 30 })
+  let finish
+  const long = new Promise((resolve) => (finish = resolve))
+  const started = []
+  const a = gate.admit(() => (started.push('a'), long))
+  const b = gate.admit(() => (started.push('b'), 'b done'))
+  assert.equal(gate.admit(() => 'c'), undefined, 'one running and one pending: full at capacity 1')
+  assert.deepEqual([gate.processing, gate.pending, gate.full], [1, 1, true])
+  for (const job of [a, b]) await assert.rejects(job, (err) => err.code === 'PROOF_TIMEOUT' && /no result within 30 ms/.test(err.message))
+  assert.deepEqual([gate.processing, gate.pending, gate.overdue, gate.full], [1, 0, 1, false], 'b left the queue; a still holds its slot')
+  assert.deepEqual(started, ['a'])
+  const c = gate.admit(() => (started.push('c'), 'c done'))
+  assert.deepEqual([gate.processing, gate.pending], [1, 1], 'c waits for a\'s work, not for a\'s answer')
+  finish('a done')
+  assert.equal(await c, 'c done')
+  await new Promise(setImmediate) // c's answer goes out first; its slot is freed right after
+  assert.deepEqual(started, ['a', 'c'])
+  assert.deepEqual([gate.processing, gate.pending, gate.overdue], [0, 0, 0])
+  // A job whose work throws synchronously is answered with that error and frees its slot.
+  const thrown = gate.admit(() => {
+    throw new Error('boom')
+  })
+  await assert.rejects(thrown, /boom/)
+  assert.equal(gate.inFlight, 0)
+})
+
 test('--body-limit: a larger body is refused with 413 (declared or streamed), smaller ones pass', async () => {
   const small = await serveWith(['--keys', dir, '--body-limit', '4096'])
   try {
@@ -233,13 +286,15 @@ test('--job-capacity: beyond it /prove answers 429 and /ready 503 with processin
 test('flags win over env; the proof server names work; bad values are INVALID_OPTIONS naming the source', () => {
   const env = { MIDNIGHT_PROOF_SERVER_PORT: '7000', MIDNIGHT_PROOF_SERVER_JOB_CAPACITY: '3', PROVER_HOST: '0.0.0.0', PROVER_BODY_LIMIT: '1000', MIDNIGHT_PROOF_SERVER_JOB_TIMEOUT: '1.5' }
   const fromEnv = resolveServeConfig([], env)
-  assert.deepEqual([fromEnv.port, fromEnv.jobCapacity, fromEnv.host, fromEnv.bodyLimit, fromEnv.prover.timeoutMs], [7000, 3, '0.0.0.0', 1000, 1500])
+  assert.deepEqual([fromEnv.port, fromEnv.jobCapacity, fromEnv.host, fromEnv.bodyLimit, fromEnv.jobTimeoutMs], [7000, 3, '0.0.0.0', 1000, 1500])
   const fromFlags = resolveServeConfig(['-p', '7001', '--job-capacity=4', '--host', '::1', '--num-workers', '2', '--threads', '2', '--keys', `${dir}${path.delimiter}${dir}`, '--preload', 'arith, bench_k13', '-v'], env)
   assert.deepEqual([fromFlags.port, fromFlags.jobCapacity, fromFlags.host, fromFlags.verbose], [7001, 4, '::1', true])
-  assert.deepEqual(fromFlags.prover, { circuitKeysPath: [dir, dir], threads: 2, preloadCircuits: ['arith', 'bench_k13'], maxConcurrent: 2, timeoutMs: 1500 })
+  // The job timeout is the gate's (lib/serve/jobs.js), not the prover's.
+  assert.deepEqual(fromFlags.prover, { circuitKeysPath: [dir, dir], threads: 2, preloadCircuits: ['arith', 'bench_k13'], maxConcurrent: 2 })
   const defaults = resolveServeConfig([], {})
-  assert.deepEqual([defaults.port, defaults.host, defaults.jobCapacity, defaults.prover.timeoutMs, defaults.apiKey], [6300, '127.0.0.1', 0, 600000, undefined])
-  assert.deepEqual(resolveServeConfig(['--no-fetch-params'], {}).ignored, ['--no-fetch-params'])
+  assert.deepEqual([defaults.port, defaults.host, defaults.jobCapacity, defaults.jobTimeoutMs, defaults.apiKey, defaults.fetchParams], [6300, '127.0.0.1', 0, 600000, undefined, true])
+  assert.equal(resolveServeConfig(['--no-fetch-params'], {}).fetchParams, false)
+  assert.equal(resolveServeConfig([], { MIDNIGHT_PROOF_SERVER_NO_FETCH_PARAMS: 'true' }).fetchParams, false)
   for (const [args, e, where] of [
     [['--port', 'x'], {}, '--port'],
     [[], { MIDNIGHT_PROOF_SERVER_PORT: '70000' }, 'MIDNIGHT_PROOF_SERVER_PORT'],
@@ -295,4 +350,134 @@ test('SIGTERM: the CLI stops accepting, finishes the proof in flight (200), and 
   assert.equal(text(res.bytes.subarray(0, 25)), 'midnight:proof-versioned:')
   assert.deepEqual(await exited, { code: 0, signal: null }, out)
   await assert.rejects(fetch(url + '/health'), /fetch failed/)
+})
+
+// The official proof server's integration tests (midnight-ledger proof-server/tests/
+// integration_tests.rs), each assertion that applies to `serve` restated here. /prove-tx is
+// deprecated there and not served here, so its cases are asserted on /prove and /check instead.
+describe('as the official proof server\'s integration tests assert', () => {
+  const WORKERS = 2
+  const LIMIT = 2
+
+  test('GET /prove, /check, /k answer 404; empty bodies to /prove, /check, /k answer 400', async () => {
+    for (const route of ['/prove', '/check', '/k']) {
+      assert.equal((await fetch(server.url + route)).status, 404, route)
+      const empty = await post(server.url + route, new Uint8Array(0))
+      assert.equal(empty.status, 400, route)
+    }
+    const empty = text((await post(server.url + '/prove', new Uint8Array(0))).bytes)
+    assert.ok(empty.includes('expected header tag') && empty.includes(", got ''"), empty)
+  })
+
+  test('a JSON body, and 100 zero bytes, are 400 (expected header tag / Unsupported ZKIR version)', async () => {
+    for (const route of ['/prove', '/check']) {
+      const res = await post(server.url + route, Buffer.from('{"key": "value"}'), { 'Content-Type': 'application/json' })
+      assert.equal(res.status, 400)
+      assert.ok(text(res.bytes).includes('expected header tag'), text(res.bytes))
+      assert.equal((await post(server.url + route, new Uint8Array(100))).status, 400)
+    }
+    const k = await post(server.url + '/k', new Uint8Array(100))
+    assert.equal(k.status, 400)
+    assert.ok(/Unsupported ZKIR version|expected header tag/.test(text(k.bytes)), text(k.bytes))
+  })
+
+  test('a body sent twice is 400 with the deserializer\'s message alone: ^Not all bytes read deserializing \'.*\'; N bytes remaining$', async () => {
+    const preimage = arithPreimage()
+    for (const [route, body] of [['/prove', L.createProvingPayload(preimage, undefined)], ['/check', L.createCheckPayload(preimage)]]) {
+      const res = await post(server.url + route, Buffer.concat([body, body]))
+      assert.equal(res.status, 400)
+      assert.match(text(res.bytes), /^Not all bytes read deserializing '.*'; \d+ bytes remaining$/)
+    }
+  })
+
+  test('a body with 50 bytes overwritten at random (fixed seed) is 400', async () => {
+    let seed = 42
+    const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) / 2 ** 24
+    const body = Uint8Array.from(L.createProvingPayload(arithPreimage(), undefined))
+    for (let i = 0; i < 50; i++) body[Math.floor(next() * body.length)] = Math.floor(next() * 256)
+    assert.equal((await post(server.url + '/prove', body)).status, 400)
+  })
+
+  test('/k: a minimal tagged IR (one input, no instructions) answers its k', async () => {
+    const { jsonIrToBinary } = require('@midnight-ntwrk/zkir-v2')
+    const ir = jsonIrToBinary(JSON.stringify({ version: { major: 2, minor: 0 }, num_inputs: 1, do_communications_commitment: false, instructions: [] }))
+    const res = await post(server.url + '/k', ir)
+    assert.equal(res.status, 200, text(res.bytes))
+    assert.equal(Number(text(res.bytes)), (await keygen(ir)).k)
+  })
+
+  test(`/ready with ${WORKERS} workers and capacity ${LIMIT}: ${LIMIT - 1 + WORKERS} jobs are ok (2 processing, 1 pending), ${LIMIT + WORKERS} are busy (503)`, async () => {
+    const pool = await serveWith(['--keys', dir, '--num-workers', String(WORKERS), '--job-capacity', String(LIMIT)])
+    try {
+      const payload = provingPayload('bench_k13')
+      const counts = async () => (await fetch(pool.url + '/ready')).json().then(({ timestamp, ...rest }) => rest)
+      const sent = []
+      const settle = async (n) => {
+        while (sent.length < n) sent.push(post(pool.url + '/prove', payload))
+        let c
+        while ((c = await counts()).jobsProcessing + c.jobsPending < n) await new Promise((r) => setTimeout(r, 5))
+      }
+      await settle(LIMIT - 1 + WORKERS)
+      const okRes = await fetch(pool.url + '/ready')
+      const ok = await okRes.json()
+      assert.equal(okRes.status, 200)
+      assert.deepEqual([ok.status, ok.jobsProcessing, ok.jobsPending], ['ok', WORKERS, LIMIT - 1])
+      await settle(LIMIT + WORKERS)
+      const busyRes = await fetch(pool.url + '/ready')
+      const busy = await busyRes.json()
+      assert.equal(busyRes.status, 503)
+      assert.deepEqual([busy.status, busy.jobsProcessing, busy.jobsPending], ['busy', WORKERS, LIMIT])
+      assert.deepEqual((await Promise.all(sent)).map((r) => r.status), sent.map(() => 200))
+    } finally {
+      await pool.close()
+    }
+  })
+
+  test('capacity 0 admits every job (10 at once, all proved); 10 concurrent requests with capacity 10 all prove; /health answers under load', async () => {
+    for (const capacity of ['0', '10']) {
+      const pool = await serveWith(['--keys', dir, '--num-workers', String(WORKERS), '--job-capacity', capacity])
+      try {
+        const payload = L.createProvingPayload(arithPreimage(), undefined)
+        const sent = Array.from({ length: 10 }, () => post(pool.url + '/prove', payload))
+        const ready = await fetch(pool.url + '/ready')
+        assert.equal(ready.status, 200)
+        const body = await ready.json()
+        assert.deepEqual([body.status, body.jobCapacity], ['ok', Number(capacity)])
+        assert.equal((await fetch(pool.url + '/health')).status, 200)
+        assert.deepEqual((await Promise.all(sent)).map((r) => r.status), sent.map(() => 200))
+      } finally {
+        await pool.close()
+      }
+    }
+  })
+
+  test('GET /fetch-params/{k}: k=8 answers success (embedded SRS, no download), k=30 is 400 "k=30 out of range"; --no-fetch-params removes the route', async () => {
+    const ok = await fetch(server.url + '/fetch-params/8')
+    assert.equal(ok.status, 200)
+    assert.equal(await ok.text(), 'success')
+    const far = await fetch(server.url + '/fetch-params/30')
+    assert.equal(far.status, 400)
+    assert.equal(await far.text(), 'k=30 out of range')
+    // A k that is not a u8 does not match the route (actix's path extractor answers 404).
+    for (const k of ['256', 'abc', '-1']) assert.equal((await fetch(server.url + `/fetch-params/${k}`)).status, 404, k)
+    const without = await serveWith(['--keys', dir, '--no-fetch-params'])
+    try {
+      assert.equal((await fetch(without.url + '/fetch-params/8')).status, 404)
+    } finally {
+      await without.close()
+    }
+  })
+
+  test('GET /fetch-params/15 with no bls_midnight_2p15 on disk and no MIDNIGHT_PARAM_SOURCE: 500 PARAMS_NOT_FOUND, nothing downloaded', { skip: process.env.MIDNIGHT_PARAM_SOURCE ? 'MIDNIGHT_PARAM_SOURCE is set' : false }, async () => {
+    const params = tempDir('mnp-fetch-params-')
+    const s = await serveWith(['--keys', dir, '--params', params])
+    try {
+      const res = await fetch(s.url + '/fetch-params/15')
+      assert.equal(res.status, 500)
+      assert.match(await res.text(), /^PARAMS_NOT_FOUND: .*bls_midnight_2p15/)
+      assert.deepEqual(fs.readdirSync(params), [])
+    } finally {
+      await s.close()
+    }
+  })
 })

@@ -65,7 +65,6 @@ async function serveCommand(args) {
   }
   const { startServer } = require('../lib/serve/server')
   const config = resolveServeConfig(args)
-  for (const flag of config.ignored) console.log(`${flag}: accepted for compatibility with the proof server; parameters are fetched only when MIDNIGHT_PARAM_SOURCE is set`)
   const server = await startServer(config)
   console.log(`midnight-native-prover serve listening on ${server.url}${config.apiKey ? ' (API key required)' : ''}`)
   return new Promise((resolve) => {

@@ -25,9 +25,9 @@ const FLAGS = {
   'key-cache': { env: 'PROVER_KEY_CACHE' },
   'body-limit': { env: 'PROVER_BODY_LIMIT' },
   verbose: { env: 'MIDNIGHT_PROOF_SERVER_VERBOSE', short: 'v', boolean: true },
-  // The proof server downloads parameters unless told not to; this engine downloads only when
-  // MIDNIGHT_PARAM_SOURCE is set, so the flag is accepted (recipes written for the official image
-  // keep working) and changes nothing.
+  // The proof server fetches parameters at start and serves GET /fetch-params/{k} unless told not
+  // to. This engine fetches nothing at start (for proofs it downloads only when
+  // MIDNIGHT_PARAM_SOURCE is set), so the flag's one effect here is to remove that route.
   'no-fetch-params': { env: 'MIDNIGHT_PROOF_SERVER_NO_FETCH_PARAMS', boolean: true },
 }
 
@@ -89,7 +89,6 @@ function resolveServeConfig(argv = [], env = process.env) {
     paramsPath: at('params').raw,
     keyCachePath: given['key-cache'],
     maxConcurrent: numWorkers,
-    timeoutMs: Math.ceil(jobTimeout * 1000),
   }
   return {
     port: nonNegativeInteger(number(at('port')), 65535) ?? 6300,
@@ -97,18 +96,22 @@ function resolveServeConfig(argv = [], env = process.env) {
     jobCapacity: nonNegativeInteger(number(at('job-capacity')), 2 ** 31 - 1) ?? 0,
     bodyLimit: positiveInteger(number(at('body-limit')), 2 ** 32) ?? DEFAULT_BODY_LIMIT,
     verbose: boolean(at('verbose')),
+    // Per job, from admission; timed by the job gate (lib/serve/jobs.js), not the prover.
+    jobTimeoutMs: Math.ceil(jobTimeout * 1000),
     apiKey: env.PROVER_API_KEY || undefined,
     // Whether PROVER_MEMORY_LIMIT or --memory-limit set it; if not, serve derives it from the cgroup.
     memoryLimitGiven: at('memory-limit').raw !== undefined,
     prover: Object.fromEntries(Object.entries(prover).filter(([, v]) => v !== undefined)),
-    ignored: boolean(at('no-fetch-params')) ? ['--no-fetch-params'] : [],
+    // As in the proof server, --no-fetch-params removes GET /fetch-params/{k} (it answers 404).
+    fetchParams: !boolean(at('no-fetch-params')),
   }
 }
 
 const USAGE = `usage: midnight-native-prover serve [flags]
 
   Serves the official proof server's HTTP protocol (POST /prove /check /k, GET /health /ready
-  /version /proof-versions) plus GET /metrics and /status. Each flag falls back to its env variable.
+  /version /proof-versions /fetch-params/{k}) plus GET /metrics and /status. Each flag falls back
+  to its env variable.
 
   --port, -p      MIDNIGHT_PROOF_SERVER_PORT          port (default 6300)
   --host          PROVER_HOST                         address to bind (default 127.0.0.1)
@@ -123,8 +126,9 @@ const USAGE = `usage: midnight-native-prover serve [flags]
   --key-cache     PROVER_KEY_CACHE                    where built-in circuits' prover keys are derived to
   --body-limit    PROVER_BODY_LIMIT                   largest request body in bytes (default 128 MiB)
   --verbose, -v   MIDNIGHT_PROOF_SERVER_VERBOSE       log every request
-  --no-fetch-params                                   accepted for compatibility, changes nothing: parameters
-                                                      are fetched only when MIDNIGHT_PARAM_SOURCE is set
+  --no-fetch-params                                   no GET /fetch-params/{k} route (404), as in the proof
+                  MIDNIGHT_PROOF_SERVER_NO_FETCH_PARAMS  server (proofs fetch parameters only when
+                                                      MIDNIGHT_PARAM_SOURCE is set, with or without it)
                   PROVER_API_KEY                      require "Authorization: Bearer <key>"
                                                       (GET /, /health and /ready stay open for probes)`
 

@@ -3,6 +3,24 @@
 // proves it, and convert between the wire formats (src/core/payload.rs) and the provider's.
 const binding = require('../../binding.js')
 const { native, nativeSync } = require('../errors')
+const { HttpError } = require('./http-error')
+
+/** Codes a decoder gives bytes it cannot read; anything else (a panic, say) is ours, not the client's. */
+const UNREADABLE = new Set(['INVALID_ARGUMENT', 'INVALID_IR'])
+
+/**
+ * Decodes a request body. Like the proof server (`tagged_deserialize(..).map_err(ErrorBadRequest)`),
+ * a body that does not deserialize is a 400 whose text is the deserializer's message alone, e.g.
+ * `Not all bytes read deserializing '…'; 3 bytes remaining`, with no error code in front.
+ */
+function decoded(decode) {
+  try {
+    return nativeSync(decode)
+  } catch (err) {
+    if (UNREADABLE.has(err.code)) throw new HttpError(400, err.message)
+    throw err
+  }
+}
 
 /**
  * A key-material provider answering the material one request carried. No getParams: the
@@ -32,17 +50,25 @@ const asBytes = (buf) => new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLeng
 
 /** `/prove`: createProvingPayload bytes in, tagged ProofVersioned out. */
 function proveRequest(prover, body) {
-  const req = nativeSync(() => binding.decodeProveRequest(body))
+  const req = decoded(() => binding.decodeProveRequest(body))
   const material = req.proverKey && { proverKey: asBytes(req.proverKey), verifierKey: asBytes(req.verifierKey), ir: asBytes(req.ir) }
   return async () => {
-    const proof = await providerFor(prover, material).prove(asBytes(req.preimage), req.keyLocation, req.bindingInput)
+    let proof
+    try {
+      proof = await providerFor(prover, material).prove(asBytes(req.preimage), req.keyLocation, req.bindingInput)
+    } catch (err) {
+      // With the client's own key material, a proof that fails its self-verification means the
+      // material does not hang together (keys for another IR, a damaged key): the client's error.
+      if (material && err?.code === 'PROOF_FAILED') err.httpStatus = 400
+      throw err
+    }
     return nativeSync(() => binding.encodeProofResponse(proof))
   }
 }
 
 /** `/check`: createCheckPayload bytes in, tagged Vec<Option<u64>> (parseCheckResult's input) out. */
 function checkRequest(prover, body) {
-  const req = nativeSync(() => binding.decodeCheckRequest(body))
+  const req = decoded(() => binding.decodeCheckRequest(body))
   const material = req.ir && { ir: asBytes(req.ir) }
   return async () => {
     const skips = await providerFor(prover, material).check(asBytes(req.preimage), req.keyLocation)
@@ -50,9 +76,9 @@ function checkRequest(prover, body) {
   }
 }
 
-/** `/k`: a tagged ZKIR v2 IR in, its k out. */
+/** `/k`: a tagged ZKIR v2 IR in, its k out (an unreadable IR is a 400 with the reader's message). */
 function kRequest(body) {
-  return nativeSync(() => binding.irK(body))
+  return decoded(() => binding.irK(body))
 }
 
 module.exports = { proveRequest, checkRequest, kRequest, providerFor }
