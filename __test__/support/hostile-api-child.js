@@ -67,7 +67,7 @@ async function outcome(c, ctx) {
 
 /**
  * The verdict on one case: `ok`, or a failure `kind` (hang, sync-throw, untyped, panic, wrong-code,
- * wrong-message, unexpected-success, wrong-result) with its detail.
+ * wrong-message, unexpected-success, unexpected-rejection, wrong-result) with its detail.
  */
 async function judge(c, o, codes, ctx) {
   const e = c.expect
@@ -96,7 +96,8 @@ async function judge(c, o, codes, ctx) {
     return fail('untyped', `code not in errorCodes(): ${describeError(err)}`)
   }
   if (err.code === 'PROVER_PANIC') return fail('panic', describeError(err))
-  if (e.codes && !e.codes.includes(err.code)) return fail('wrong-code', `expected ${e.codes.join(' | ')}, got ${describeError(err)}`)
+  if (!e.codes) return fail('unexpected-rejection', `the input is valid, but: ${describeError(err)}`)
+  if (!e.codes.includes(err.code)) return fail('wrong-code', `expected ${e.codes.join(' | ')}, got ${describeError(err)}`)
   if (e.message && !e.message.test(err.message)) return fail('wrong-message', `message does not match ${e.message}: ${describeError(err)}`)
   if (!err.message) return fail('wrong-message', `empty message: ${describeError(err)}`)
   return { ok: true, detail: describeError(err) }
