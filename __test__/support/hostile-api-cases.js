@@ -852,6 +852,9 @@ batches.keys = {
       add('prover.prove', `arith witness, ${input} (files)`, () => ctx.fromFiles.prove(id, goodWitness()), { codes: K, success: (r) => isProof(r.proof) })
       add('prover.verify', `arith's real proof, ${input} (files)`, () => ctx.fromFiles.verify(id, ctx.proof.proof, ctx.proof.publicInputs), { codes: ['KEY_CORRUPT'], success: (v) => assert.equal(typeof v, 'boolean') })
     }
+    for (const id of ['ptrunc0', 'ptrunc2', 'vtrunc0', 'swapped']) {
+      add('prover.preload', `[${JSON.stringify(id)}] with damaged key files`, () => ctx.fromFiles.preload([id]), rejects('KEY_CORRUPT'))
+    }
     // Proofs: truncated, bit-flipped, grown, of another circuit; public inputs of wrong lengths.
     const { proof, publicInputs } = ctx.proof
     add('prover.verify', 'the real proof (control)', () => ctx.p.verify('arith', proof, publicInputs), succeeds((v) => assert.equal(v, true)))
@@ -954,6 +957,11 @@ batches.km = {
       return settled.map((s) => s.reason)
     }, succeeds((errors) => errors.forEach((e) => assert.equal(e?.code, 'INVALID_CIRCUIT_ID'))))
     add('prover.provingProvider(km).prove', 'a key location of 1e6 chars, good material (valid)', () => ctx.p.provingProvider(km(a)).prove(ctx.preimage, 'x'.repeat(1e6)), { codes: ['INVALID_CIRCUIT_ID'], success: isProof })
+    // Labels from clients are capped (issue 9): that location must not come back whole in every scrape.
+    add('prover.metrics', 'after a proof whose key location has 1e6 chars', () => ctx.p.metrics(), succeeds((text) => {
+      const longest = Math.max(...[...text.matchAll(/="([^"]*)"/g)].map((m) => m[1].length))
+      assert.ok(longest <= 1024 && text.length < 1 << 20, `a label of ${longest} chars, ${text.length} chars of metrics`)
+    }))
     add('prover.provingProvider(km).prove', 'good material (control)', () => ctx.p.provingProvider(km(a)).prove(ctx.preimage, 'arith-km'), succeeds(isProof))
     // getParams, asked for k = 15 (arttt approve) since paramsPath holds no bls_midnight_2p15.
     const P15 = ['INVALID_ARGUMENT', 'PARAMS_MISMATCH', 'PARAMS_NOT_FOUND']
