@@ -120,6 +120,17 @@ async function main() {
   const codes = api.errorCodes()
   await batch.setup(ctx)
   const cases = batch.cases(ctx)
+  // Whatever came before, this process still proves and verifies.
+  cases.push({
+    export: 'prover.prove',
+    input: 'arith, its good witness, after the whole batch in this process (control)',
+    run: async () => {
+      const p = await ctx.prover()
+      const r = await p.prove('arith', JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'circuits', 'arith.witness.json'), 'utf8')))
+      return p.verify('arith', r.proof, r.publicInputs)
+    },
+    expect: { success: (ok) => assert.equal(ok, true) },
+  })
   await send({ t: 'plan', total: cases.length })
   for (let i = Number(startArg) || 0; i < cases.length; i++) {
     const c = cases[i]
@@ -139,7 +150,7 @@ async function main() {
   current = null
   for (const step of ctx.cleanup) {
     const done = await Promise.race([Promise.resolve(step()).then(() => true), delay(CASE_MS).then(() => false)])
-    if (!done) await send({ t: 'stray', event: 'cleanup', detail: `a cleanup step (closing a prover or a server) did not finish within ${CASE_MS} ms` })
+    if (!done) await send({ t: 'stray', event: 'cleanup', export: 'prover.close', input: "the batch's provers, at its end", detail: `a cleanup step (closing a prover or a server) did not finish within ${CASE_MS} ms` })
   }
   await send({ t: 'end' })
   // A short grace period for the IPC channel; provers are closed, nothing else should matter.
