@@ -11,10 +11,11 @@
 //     a fresh key cache on first use and proves the later ones from it.
 // Pass when every request is proved and RSS stays under the memory limit plus HEADROOM (Node,
 // V8, HTTP buffers and the SRS are outside the prover's budget). Prints the RSS curve and totals.
-// The defaults are sized so that only eviction can pass: a zswap output proof alone needs about
-// 300 MiB (its key ~145 MiB held, plus the proof), serve itself starts at ~50 MiB RSS, and each
-// small circuit's key material is ~0.4 MiB held; 500 of them kept forever do not fit in 384 MiB.
-// (Measured on the 2-core dev box, November 2026.)
+// The defaults are meant to leave no room for keeping everything: serve starts at ~50 MiB RSS, a
+// zswap output proof brings it to ~300 MiB (its key is ~145 MiB held), and each small circuit's
+// key material is ~0.4 MiB held (measured on the 2-core dev box, November 2026). Kept forever,
+// ~490 of them plus the zswap key (~340 MiB held, an estimate) leave no room under 384 MiB for
+// the zswap proof's own reservation, so the run depends on evicting idle circuits.
 // Dev-only: it needs the devDependencies (@midnight-ntwrk/ledger-v8) and __test__/ helpers.
 //
 //   node scripts/soak.js [--requests 500] [--memory-limit 384] [--headroom 128] [--zswap-every 50]
