@@ -8,8 +8,8 @@ const path = require('node:path')
 const L = require('@midnight-ntwrk/ledger-v8')
 const { createProver } = require('..')
 const { compactDir, testCircuit, tempDir } = require('./support/fixtures')
-const { serveWith, arithPreimage } = require('./support/serve')
-const { buildZswapOutputTx, wellFormed } = require('./helpers/ledger')
+const { serveWith, arithPreimage, post, text } = require('./support/serve')
+const { buildZswapOutputTx, capturePreimages, wellFormed } = require('./helpers/ledger')
 
 let client // the ESM-only midnight-js packages
 let dir
@@ -88,6 +88,12 @@ test('httpClientProofProvider proves a ledger-v8 zswap transaction through serve
     wellFormed(proven) // throws "Invalid proof …" if a proof does not verify natively
     const round = L.Transaction.deserialize('signature', 'proof', 'pre-binding', proven.serialize())
     wellFormed(round)
+    // The official server's check_endpoint::processes_valid_request: a zswap output preimage with
+    // no IR is checked against the built-in circuit's own IR.
+    const [{ preimage }] = await capturePreimages(buildZswapOutputTx(1))
+    const check = await post(builtin.url + '/check', L.createCheckPayload(preimage))
+    assert.equal(check.status, 200, text(check.bytes))
+    assert.ok(Array.isArray(L.parseCheckResult(check.bytes)))
   } finally {
     await builtin.close()
   }
