@@ -116,7 +116,8 @@ const USAGE = `usage: midnight-native-prover serve [flags]
   --port, -p      MIDNIGHT_PROOF_SERVER_PORT          port (default 6300)
   --host          PROVER_HOST                         address to bind (default 127.0.0.1)
   --job-capacity  MIDNIGHT_PROOF_SERVER_JOB_CAPACITY  jobs allowed to wait; beyond it 429 (0 = unlimited)
-  --job-timeout   MIDNIGHT_PROOF_SERVER_JOB_TIMEOUT   seconds per proof (default 600)
+  --job-timeout   MIDNIGHT_PROOF_SERVER_JOB_TIMEOUT   seconds per job from admission (default 600); a proof
+                                                      still running then is answered 500 but keeps its slot
   --num-workers   MIDNIGHT_PROOF_SERVER_NUM_WORKERS   proofs in flight (default 1, or PROVER_MAX_CONCURRENT)
   --memory-limit  PROVER_MEMORY_LIMIT                 MiB (default: 85% of the cgroup memory limit)
   --threads       PROVER_THREADS                      proving threads (default: available CPUs)

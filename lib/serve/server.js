@@ -194,6 +194,7 @@ class ProofServer {
   #clientError(err, socket) {
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) return socket.destroy()
     const [status, reason, what] = CLIENT_ERROR_STATUS[err.code] ?? [400, 'Bad Request', `malformed request (${err.code ?? 'parse error'}: ${err.reason ?? err.message})`]
+    if (this.#config.verbose) console.log(`${socket.remoteAddress} unparsable request (${err.code}) ${status}`)
     const answer = () => {
       try {
         if (socket.writable && !this.#writing.has(socket)) {
@@ -315,7 +316,7 @@ class ProofServer {
     req.on('error', () => {}) // a body cut short: readBody rejects on 'close', nothing else reads it
     res.on('error', () => {}) // writing to a client that has gone: nothing to tell it
     const started = performance.now()
-    let route = `${req.method} ?`
+    let route = `${req.method} ${JSON.stringify(String(req.url).slice(0, 80))}` // until it parses
     let reply
     try {
       route = `${req.method} ${targetPath(req.method, req.url)}`
