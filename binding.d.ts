@@ -32,8 +32,6 @@ export declare class NativeProver {
    * calls it once submitted work has settled.
    */
   release(): void
-  /** Live threads of this process that this prover started (from /proc; 0 elsewhere). */
-  liveThreads(): number
 }
 
 /** `/check` against the IR the request carried (no keys), on the task pool. */
@@ -57,8 +55,11 @@ export declare function errorCodes(): Array<string>
 /** `dir/bls_midnight_2p{k}`, fetched from `source` when missing, once it has Midnight's pinned hash. */
 export declare function fetchParams(k: number, dir: string, source?: string | undefined | null): Promise<string>
 
-/** The k a circuit needs: a `/k` body, or a kmProvider's IR (`.bzkir`, or `.zkir` JSON). */
-export declare function irK(body: Uint8Array): number
+/**
+ * The k a circuit needs: a `/k` body, or a kmProvider's IR (`.bzkir`, or `.zkir` JSON). On
+ * the task pool: a large IR takes seconds to lay out, which must not block the event loop.
+ */
+export declare function irK(body: Uint8Array): Promise<number>
 
 export declare function keygen(ir: string | Uint8Array, params: NativeParamsSources): Promise<NativeKeys>
 
@@ -164,6 +165,7 @@ export interface NativeStatus {
   reservations: Array<NativeClaim>
   waitingForMemory: Array<NativeClaim>
   peakNativeBytes: number
+  liveThreads: number
   circuitsEvicted: number
   cacheLimitBytes: number
   maxLoadedCircuits: number

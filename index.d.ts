@@ -284,7 +284,10 @@ export interface ProverStatus {
   activeProofs: number
   /** Proofs waiting: for a driver (`maxConcurrent`) or for memory (`memory.budget.waiting`). */
   queuedProofs: number
+  /** Size of the prover's proving pool (`threads`). */
   threads: number
+  /** Threads this prover started that are alive now (pool workers and drivers); 0 after `close()`. */
+  liveThreads: number
   memory: {
     /** Bytes the native addon holds on its heap: keys, parameters, proofs in flight. */
     nativeBytes: number
@@ -298,6 +301,27 @@ export interface ProverStatus {
     peakNativeBytes: number
     /** Held memory, reservations and waiters of the memory budget. */
     budget: MemoryBudget
+  }
+  /**
+   * The bound on loaded circuits. Idle circuits (no proof, check or load using them) are evicted
+   * least recently used first when held memory passes `limitBytes` or more than `maxCircuits`
+   * are loaded, and when a proof needs room under `memoryLimit`.
+   */
+  cache: {
+    /** `memoryLimit`, or half the machine's memory when none is set. */
+    limitBytes: number
+    maxCircuits: number
+    /** Circuits evicted so far. */
+    evicted: number
+  }
+  /** The process's pool for checks, verifies, preloads, keygen and `irK` (shared by all provers). */
+  tasks: {
+    /** Threads running tasks now; they exit when the queue is empty. */
+    threads: number
+    maxThreads: number
+    /** Tasks waiting for a thread; past `maxQueued`, calls reject with `PROVER_OVERLOADED`. */
+    queued: number
+    maxQueued: number
   }
   proofsCompleted: number
   proofsFailed: number

@@ -23,6 +23,8 @@ function abortError(signal) {
  * (PROOF_TIMEOUT), whichever comes first; `onStop` then withdraws the work if it has not started.
  */
 function raceStop(work, { signal, timeoutMs, onStop = () => {} } = {}) {
+  // The native work settles later even when the caller stops waiting: never unhandled.
+  work.catch(() => {})
   if (!signal && timeoutMs === undefined) return work
   if (signal?.aborted) {
     onStop()
@@ -44,10 +46,35 @@ function raceStop(work, { signal, timeoutMs, onStop = () => {} } = {}) {
   })
 }
 
+/** Timers hold at most 2^31 - 1 ms; Node fires a longer one after 1 ms. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
 function timeoutOption(value, where) {
   if (value === undefined) return undefined
-  if (!Number.isInteger(value) || value < 1) throw new ProverError('INVALID_ARGUMENT', `${where} must be a positive integer of ms, got ${value}`)
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    throw new ProverError('INVALID_ARGUMENT', `${where} must be an integer of ms from 1 to ${MAX_TIMEOUT_MS}, got ${value}`)
+  }
   return value
+}
+
+/** A per-call options object (`undefined` and `null` mean none) and its `signal`, checked. */
+function callOptions(options, where) {
+  if (options == null) return {}
+  if (typeof options !== 'object') throw new ProverError('INVALID_ARGUMENT', `${where} options must be an object`)
+  const { signal } = options
+  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function')) {
+    throw new ProverError('INVALID_ARGUMENT', `${where}: options.signal must be an AbortSignal`)
+  }
+  return options
+}
+
+/** Runs `start` (which returns a promise) so that every validation error becomes a rejection. */
+function rejecting(start) {
+  try {
+    return start()
+  } catch (err) {
+    return Promise.reject(err)
+  }
 }
 
 /** A plain Uint8Array view of a Buffer from the binding (no copy). */
@@ -93,6 +120,7 @@ function toStatus(s) {
     activeProofs: s.activeProofs,
     queuedProofs: s.queuedProofs,
     threads: s.threads,
+    liveThreads: s.liveThreads,
     memory: {
       nativeBytes: s.nativeBytes,
       proverKeyBytes: keyBytes,
@@ -116,6 +144,9 @@ function toStatus(s) {
   }
 }
 
+/** A thrown value as text, whatever it is. */
+const describe = (err) => (err instanceof Error ? err.message : String(err))
+
 /** Key material a kmProvider answered for `location`; only a lookup makes one. */
 class KeyMaterial {
   constructor(location, { proverKey, verifierKey, ir }) {
@@ -133,14 +164,22 @@ function keyMaterialLookup(kmProvider) {
   }
   return async (keyLocation) => {
     if (typeof keyLocation !== 'string') throw new ProverError('INVALID_CIRCUIT_ID', `key location must be a string, got ${typeof keyLocation}`)
-    const km = await kmProvider.lookupKey(keyLocation)
-    if (km == null) throw new ProverError('CIRCUIT_NOT_FOUND', `the kmProvider has no key material for ${JSON.stringify(keyLocation)}`)
-    for (const part of ['proverKey', 'verifierKey', 'ir']) {
-      if (!(km[part] instanceof Uint8Array)) {
+    const where = `kmProvider.lookupKey(${JSON.stringify(keyLocation)})`
+    let parts
+    try {
+      const km = await kmProvider.lookupKey(keyLocation)
+      if (km == null) throw new ProverError('CIRCUIT_NOT_FOUND', `the kmProvider has no key material for ${JSON.stringify(keyLocation)}`)
+      parts = { proverKey: km.proverKey, verifierKey: km.verifierKey, ir: km.ir }
+    } catch (err) {
+      if (err instanceof ProverError) throw err
+      throw new ProverError('CIRCUIT_NOT_FOUND', `${where} failed: ${describe(err)}`, { cause: err })
+    }
+    for (const [part, value] of Object.entries(parts)) {
+      if (!(value instanceof Uint8Array)) {
         throw new ProverError('INVALID_ARGUMENT', `key material for ${JSON.stringify(keyLocation)}: ${part} must be a Uint8Array`)
       }
     }
-    return new KeyMaterial(keyLocation, km)
+    return new KeyMaterial(keyLocation, parts)
   }
 }
 
@@ -181,7 +220,14 @@ class Prover extends EventEmitter {
   }
 
   /** `circuit` is an id (validated here) or a {@link KeyMaterial} (validated by its lookup). */
-  #prove(circuit, witness, { signal, bindingInput, timeoutMs } = {}) {
+  #prove(circuit, witness, options) {
+    let stop
+    try {
+      stop = callOptions(options, 'prove')
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const { signal, bindingInput, timeoutMs } = stop
     const token = new binding.CancelToken()
     const circuitId = circuit instanceof KeyMaterial ? circuit.location : circuit
     const start = () => {
@@ -206,7 +252,11 @@ class Prover extends EventEmitter {
     return this.#check(circuitId, witness, options)
   }
 
-  #check(circuit, witness, { signal } = {}) {
+  #check(circuit, witness, options) {
+    return rejecting(() => this.#checkNow(circuit, witness, callOptions(options, 'check')))
+  }
+
+  #checkNow(circuit, witness, { signal }) {
     return this.#run(() => {
       if (!(circuit instanceof KeyMaterial)) requireCircuitId(circuit)
       const data = encodeWitness(witness)
@@ -219,12 +269,17 @@ class Prover extends EventEmitter {
    * file in `paramsPath`); the bytes are checked against Midnight's pin before they are used.
    */
   async #paramsFor(ir, kmProvider) {
-    const k = nativeSync(() => binding.irK(ir))
+    const k = await native(() => binding.irK(ir))
     if (this.#native.hasParams(k)) return
     if (typeof kmProvider.getParams !== 'function') {
       throw new ProverError('PARAMS_NOT_FOUND', `k=${k} needs bls_midnight_2p${k}: not in paramsPath, and the kmProvider has no getParams`)
     }
-    const file = await kmProvider.getParams(k)
+    let file
+    try {
+      file = await kmProvider.getParams(k)
+    } catch (err) {
+      throw new ProverError('PARAMS_NOT_FOUND', `kmProvider.getParams(${k}) failed: ${describe(err)}`, { cause: err })
+    }
     if (!(file instanceof Uint8Array)) throw new ProverError('INVALID_ARGUMENT', `kmProvider.getParams(${k}) must resolve to a Uint8Array`)
     await native(() => this.#native.addParams(k, file))
   }
@@ -252,7 +307,11 @@ class Prover extends EventEmitter {
     }
   }
 
-  verify(circuitId, proof, publicInputs, { signal } = {}) {
+  verify(circuitId, proof, publicInputs, options) {
+    return rejecting(() => this.#verify(circuitId, proof, publicInputs, callOptions(options, 'verify')))
+  }
+
+  #verify(circuitId, proof, publicInputs, { signal }) {
     return this.#run(() => {
       requireCircuitId(circuitId)
       if (!(proof instanceof Uint8Array)) throw new ProverError('INVALID_ARGUMENT', 'proof must be a Uint8Array')
@@ -262,7 +321,11 @@ class Prover extends EventEmitter {
     }, { signal })
   }
 
-  preload(circuitIds, { signal } = {}) {
+  preload(circuitIds, options) {
+    return rejecting(() => this.#preload(circuitIds, callOptions(options, 'preload')))
+  }
+
+  #preload(circuitIds, { signal }) {
     return this.#run(() => {
       if (!Array.isArray(circuitIds) || circuitIds.some((id) => typeof id !== 'string')) {
         throw new ProverError('INVALID_ARGUMENT', 'preload takes an array of circuit ids')
@@ -315,11 +378,13 @@ async function createProver(options) {
   return prover
 }
 
-async function keygen(ir, { signal, ...options } = {}) {
+async function keygen(ir, options) {
+  const { signal, ...rest } = callOptions(options, 'keygen')
   if (!(typeof ir === 'string' || ir instanceof Uint8Array)) {
     throw new ProverError('INVALID_ARGUMENT', 'ir must be ZKIR JSON text or .bzkir / .zkir bytes')
   }
-  const sources = paramsSources(options)
+  const sources = paramsSources(rest)
+  if (signal?.aborted) throw abortError(signal)
   const keys = await raceStop(native(() => binding.keygen(ir, sources)), { signal })
   return { proverKey: asBytes(keys.proverKey), verifierKey: asBytes(keys.verifierKey), k: keys.k }
 }
@@ -334,9 +399,11 @@ function params(k) {
  * Makes `bls_midnight_2p{k}` present in the first params directory, fetching it from the params
  * source when missing, and checks it against Midnight's pinned SHA-256. Resolves to its path.
  */
-async function fetchParams(k, { signal, ...options } = {}) {
+async function fetchParams(k, options) {
+  const { signal, ...rest } = callOptions(options, 'fetchParams')
   if (!Number.isInteger(k) || k < 0 || k > 25) throw new ProverError('INVALID_ARGUMENT', `k must be an integer from 0 to 25, got ${k}`)
-  const { dirs, source } = paramsSources(options)
+  const { dirs, source } = paramsSources(rest)
+  if (signal?.aborted) throw abortError(signal)
   return raceStop(native(() => binding.fetchParams(k, dirs[0], source)), { signal })
 }
 

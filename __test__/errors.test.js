@@ -150,3 +150,25 @@ test('errorCodes lists every code', () => {
     assert.ok(codes.includes(code), code)
   }
 })
+
+test('one list of codes: index.d.ts and the README name exactly the codes the addon defines', () => {
+  const codes = new Set(errorCodes())
+  assert.equal(codes.size, errorCodes().length, 'no code twice')
+  const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
+  const union = /export type ProverErrorCode =([\s\S]*?)\n\n/.exec(dts)[1]
+  const declared = new Set([...union.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]))
+  declared.add('ABORT_ERR') // AbortError's code, declared on that class
+  assert.deepEqual([...declared].sort(), [...codes].sort())
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')
+  const table = /### Errors\n([\s\S]*?)\n### /.exec(readme)[1]
+  const documented = new Set([...table.matchAll(/^\| `([A-Z_]+)`/gm)].map((m) => m[1]))
+  assert.deepEqual([...documented].sort(), [...codes].sort())
+})
+
+test('a napi argument error keeps a typed code; nothing comes back as an unknown code', async () => {
+  const binding = require('../binding.js')
+  const { fromNative } = require('../lib/errors')
+  assert.throws(() => binding.params('x'), (err) => fromNative(err).code === 'INVALID_ARGUMENT')
+  assert.throws(() => binding.params(99), (err) => err.code === 'INVALID_ARGUMENT' && /k=99/.test(err.message))
+  await assert.rejects(binding.irK(new Uint8Array([1, 2, 3])), (err) => err.code === 'INVALID_IR')
+})

@@ -165,6 +165,7 @@ pub struct NativeStatus {
     pub reservations: Vec<NativeClaim>,
     pub waiting_for_memory: Vec<NativeClaim>,
     pub peak_native_bytes: f64,
+    pub live_threads: u32,
     pub circuits_evicted: f64,
     pub cache_limit_bytes: f64,
     pub max_loaded_circuits: u32,
@@ -208,6 +209,7 @@ fn status_to_js(s: Status) -> NativeStatus {
         reservations: claims_to_js(s.budget.reservations),
         waiting_for_memory: claims_to_js(s.budget.waiting),
         peak_native_bytes: s.peak_native_bytes as f64,
+        live_threads: s.live_threads as u32,
         circuits_evicted: s.circuits_evicted as f64,
         cache_limit_bytes: s.cache_limit_bytes as f64,
         max_loaded_circuits: s.max_loaded_circuits as u32,
@@ -371,14 +373,6 @@ impl NativeProver {
     pub fn release(&self) -> Result<(), ErrorCode> {
         sync(|| Ok(self.inner.release()))
     }
-
-    /// Live threads of this process that this prover started (from /proc; 0 elsewhere).
-    #[napi(catch_unwind)]
-    pub fn live_threads(&self) -> u32 {
-        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
-        let names = tasks.filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok());
-        names.filter(|name| self.inner.owns_thread(name.trim_end())).count() as u32
-    }
 }
 
 /// A failure of napi itself (creating a promise): a bug or a dying environment, not bad input.
@@ -422,7 +416,9 @@ impl From<NativeParamsSources> for ParamsSources {
 #[napi(ts_return_type = "Promise<string>", catch_unwind)]
 pub fn fetch_params<'env>(env: &'env Env, k: u32, dir: String, source: Option<String>) -> Result<Object<'env>, ErrorCode> {
     let k = sync(|| k_arg(k))?;
-    on_task_pool(env, |path: PathBuf| path.display().to_string(), move || params::verified(k, std::path::Path::new(&dir), source.as_deref())).map_err(untyped)
+    let (settle, promise) = settle_later(env, |path: PathBuf| path.display().to_string()).map_err(untyped)?;
+    tasks::downloads().spawn(move || params::verified(k, std::path::Path::new(&dir), source.as_deref()), settle);
+    Ok(promise)
 }
 
 /// The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS.
@@ -510,10 +506,12 @@ pub fn encode_check_response(skips: Vec<Option<BigInt>>) -> Result<Buffer, Error
     })
 }
 
-/// The k a circuit needs: a `/k` body, or a kmProvider's IR (`.bzkir`, or `.zkir` JSON).
-#[napi(catch_unwind)]
-pub fn ir_k(body: Uint8Array) -> Result<u32, ErrorCode> {
-    sync(|| crate::core::payload::ir_k(&body).map(u32::from))
+/// The k a circuit needs: a `/k` body, or a kmProvider's IR (`.bzkir`, or `.zkir` JSON). On
+/// the task pool: a large IR takes seconds to lay out, which must not block the event loop.
+#[napi(ts_return_type = "Promise<number>", catch_unwind)]
+pub fn ir_k<'env>(env: &'env Env, body: Uint8Array) -> Result<Object<'env>> {
+    let body = body.to_vec();
+    on_task_pool(env, u32::from, move || crate::core::payload::ir_k(&body))
 }
 
 /// `/check` against the IR the request carried (no keys), on the task pool.

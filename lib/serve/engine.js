@@ -77,8 +77,13 @@ function checkRequest(prover, body) {
 }
 
 /** `/k`: a tagged ZKIR v2 IR in, its k out (an unreadable IR is a 400 with the reader's message). */
-function kRequest(body) {
-  return decoded(() => binding.irK(body))
+async function kRequest(body) {
+  try {
+    return await native(() => binding.irK(body))
+  } catch (err) {
+    if (UNREADABLE.has(err.code)) throw new HttpError(400, err.message)
+    throw err
+  }
 }
 
 module.exports = { proveRequest, checkRequest, kRequest, providerFor }

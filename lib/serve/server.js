@@ -238,7 +238,7 @@ class ProofServer {
       'GET /proof-versions': () => text('["V2"]'),
       'GET /metrics': async () => ({ ...text(await this.#prover.metrics()), type: 'text/plain; version=0.0.4; charset=utf-8' }),
       'GET /status': async () => json({ ...(await this.#prover.getStatus()), server: this.#jobCounts() }),
-      'POST /k': async (req) => text(kRequest(await this.#body(req))),
+      'POST /k': async (req) => text(await kRequest(await this.#body(req))),
       'POST /prove': async (req) => bytes(await this.#job(req, proveRequest)),
       'POST /check': async (req) => bytes(await this.#job(req, checkRequest)),
     }

@@ -348,7 +348,7 @@ mod tests {
         let budget = Budget::new(Some(100));
         budget.hold(80);
         let evictions = std::sync::atomic::AtomicU32::new(0);
-        // Two idle circuits of 40 each: one eviction is not enough for 50, two are.
+        // Two idle circuits of 40 each: one eviction is not enough for 70, two are.
         let evict = || {
             let n = evictions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             if n < 2 {
@@ -356,8 +356,8 @@ mod tests {
             }
             n < 2
         };
-        let r = budget.reserve("needs room", 50, &CancelHandle::default(), &evict).unwrap();
-        assert_eq!((budget.status().held, budget.status().reserved), (0, 50));
+        let r = budget.reserve("needs room", 70, &CancelHandle::default(), &evict).unwrap();
+        assert_eq!((budget.status().held, budget.status().reserved), (0, 70));
         assert_eq!(evictions.load(std::sync::atomic::Ordering::SeqCst), 2);
         drop(r);
         budget.hold(60);

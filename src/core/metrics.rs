@@ -10,6 +10,16 @@ use std::sync::Mutex;
 /// locations come from clients (a proof server's callers), so they must not grow the series.
 pub const MAX_LABELS: usize = 100;
 pub const OTHER_LABEL: &str = "other";
+/// Longest label kept, in bytes; a longer key location is cut (at a character boundary).
+pub const MAX_LABEL_BYTES: usize = 128;
+
+fn truncated(label: &str) -> &str {
+    let mut end = label.len().min(MAX_LABEL_BYTES);
+    while !label.is_char_boundary(end) {
+        end -= 1;
+    }
+    &label[..end]
+}
 
 /// Proof duration buckets (seconds): the guide's 1, 5, 10, 15, 30, 60 and finer ones below 1 s,
 /// where small circuits land.
@@ -45,6 +55,7 @@ impl Metrics {
     /// Records a finished proof; failed proofs count in `proofs_generated_total` only.
     pub fn record_proof(&self, circuit_id: &str, seconds: f64, ok: bool) {
         let mut all = lock(&self.by_circuit);
+        let circuit_id = truncated(circuit_id);
         let label = if all.contains_key(circuit_id) || all.len() < MAX_LABELS { circuit_id } else { OTHER_LABEL };
         let series = all.entry(label.to_owned()).or_default();
         if ok {
@@ -91,7 +102,7 @@ impl Metrics {
         gauge(&mut out, "prover_task_queue_depth", "Checks, verifies, preloads and keygen waiting for a thread", gauges.tasks.queued as f64);
         header(&mut out, "prover_key_load_seconds", "gauge", "Time it took to read and deserialize each loaded circuit");
         for (id, seconds) in &gauges.key_load_seconds {
-            let _ = writeln!(out, "prover_key_load_seconds{{circuit_id=\"{}\"}} {seconds}", escape(id));
+            let _ = writeln!(out, "prover_key_load_seconds{{circuit_id=\"{}\"}} {seconds}", escape(truncated(id)));
         }
         out
     }
@@ -135,10 +146,12 @@ mod tests {
             m.record_proof(&format!("location-{i}"), 0.1, true);
         }
         m.record_proof("location-0", 0.1, true);
+        m.record_proof(&"é".repeat(1000), 0.1, true);
         let text = m.render(&gauges());
+        assert!(text.lines().all(|l| l.len() < 2 * MAX_LABEL_BYTES), "labels are cut short");
         let labels: std::collections::BTreeSet<&str> = text.lines().filter_map(|l| l.strip_prefix("proofs_generated_total{circuit_id=\"")?.split('"').next()).collect();
         assert_eq!(labels.len(), MAX_LABELS + 1, "the cap plus {OTHER_LABEL:?}");
-        assert!(text.contains("proofs_generated_total{circuit_id=\"other\",status=\"success\"} 50"));
+        assert!(text.contains("proofs_generated_total{circuit_id=\"other\",status=\"success\"} 51"));
         assert!(text.contains("proofs_generated_total{circuit_id=\"location-0\",status=\"success\"} 2"), "a kept label still counts");
         assert!(text.contains("prover_circuit_evictions_total 3") && text.contains("prover_loaded_circuits 1"));
     }

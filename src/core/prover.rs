@@ -113,6 +113,8 @@ pub struct Status {
     pub active_proofs: usize,
     pub queued_proofs: usize,
     pub threads: usize,
+    /// Threads this prover started that are alive now: 0 once it is closed and released.
+    pub live_threads: usize,
     pub native_bytes: u64,
     pub rss_bytes: u64,
     pub memory_limit_bytes: Option<u64>,
@@ -430,13 +432,13 @@ impl Prover {
             let proving = circuit.ir.prove(rand::rngs::OsRng, &params, circuit.prover_key.clone(), &preimage);
             let (proof, public_inputs, _) =
                 super::ready::run_ready(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
+            // The same self-check the ledger's prover makes: never hand out a proof that fails.
+            circuit
+                .verifier_key
+                .verify(&PARAMS_VERIFIER, &proof, public_inputs.iter().copied())
+                .code(ErrorCode::ProofFailed, || format!("{circuit_id}: the new proof does not verify; do the keys match the IR?"))?;
             Ok::<_, ProverError>((proof, public_inputs))
         })??;
-        // The same self-check the ledger's prover makes: never hand out a proof that fails.
-        circuit
-            .verifier_key
-            .verify(&PARAMS_VERIFIER, &proof, public_inputs.iter().copied())
-            .code(ErrorCode::ProofFailed, || format!("{circuit_id}: the new proof does not verify; do the keys match the IR?"))?;
         let mut framed = Vec::new();
         serialize::tagged_serialize(&proof, &mut framed).expect("in-memory serialization");
         Ok(ProofOutput {
@@ -461,7 +463,9 @@ impl Prover {
         let Ok(proof) = serialize::tagged_deserialize::<Proof>(&mut &proof[..]) else {
             return Ok(false);
         };
-        Ok(circuit.verifier_key.verify(&PARAMS_VERIFIER, &proof, public_inputs.into_iter()).is_ok())
+        // On the pool: verification runs parallel loops, which would otherwise start rayon's
+        // global pool.
+        self.scheduler.install(|| circuit.verifier_key.verify(&PARAMS_VERIFIER, &proof, public_inputs.into_iter()).is_ok())
     }
 
     /// Whether a proof at `k` can find its parameters without a caller handing them in.
@@ -502,10 +506,6 @@ impl Prover {
         memory::release_free_memory();
     }
 
-    /// Whether a thread of this name is one this prover started.
-    pub fn owns_thread(&self, name: &str) -> bool {
-        self.scheduler.owns_thread(name)
-    }
 
     /// (running, waiting) proofs: a proof a driver took counts as waiting while it waits for
     /// memory.
@@ -525,6 +525,7 @@ impl Prover {
             active_proofs,
             queued_proofs,
             threads: self.scheduler.threads(),
+            live_threads: self.scheduler.live_threads(),
             native_bytes: memory::live_bytes(),
             rss_bytes: memory::rss_bytes(),
             memory_limit_bytes: self.memory_limit_bytes,
@@ -724,6 +725,55 @@ mod tests {
         assert_eq!((status.budget.reserved, status.budget.reservations.len()), (0, 0), "freed when the proof ended");
         assert!(status.peak_native_bytes >= status.budget.held + circuit.peak_proof_bytes);
         assert_eq!(status.proofs_completed, 1);
+    }
+
+    #[test]
+    fn idle_circuits_are_evicted_least_recent_first_and_one_in_use_never_is() {
+        let dir = compact_dir(&["arith", "ecc"]);
+        let probe = limited(dir.clone(), 1, None);
+        probe.preload_now(&["arith".into(), "ecc".into()]).unwrap();
+        let held_both = probe.status().budget.held;
+        let arith_load = probe.status().circuits.iter().find(|c| c.id == "arith").unwrap().load_bytes;
+        assert!(arith_load > 0);
+
+        // Room for less than both: loading ecc evicts arith, the least recently used.
+        let p = limited(dir.clone(), 1, Some(held_both - 1));
+        p.preload_now(&["arith".into()]).unwrap();
+        p.preload_now(&["ecc".into()]).unwrap();
+        let s = p.status();
+        assert_eq!(s.circuits.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["ecc"]);
+        assert_eq!((s.circuits_evicted, s.budget.held), (1, held_both - arith_load), "held memory shrank by arith's load");
+        // Proving arith again reloads it (evicting ecc to make room) and succeeds.
+        let out = p.prove_now("arith", witness("arith.witness.json"), None).unwrap();
+        assert!(p.verify_now("arith", &out.proof, out.public_inputs).unwrap());
+
+        // A circuit in use is never evicted, even past the limit.
+        let q = limited(dir, 1, Some(held_both - 1));
+        let in_use = q.circuit("arith").unwrap();
+        q.preload_now(&["ecc".into()]).unwrap();
+        assert_eq!(q.status().circuits.len(), 2);
+        assert_eq!(q.status().circuits_evicted, 0);
+        drop(in_use);
+
+        // A failed load leaves no entry behind.
+        let before = q.keys.len();
+        assert_eq!(q.circuit("nope").err().unwrap().code, ErrorCode::CircuitNotFound);
+        assert_eq!(q.keys.len(), before);
+    }
+
+    #[test]
+    fn release_ends_the_provers_threads() {
+        let p = prover(compact_dir(&["arith"]));
+        p.prove_now("arith", witness("arith.witness.json"), None).unwrap();
+        assert!(p.status().live_threads >= 2, "a driver and the pool's workers");
+        p.close();
+        p.release();
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        while p.status().live_threads > 0 && Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(p.status().live_threads, 0);
+        assert_eq!(p.prove_now("arith", witness("arith.witness.json"), None).err().unwrap().code, ErrorCode::ProverClosed);
     }
 
     #[test]

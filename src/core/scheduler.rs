@@ -57,8 +57,10 @@ pub struct Scheduler {
     /// None once shut down: dropping the pool ends its threads.
     pool: RwLock<Option<Arc<rayon::ThreadPool>>>,
     threads: usize,
-    /// This scheduler's number, in its threads' names.
-    id: usize,
+    /// Kernel thread ids of its drivers and workers, as each one recorded at its start. Names
+    /// cannot tell them apart: threads that other libraries' pools start from ours inherit
+    /// our threads' names.
+    tids: Arc<Mutex<Vec<u32>>>,
     shared: Arc<Shared>,
     max_concurrent: usize,
     max_queue: usize,
@@ -153,20 +155,24 @@ impl Scheduler {
         // prover's threads can be told apart and counted.
         static SCHEDULERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SCHEDULERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tids: Arc<Mutex<Vec<u32>>> = Arc::default();
+        let for_workers = tids.clone();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(move |i| format!("mnp-{n}w{i}"))
+            .start_handler(move |_| lock(&for_workers).extend(current_tid()))
             .build()
             .map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared { queue: Mutex::new(Queue::default()), wakeup: Condvar::new() });
         let pool = RwLock::new(Some(Arc::new(pool)));
         for i in 0..max_concurrent.max(1) {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name(format!("mnp-{n}d{i}"))
-                .spawn(move || drive(shared))?;
+            let (shared, tids) = (shared.clone(), tids.clone());
+            std::thread::Builder::new().name(format!("mnp-{n}d{i}")).spawn(move || {
+                lock(&tids).extend(current_tid());
+                drive(shared)
+            })?;
         }
-        Ok(Scheduler { pool, threads, id: n, shared, max_concurrent: max_concurrent.max(1), max_queue })
+        Ok(Scheduler { pool, threads, tids, shared, max_concurrent: max_concurrent.max(1), max_queue })
     }
 
     /// Queues a proof; it runs when a driver is free, in submission order. When `max_queue`
@@ -176,8 +182,9 @@ impl Scheduler {
     pub fn submit(&self, job: impl FnOnce(Start) + Send + 'static) -> Option<Ticket> {
         let mut q = lock(&self.shared.queue);
         let waiting = (q.jobs.len() + q.active).saturating_sub(self.max_concurrent);
-        if waiting >= self.max_queue || q.shut_down {
-            let depth = Overloaded(q.active.min(self.max_concurrent), waiting);
+        let would_wait = (q.jobs.len() + q.active + 1).saturating_sub(self.max_concurrent);
+        if would_wait > self.max_queue || q.shut_down {
+            let depth = Overloaded((q.jobs.len() + q.active).min(self.max_concurrent), waiting);
             drop(q);
             job(Start::Refused(depth));
             return None;
@@ -203,10 +210,9 @@ impl Scheduler {
         self.threads
     }
 
-    /// Whether a thread of this name is one of this scheduler's.
-    pub fn owns_thread(&self, name: &str) -> bool {
-        let own = |kind: char| name.strip_prefix(&format!("mnp-{}{kind}", self.id)).is_some_and(|i| i.trim_end().parse::<usize>().is_ok());
-        own('w') || own('d')
+    /// This scheduler's threads alive now, from /proc (0 where it cannot be read).
+    pub fn live_threads(&self) -> usize {
+        lock(&self.tids).iter().filter(|tid| std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()).count()
     }
 
     /// (taken by a driver, waiting for one) proofs.
@@ -229,6 +235,12 @@ impl Drop for Scheduler {
     fn drop(&mut self) {
         self.shut_down();
     }
+}
+
+/// The calling thread's kernel id (Linux; None elsewhere).
+fn current_tid() -> Option<u32> {
+    let link = std::fs::read_link("/proc/thread-self").ok()?;
+    link.file_name()?.to_str()?.parse().ok()
 }
 
 fn drive(shared: Arc<Shared>) {
@@ -304,7 +316,7 @@ mod tests {
         let mut ran: Vec<_> = (0..2).map(|_| rx.recv().unwrap()).collect();
         ran.sort();
         assert_eq!(ran, vec![(0, true), (1, true)]);
-        let threads = || std::fs::read_dir("/proc/self/task").unwrap().filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok()).filter(|n| sched.owns_thread(n)).count();
+        let threads = || sched.live_threads();
         assert!(threads() >= 3, "2 drivers and 1 worker");
         sched.shut_down();
         assert_eq!(sched.install(|| ()).unwrap_err().code, ErrorCode::ProverClosed);

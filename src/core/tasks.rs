@@ -44,6 +44,13 @@ pub fn global() -> &'static TaskPool {
     POOL.get_or_init(|| TaskPool::new(super::prover::default_threads().max(2), MAX_QUEUED_TASKS))
 }
 
+/// Parameter downloads get threads of their own: Midnight's fetch has no timeout, so a stalled
+/// source would otherwise hold task threads that checks and keygen need.
+pub fn downloads() -> &'static TaskPool {
+    static POOL: OnceLock<TaskPool> = OnceLock::new();
+    POOL.get_or_init(|| TaskPool::new(4, 64))
+}
+
 impl TaskPool {
     pub const fn new(max_threads: usize, max_queued: usize) -> Self {
         TaskPool { max_threads, max_queued, state: Mutex::new(State { queue: VecDeque::new(), threads: 0 }) }
