@@ -1,12 +1,12 @@
 //! One circuit's artifacts, read and deserialized once: IR, prover key, verifier key.
-use super::error::{ErrorCode, Result, WithCode};
+use super::error::{ErrorCode, ProverError, Result, WithCode};
 use memmap2::Mmap;
 use midnight_zkir::IrSource;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
-use transient_crypto::proofs::{ProverKey, VerifierKey, Zkir};
+use transient_crypto::proofs::{ProverKey, VerifierKey};
 
 pub struct Circuit {
     pub id: String,
@@ -66,14 +66,13 @@ impl Circuit {
 
     pub fn from_artifacts(id: &str, a: Artifacts) -> Result<Circuit> {
         let started = Instant::now();
-        let ir = parse_ir(a.ir.0).code(ErrorCode::KeyCorrupt, || a.ir.1.clone())?;
+        let (ir, k) = parse_ir_k(a.ir.0).map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message)))?;
         let prover_key: ProverKey<IrSource> = serialize::tagged_deserialize(&mut &a.prover.0[..]).code(ErrorCode::KeyCorrupt, || a.prover.1.clone())?;
         let pk = prover_key.init().code(ErrorCode::KeyCorrupt, || a.prover.1.clone())?;
         let verifier_key: VerifierKey = serialize::tagged_deserialize(&mut &a.verifier.0[..]).code(ErrorCode::KeyCorrupt, || a.verifier.1.clone())?;
         verifier_key.init().code(ErrorCode::KeyCorrupt, || a.verifier.1.clone())?;
-        let k = ir.k();
         if pk.k() != k {
-            return Err(super::error::ProverError::new(
+            return Err(ProverError::new(
                 ErrorCode::KeyCorrupt,
                 format!("{} is for k={}, but the circuit IR needs k={k}", a.prover.1, pk.k()),
             ));
@@ -100,12 +99,16 @@ fn map(path: &Path) -> Result<Mmap> {
     unsafe { Mmap::map(&file) }.code(ErrorCode::KeyCorrupt, || path.display().to_string())
 }
 
-/// IR from `.zkir` JSON or tagged `.bzkir` bytes, told apart by the JSON object's opening brace.
-pub fn parse_ir(bytes: &[u8]) -> std::result::Result<IrSource, std::io::Error> {
-    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => IrSource::load(bytes),
-        _ => serialize::tagged_deserialize(&mut &bytes[..]),
-    }
+/// IR from `.zkir` JSON or tagged `.bzkir` bytes, validated (see `ir_check`): `INVALID_IR` naming
+/// what is wrong, never a panic. Every IR from outside enters here.
+pub fn parse_ir(bytes: &[u8]) -> Result<IrSource> {
+    parse_ir_k(bytes).map(|(ir, _)| ir)
+}
+
+/// `parse_ir` and the k the IR needs, which validation computes anyway (the cost model takes
+/// seconds on the largest circuits, so it is not run twice).
+pub fn parse_ir_k(bytes: &[u8]) -> Result<(IrSource, u8)> {
+    super::ir_check::parse(bytes)
 }
 
 /// The serialized size of a prover key file, read from its last four bytes without loading it.

@@ -4,6 +4,7 @@ pub mod builtin;
 pub mod circuit;
 pub mod error;
 pub mod field;
+pub mod ir_check;
 pub mod keygen;
 pub mod keystore;
 pub mod memory;
