@@ -67,16 +67,9 @@ impl Circuit {
     pub fn from_artifacts(id: &str, a: Artifacts) -> Result<Circuit> {
         let started = Instant::now();
         let (ir, k) = parse_ir_k(a.ir.0).map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message)))?;
-        let prover_key: ProverKey<IrSource> = serialize::tagged_deserialize(&mut &a.prover.0[..]).code(ErrorCode::KeyCorrupt, || a.prover.1.clone())?;
-        let pk = prover_key.init().code(ErrorCode::KeyCorrupt, || a.prover.1.clone())?;
-        let verifier_key: VerifierKey = serialize::tagged_deserialize(&mut &a.verifier.0[..]).code(ErrorCode::KeyCorrupt, || a.verifier.1.clone())?;
-        verifier_key.init().code(ErrorCode::KeyCorrupt, || a.verifier.1.clone())?;
-        if pk.k() != k {
-            return Err(ProverError::new(
-                ErrorCode::KeyCorrupt,
-                format!("{} is for k={}, but the circuit IR needs k={k}", a.prover.1, pk.k()),
-            ));
-        }
+        // Untrusted keys are read under a size limit and checked against the IR's k (key_check).
+        let prover_key = super::key_check::read_prover_key(a.prover.0, &a.prover.1, k)?;
+        let verifier_key = super::key_check::read_verifier_key(a.verifier.0, &a.verifier.1)?;
         Ok(Circuit {
             id: id.to_owned(),
             rows: ir.model().rows(),
