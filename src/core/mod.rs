@@ -4,6 +4,8 @@ pub mod builtin;
 pub mod circuit;
 pub mod error;
 pub mod field;
+#[cfg(test)]
+mod hostile_tests;
 pub mod ir_check;
 pub mod key_check;
 pub mod keygen;
