@@ -21,7 +21,7 @@ use proptest::test_runner::RngSeed;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use transient_crypto::curve::Fr;
-use transient_crypto::proofs::{ProofPreimage, ProvingKeyMaterial, WrappedIr, Zkir};
+use transient_crypto::proofs::{ProofPreimage, ProvingKeyMaterial, WrappedIr};
 
 /// The CI seed. Any failure it finds is reproducible by rerunning the same test.
 const SEED: u64 = 0x6d69_646e_6967_6874;
@@ -197,14 +197,15 @@ fn expect_codes<T>(what: &str, allowed: &[ErrorCode], f: impl FnOnce() -> Result
     }
 }
 
-/// An IR that passed `parse_ir` (which ran the cost model for its k): its model and a check
-/// against an arbitrary preimage must not panic either (upstream calls that used to).
-fn exercise_valid_ir(ir: &IrSource, preimage: &ProofPreimage) -> std::result::Result<(), TestCaseError> {
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _ = ir.model().rows();
-        let _ = ir.check(preimage);
-    }));
-    run.map_err(|p| TestCaseError::fail(format!("a validated IR panicked upstream: {}\n{ir:?}", ir_check::panic_text(&p))))
+/// An IR that passed `parse_ir` (which ran the cost model for its k): its model must not panic,
+/// and checking a preimage against it (`/check` with IR) gives a witness error or skips, never a
+/// panic (the IR VM's own panics on witness values that are not curve points are caught there).
+fn exercise_valid_ir(ir: &IrSource, bytes: &[u8], values: &[u64]) -> std::result::Result<(), TestCaseError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ir.model().rows()))
+        .map_err(|p| TestCaseError::fail(format!("a validated IR panicked upstream: {}\n{ir:?}", ir_check::panic_text(&p))))?;
+    let preimage = serialize_preimage(&preimage_for(ir, values));
+    expect_codes("check_with_ir", &[ErrorCode::InvalidWitness, ErrorCode::WitnessUnsatisfied], || check_with_ir(bytes, &preimage))?;
+    Ok(())
 }
 
 // ---- structured hostile IR ----
@@ -303,9 +304,7 @@ proptest! {
         let from_bzkir = expect_codes("parse_ir", IR_CODES, || parse_ir(&bytes))?;
         if let Some(parsed) = &from_bzkir {
             prop_assert_eq!(parsed, &ir);
-            exercise_valid_ir(parsed, &preimage_for(parsed, &values))?;
-            let preimage = serialize_preimage(&preimage_for(parsed, &values));
-            expect_codes("check_with_ir", &[ErrorCode::InvalidWitness, ErrorCode::WitnessUnsatisfied], || check_with_ir(&bytes, &preimage))?;
+            exercise_valid_ir(parsed, &bytes, &values)?;
         }
         let json = serde_json::to_vec(&serde_json::json!({
             "version": {"major": 2, "minor": 0},
@@ -328,7 +327,7 @@ proptest! {
         let irs = small_irs();
         let bytes = apply(irs[which.index(irs.len())].clone(), &m);
         if let Some(ir) = expect_codes("parse_ir", IR_CODES, || parse_ir(&bytes))? {
-            exercise_valid_ir(&ir, &preimage_for(&ir, &values))?;
+            exercise_valid_ir(&ir, &bytes, &values)?;
         }
     }
 
@@ -439,6 +438,24 @@ fn widths_skips_and_alignments_the_circuit_cannot_take_are_invalid_ir() {
         assert_eq!(err.code, ErrorCode::InvalidIr);
         assert!(err.message.contains(says), "{err}\nexpected: {says}");
     }
+}
+
+/// Found by the long fuzz run: the IR VM panics (midnight-circuits' "Failed here", "Point should be
+/// part of the subgroup") on EC coordinates that do not decode as a point, which only the witness
+/// decides. `/check` with IR answers WITNESS_UNSATISFIED.
+#[test]
+fn points_that_do_not_decode_are_witness_unsatisfied_not_a_panic() {
+    let ir = bzkir(&IrSource { num_inputs: 4, do_communications_commitment: false, instructions: Arc::new(vec![Instruction::EcMul { a_x: 0, a_y: 0, scalar: 0 }]) });
+    let mut preimage = arith_preimage();
+    preimage.inputs = vec![Fr::from(0u64); 4];
+    preimage.public_transcript_inputs = vec![];
+    let err = check_with_ir(&ir, &serialize_preimage(&preimage)).unwrap_err();
+    assert_eq!(err.code, ErrorCode::WitnessUnsatisfied, "{err}");
+    assert!(err.message.contains("rejects the witness (the IR VM panicked)"), "{err}");
+    // The real EC test circuit with its off-curve witness, through the same path.
+    let ecc = test_circuit("ecc.zkir");
+    let bad = Witness::Json(String::from_utf8(test_circuit("ecc.bad-offcurve.witness.json")).unwrap()).into_preimage("ecc").unwrap();
+    assert_eq!(check_with_ir(&ecc, &serialize_preimage(&bad)).unwrap_err().code, ErrorCode::WitnessUnsatisfied);
 }
 
 /// Every real circuit passes validation, with the k it had before validation existed (upstream's

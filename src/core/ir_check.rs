@@ -90,6 +90,12 @@ pub fn implied_k(ir: &IrSource) -> Result<u8> {
     catch_unwind(AssertUnwindSafe(|| ir.k())).map_err(|p| ProverError::new(ErrorCode::InvalidIr, format!("{LAYOUT_PANICKED}: {}", panic_text(&p))))
 }
 
+/// Runs upstream code that may panic on input no check can rule out, turning a panic into `code`
+/// with `what` and the panic's text as the message.
+pub fn unwind_as<T>(code: ErrorCode, what: impl FnOnce() -> String, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(ProverError::new(code, format!("{}: {}", what(), panic_text(&p)))))
+}
+
 /// The text of a caught panic, for error messages.
 pub fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
     payload
