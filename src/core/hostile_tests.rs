@@ -420,12 +420,30 @@ fn a_billion_inputs_is_invalid_ir_before_anything_is_allocated() {
     assert_eq!(parse_ir(&tagged).unwrap_err().code, ErrorCode::InvalidIr);
 }
 
+/// A `.bzkir` whose instruction vector declares 2^32 - 1 entries and has none: midnight-serialize
+/// caps the preallocation (32 MiB of capacity) and fails at the end of the bytes.
+#[test]
+fn a_huge_declared_vector_length_allocates_boundedly() {
+    let empty = bzkir(&IrSource::default());
+    // ... `num_inputs` 0, `do_communications_commitment` false, then the vector's SCALE length
+    // (0x00 for empty); replaced by the four-byte form of u32::MAX.
+    assert_eq!(empty.last(), Some(&0));
+    let huge = [&empty[..empty.len() - 1], &[0b11, 0xff, 0xff, 0xff, 0xff]].concat();
+    super::memory::reset_high_water();
+    let before = super::memory::live_bytes();
+    let err = parse_ir(&huge).unwrap_err();
+    let grown = super::memory::high_water_bytes().saturating_sub(before);
+    assert_eq!(err.code, ErrorCode::InvalidIr, "{err}");
+    assert!(grown <= (32 << 20) + (1 << 20), "decoding grew the heap by {grown} bytes");
+}
+
 #[test]
 fn widths_skips_and_alignments_the_circuit_cannot_take_are_invalid_ir() {
     let ir = |ins: Vec<Instruction>| bzkir(&IrSource { num_inputs: 2, do_communications_commitment: false, instructions: Arc::new(ins) });
     for (ins, says) in [
         (vec![Instruction::DivModPowerOfTwo { var: 0, bits: 256 }], "instruction 0 (div_mod_power_of_two) has bits 256; at most 254"),
         (vec![Instruction::ReconstituteField { divisor: 0, modulus: 1, bits: 300 }], "(reconstitute_field) has bits 300"),
+        (vec![Instruction::LessThan { a: 0, b: 1, bits: 253 }], "instruction 0 (less_than) has bits 253; at most 252"),
         (vec![Instruction::DeclarePubInput { var: 0 }, Instruction::PiSkip { guard: None, count: 2 }], "instruction 1 (pi_skip) groups 2 public inputs, but only 1"),
         (
             vec![Instruction::PersistentHash { alignment: Alignment(vec![AlignmentSegment::Atom(AlignmentAtom::Bytes { length: 64 })]), inputs: vec![0, 1] }],

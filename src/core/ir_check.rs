@@ -46,6 +46,11 @@ pub const MAX_ALIGNMENT_SEGMENTS: usize = MAX_HASH_INPUTS;
 /// use at most 248.
 pub const MAX_BITS: u32 = FR_BITS as u32 - 1;
 
+/// The widest `less_than`. The circuit compares over `max(bits + bits % 2, 4)` bits and
+/// midnight-circuits refuses bounds over 253 by panicking in the cost model ("Cannot bound an
+/// element with a bound 254 > 253 = MAX_BOUND", found by the fuzz run); real circuits use ≤ 192.
+pub const MAX_LESS_THAN_BITS: u32 = 252;
+
 /// Decodes IR from `.zkir` JSON or tagged `.bzkir` bytes (told apart by the JSON object's opening
 /// brace), validates it, and checks the k it implies: `INVALID_IR` naming what is wrong, never a
 /// panic. Returns the IR and the k it needs (the cost model is not cheap: seconds for the largest
@@ -190,7 +195,9 @@ pub fn validate(ir: &IrSource) -> Result<()> {
             I::LessThan { a, b, bits: n } => {
                 read(*a)?;
                 read(*b)?;
-                bits(*n)?
+                if *n > MAX_LESS_THAN_BITS {
+                    return bad(format!("has bits {n}; at most {MAX_LESS_THAN_BITS} are accepted"));
+                }
             }
             I::PublicInput { guard } | I::PrivateInput { guard } => guard.map(read).transpose().map(drop)?,
         }
