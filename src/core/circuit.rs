@@ -1,14 +1,14 @@
 //! One circuit's artifacts, read and deserialized once: IR, prover key, verifier key.
 use super::budget::Measured;
-use super::error::{ErrorCode, Result, WithCode};
+use super::error::{ErrorCode, ProverError, Result};
 use super::files::read_file;
 use midnight_zkir::IrSource;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::Instant;
-use transient_crypto::proofs::{ProverKey, VerifierKey, Zkir};
+use transient_crypto::proofs::{ProverKey, VerifierKey};
 
 pub struct Circuit {
     pub id: String,
@@ -73,18 +73,10 @@ impl Circuit {
 
     pub fn from_artifacts(id: &str, a: Artifacts) -> Result<Circuit> {
         let started = Instant::now();
-        let ir = parse_ir(a.ir.0).code(ErrorCode::KeyCorrupt, || a.ir.1.clone())?;
-        let prover_key: ProverKey<IrSource> = serialize::tagged_deserialize(&mut &a.prover.0[..]).code(ErrorCode::KeyCorrupt, || a.prover.1.clone())?;
-        let pk = prover_key.init().code(ErrorCode::KeyCorrupt, || a.prover.1.clone())?;
-        let verifier_key: VerifierKey = serialize::tagged_deserialize(&mut &a.verifier.0[..]).code(ErrorCode::KeyCorrupt, || a.verifier.1.clone())?;
-        verifier_key.init().code(ErrorCode::KeyCorrupt, || a.verifier.1.clone())?;
-        let k = ir.k();
-        if pk.k() != k {
-            return Err(super::error::ProverError::new(
-                ErrorCode::KeyCorrupt,
-                format!("{} is for k={}, but the circuit IR needs k={k}", a.prover.1, pk.k()),
-            ));
-        }
+        let (ir, k) = parse_ir_k(a.ir.0).map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message)))?;
+        // Untrusted keys are read under a size limit and checked against the IR's k (key_check).
+        let prover_key = super::key_check::read_prover_key(a.prover.0, &a.prover.1, k)?;
+        let verifier_key = super::key_check::read_verifier_key(a.verifier.0, &a.verifier.1)?;
         Ok(Circuit {
             id: id.to_owned(),
             rows: ir.model().rows(),
@@ -101,39 +93,16 @@ impl Circuit {
     }
 }
 
-/// Makes midnight-transient-crypto forget deserialized prover keys we no longer hold.
-///
-/// `ProverKey::init` keeps the last 5 deserialized keys in a process-wide LRU (`PK_CACHE`), so
-/// an evicted circuit's key (147 MiB for the zswap output) would stay in memory until 5 other
-/// keys were loaded. Initializing 5 tiny keys (a few KiB each) fills that cache with them: after
-/// 5 accesses to 5 distinct keys, an LRU of 5 holds exactly those. Keys of circuits still loaded
-/// stay alive through their own `Circuit`.
-pub fn forget_evicted_keys() {
-    static TINY: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    let tiny = TINY.get_or_init(|| {
-        let params = super::params::ParamsStore::new(vec![]);
-        (1..=5)
-            .filter_map(|n| {
-                let ir = format!(
-                    r#"{{"version":{{"major":2,"minor":0}},"do_communications_commitment":false,"num_inputs":1,"instructions":[{{"op":"load_imm","imm":"0{n}"}},{{"op":"constrain_eq","a":0,"b":1}}]}}"#
-                );
-                super::keygen::keygen(ir.as_bytes(), &params).ok().map(|keys| keys.prover_key)
-            })
-            .collect()
-    });
-    for bytes in tiny {
-        if let Ok(key) = serialize::tagged_deserialize::<ProverKey<IrSource>>(&mut &bytes[..]) {
-            let _ = key.init();
-        }
-    }
+/// IR from `.zkir` JSON or tagged `.bzkir` bytes, validated (see `ir_check`): `INVALID_IR` naming
+/// what is wrong, never a panic. Every IR from outside enters here.
+pub fn parse_ir(bytes: &[u8]) -> Result<IrSource> {
+    parse_ir_k(bytes).map(|(ir, _)| ir)
 }
 
-/// IR from `.zkir` JSON or tagged `.bzkir` bytes, told apart by the JSON object's opening brace.
-pub fn parse_ir(bytes: &[u8]) -> std::result::Result<IrSource, std::io::Error> {
-    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => IrSource::load(bytes),
-        _ => serialize::tagged_deserialize(&mut &bytes[..]),
-    }
+/// `parse_ir` and the k the IR needs, which validation computes anyway (the cost model takes
+/// seconds on the largest circuits, so it is not run twice).
+pub fn parse_ir_k(bytes: &[u8]) -> Result<(IrSource, u8)> {
+    super::ir_check::parse(bytes)
 }
 
 /// The serialized size of a prover key file, read from its last four bytes without loading it.

@@ -1,5 +1,5 @@
 //! Key generation, as the Compact toolchain's `zkir compile` does it.
-use super::circuit::parse_ir;
+use super::circuit::parse_ir_k;
 use super::error::{ErrorCode, Result, WithCode};
 use super::params::{ParamsStore, ReadyParams};
 use transient_crypto::proofs::Zkir;
@@ -14,8 +14,7 @@ pub struct GeneratedKeys {
 
 /// Generates keys for IR given as `.zkir` JSON or `.bzkir` bytes.
 pub fn keygen(ir_bytes: &[u8], params: &ParamsStore) -> Result<GeneratedKeys> {
-    let ir = parse_ir(ir_bytes).code(ErrorCode::InvalidIr, || "not ZKIR v2 (.zkir JSON or .bzkir)".into())?;
-    let k = ir.k();
+    let (ir, k) = parse_ir_k(ir_bytes)?;
     params.get(k)?;
     let (pk, vk) = super::ready::run_ready(ir.keygen(&ReadyParams(params)))
         .code(ErrorCode::InvalidIr, || format!("keygen (k={k})"))?;

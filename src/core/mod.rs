@@ -5,6 +5,10 @@ pub mod circuit;
 pub mod error;
 pub mod field;
 pub mod files;
+#[cfg(test)]
+mod hostile_tests;
+pub mod ir_check;
+pub mod key_check;
 pub mod keygen;
 pub mod keystore;
 pub mod memory;

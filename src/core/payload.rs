@@ -5,15 +5,15 @@
 //! `ProofPreimage`, so decoding unwraps the version and re-serializes the preimage. A proof goes
 //! back as `ProofVersioned`, which is what the proof server answers (the ledger also accepts a bare
 //! `proof[v5]`, but clients that parse responses themselves expect the versioned form).
-use super::circuit::parse_ir;
-use super::error::{fail, ErrorCode, Result, WithCode};
+use super::circuit::{parse_ir, parse_ir_k};
+use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::prover::check_against_ir;
 use super::witness::{serialize_preimage, Witness};
 use serialize::{Deserializable, Serializable, Tagged};
 use std::borrow::Cow;
 use std::io::{Read, Write};
 use transient_crypto::curve::Fr;
-use transient_crypto::proofs::{Proof, ProofPreimage, ProvingKeyMaterial, WrappedIr, Zkir};
+use transient_crypto::proofs::{Proof, ProofPreimage, ProvingKeyMaterial, WrappedIr};
 
 /// The only version the ledger's `*Versioned` enums have today is `V2`, written as discriminant 1.
 const V2: u8 = 1;
@@ -126,14 +126,20 @@ pub fn encode_check_response(skips: &[Option<u64>]) -> Vec<u8> {
 
 /// `/check` with the IR the client sent: no keys are needed, so nothing is loaded or cached.
 pub fn check_with_ir(ir: &[u8], preimage: &[u8]) -> Result<Vec<Option<usize>>> {
-    let ir = parse_ir(ir).code(ErrorCode::InvalidIr, || "the check request's IR is not ZKIR v2".into())?;
+    let ir = parse_ir(ir).map_err(|e| ProverError::new(e.code, format!("the check request's IR: {}", e.message)))?;
     let preimage = Witness::Serialized(preimage.to_vec()).into_preimage("")?;
-    check_against_ir(&ir, &preimage.key_location.0, &preimage)
+    // The IR VM panics on some witness values that no check of the IR can rule out: coordinates
+    // that do not decode as a curve point in an EC instruction (midnight-circuits' "Failed here",
+    // "Point should be part of the subgroup", e.g. the point (0, 0)). That is the witness failing
+    // the circuit, as an off-curve point that does decode already is.
+    let location = &preimage.key_location.0;
+    super::ir_check::unwind_as(ErrorCode::WitnessUnsatisfied, || format!("{location} rejects the witness (the IR VM panicked)"), || check_against_ir(&ir, location, &preimage))
 }
 
 /// The k a `/k` body (a tagged ZKIR v2 `IrSource`) needs.
 pub fn ir_k(body: &[u8]) -> Result<u8> {
-    parse_ir(body).map(|ir| ir.k()).code(ErrorCode::InvalidIr, || "Unsupported ZKIR version".into())
+    // The proof server's message for a body that is not ZKIR v2, kept as the prefix.
+    parse_ir_k(body).map(|(_, k)| k).map_err(|e| ProverError::new(e.code, format!("Unsupported ZKIR version: {}", e.message)))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The proving engine: key store, parameters and scheduler behind one handle.
 use super::budget::{self, Budget, BudgetStatus, Reservation, Shape};
 use super::builtin;
-use super::circuit::{forget_evicted_keys, gzip_isize, prover_key_size, Artifacts, Circuit};
+use super::circuit::{gzip_isize, prover_key_size, Artifacts, Circuit};
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::keystore::{KeyStore, Source};
 use super::memory::{self, ProofWindow};
@@ -356,8 +356,6 @@ impl Prover {
         self.budget.release(circuit.load_bytes.load(SeqCst));
         self.evictions.fetch_add(1, SeqCst);
         drop(circuit);
-        // Midnight's own cache of deserialized keys would keep the evicted key alive.
-        let _ = self.scheduler.install(forget_evicted_keys);
         memory::release_free_memory();
         true
     }
@@ -501,8 +499,6 @@ impl Prover {
         self.budget.clear_held();
         self.scheduler.shut_down();
         write(&self.listener).take();
-        let _ = tasks::global();
-        forget_evicted_keys();
         memory::release_free_memory();
     }
 

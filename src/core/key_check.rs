@@ -1,0 +1,125 @@
+//! Reading untrusted prover and verifier keys without a panic or an unbounded allocation.
+//!
+//! A tagged `prover-key[v7]` is a gzip stream of `MidnightPK::write`: `max_bit_len`, `k`, the
+//! circuit's IR, then the midnight-proofs proving key (a verifying key whose domain is `2^k` rows,
+//! then polynomials, each a declared length followed by that many field elements). transient-crypto's
+//! `ProverKey::init` inflates it with no limit and midnight-proofs sizes the domain (`2^k`
+//! Lagrange polynomials) from the key's own `k`, asserting on polynomials of the wrong length. So
+//! the key is read here instead: its header is checked against the circuit IR's k before anything
+//! is sized by it, the inflated stream is capped at what a real key of that k can hold, and the
+//! upstream reader runs under `catch_unwind`.
+use super::error::{ErrorCode, ProverError, Result, WithCode};
+use super::ir_check::{self, panic_text, MAX_K};
+use flate2::read::GzDecoder;
+use midnight_proofs::utils::SerdeFormat;
+use midnight_zk_stdlib::MidnightPK;
+use midnight_zkir::IrSource;
+use serialize::{Deserializable, Tagged};
+use std::borrow::Cow;
+use std::io::Read;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use transient_crypto::proofs::{ProverKey, VerifierKey};
+
+/// The most polynomials of `2^k` field elements an inflated prover key may hold. The real keys
+/// hold 27–47 (fixed columns plus permutation columns); 256 is over 5× that and still bounds a
+/// gzip stream that inflates without end (a "zip bomb") to what a real key of that k could be.
+pub const MAX_KEY_POLYNOMIALS: u64 = 256;
+
+/// Room in an inflated prover key for what is not polynomials: the header, the embedded IR (at most
+/// `ir_check::MAX_IR_BYTES`), commitments and length prefixes.
+const KEY_HEADER_ROOM: u64 = ir_check::MAX_IR_BYTES as u64 + (1 << 20);
+
+/// The pow2range table width the ZK standard library picks for a circuit lies in `8..25`
+/// (`MidnightCircuit::new` tries exactly those).
+const MAX_BIT_LEN: std::ops::RangeInclusive<u8> = 8..=24;
+
+/// The raw bytes of a tagged key, read the way transient-crypto reads them (a length-prefixed byte
+/// vector after the tag), so they can be inflated under a limit.
+struct RawKey<T>(Vec<u8>, std::marker::PhantomData<T>);
+
+impl<T> Deserializable for RawKey<T> {
+    fn deserialize(reader: &mut impl Read, recursion_depth: u32) -> std::io::Result<Self> {
+        <Vec<u8> as Deserializable>::deserialize(reader, recursion_depth).map(|v| RawKey(v, std::marker::PhantomData))
+    }
+}
+
+impl<T: Tagged> Tagged for RawKey<T> {
+    fn tag() -> Cow<'static, str> {
+        T::tag()
+    }
+    fn tag_unique_factor() -> String {
+        T::tag_unique_factor()
+    }
+}
+
+/// Reads `n` bytes from `reader` and keeps a copy of what it read.
+struct Recording<'a, R> {
+    inner: &'a mut R,
+    seen: Vec<u8>,
+}
+
+impl<R: Read> Read for Recording<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The largest inflated prover key of a circuit of size `2^k`.
+pub fn inflated_limit(k: u8) -> u64 {
+    MAX_KEY_POLYNOMIALS * 32 * (1u64 << k) + KEY_HEADER_ROOM
+}
+
+/// A tagged prover key for a circuit that needs `k` (from its validated IR), initialized.
+/// `KEY_CORRUPT` naming `name` on anything malformed or for another k.
+pub fn read_prover_key(bytes: &[u8], name: &str, k: u8) -> Result<ProverKey<IrSource>> {
+    let corrupt = |why: String| ProverError::new(ErrorCode::KeyCorrupt, format!("{name}: {why}"));
+    let RawKey(gz, _) = serialize::tagged_deserialize::<RawKey<ProverKey<IrSource>>>(&mut &bytes[..]).code(ErrorCode::KeyCorrupt, || name.to_owned())?;
+    if k > MAX_K {
+        return Err(corrupt(format!("k={k} is more than the largest served (k={MAX_K})")));
+    }
+    let mut inflated = GzDecoder::new(&gz[..]).take(inflated_limit(k));
+    let mut recording = Recording { inner: &mut inflated, seen: Vec::new() };
+    let mut head = [0u8; 2];
+    recording.read_exact(&mut head).map_err(|e| corrupt(format!("no key header: {e}")))?;
+    let (max_bit_len, key_k) = (head[0], head[1]);
+    if key_k != k {
+        return Err(corrupt(format!("is for k={key_k}, but the circuit IR needs k={k}")));
+    }
+    if !MAX_BIT_LEN.contains(&max_bit_len) {
+        return Err(corrupt(format!("has a range-table width of {max_bit_len} bits, outside {MAX_BIT_LEN:?}")));
+    }
+    // The key carries the IR it was made for; the proving key is configured from it, so it gets
+    // the same checks as any IR (only the static ones: nothing here lays it out).
+    let relation = catch_unwind(AssertUnwindSafe(|| <IrSource as Deserializable>::deserialize(&mut recording, 0)))
+        .map_err(|p| corrupt(format!("its IR: {}", panic_text(&p))))?
+        .map_err(|e| corrupt(format!("its IR: {e}")))?;
+    ir_check::validate(&relation).map_err(|e| corrupt(format!("its IR: {}", e.message)))?;
+    let seen = recording.seen;
+    let mut rest = (&seen[..]).chain(&mut inflated);
+    let read = catch_unwind(AssertUnwindSafe(|| MidnightPK::<IrSource>::read(&mut rest, SerdeFormat::RawBytesUnchecked)));
+    drop(rest);
+    if inflated.limit() == 0 {
+        return Err(corrupt(format!("inflates past {} bytes, more than a key for k={k} can hold", inflated_limit(k))));
+    }
+    let pk = read.map_err(|p| corrupt(format!("malformed proving key: {}", panic_text(&p))))?.map_err(|e| corrupt(format!("{e}")))?;
+    // Reading on to the end of the gzip stream checks its CRC, which the key reader, stopping at
+    // the key's last byte, would leave unchecked (a flipped bit in a stored field element).
+    std::io::copy(&mut inflated, &mut std::io::sink()).map_err(|e| corrupt(format!("gzip stream: {e}")))?;
+    if inflated.limit() == 0 {
+        return Err(corrupt(format!("inflates past {} bytes, more than a key for k={k} can hold", inflated_limit(k))));
+    }
+    Ok(ProverKey::from(pk))
+}
+
+/// A tagged verifier key, initialized. transient-crypto refuses one over 50,000 bytes before it
+/// reads it, and midnight-proofs checks its k against the field's 2-adicity; the reader runs under
+/// `catch_unwind` so that whatever else a malformed key trips stays `KEY_CORRUPT`.
+pub fn read_verifier_key(bytes: &[u8], name: &str) -> Result<VerifierKey> {
+    let vk: VerifierKey = serialize::tagged_deserialize(&mut &bytes[..]).code(ErrorCode::KeyCorrupt, || name.to_owned())?;
+    catch_unwind(AssertUnwindSafe(|| vk.init()))
+        .map_err(|p| ProverError::new(ErrorCode::KeyCorrupt, format!("{name}: malformed verifier key: {}", panic_text(&p))))?
+        .code(ErrorCode::KeyCorrupt, || name.to_owned())?;
+    Ok(vk)
+}
