@@ -119,14 +119,15 @@ test('PARAMS_NOT_FOUND names the file and the directories searched', async () =>
   await stillProves()
 })
 
-test('PROVER_PANIC: a panic inside the proving stack becomes an error, never a crash', async () => {
-  // An off-curve point makes midnight-circuits panic ("Failed here") during witness generation.
+test('a panic inside the proving stack on bad input is a typed error, never a crash', async () => {
+  // An off-curve point makes midnight-circuits panic ("Failed here") during witness generation:
+  // the witness fails the circuit, so WITNESS_UNSATISFIED (PROVER_PANIC is kept for bugs).
   await assert.rejects(prover.prove('ecc', witness('ecc.bad-offcurve.witness.json')), (err) => {
-    assert.equal(err.code, 'PROVER_PANIC')
-    assert.match(err.message, /panicked/)
+    assert.equal(err.code, 'WITNESS_UNSATISFIED')
+    assert.match(err.message, /ecc rejects the witness/)
     return true
   })
-  await assert.rejects(prover.check('ecc', witness('ecc.bad-offcurve.witness.json')), { code: 'PROVER_PANIC' })
+  await assert.rejects(prover.check('ecc', witness('ecc.bad-offcurve.witness.json')), { code: 'WITNESS_UNSATISFIED' })
   const r = await prover.prove('ecc', witness('ecc.witness.json'))
   assert.equal(await prover.verify('ecc', r.proof, r.publicInputs), true)
   await stillProves()

@@ -324,7 +324,8 @@ batches.options = {
       ['k = 15, garbage bls_midnight_2p15 on disk', () => api.fetchParams(15, { paramsPath: ctx.garbageParams }), rejects('PARAMS_MISMATCH')],
       ['k = 15, paramsPath is a file', () => api.fetchParams(15, { paramsPath: __filename, paramsSource: ctx.source }), rejects('PARAMS_NOT_FOUND', 'PARAMS_MISMATCH', 'KEY_CACHE_UNWRITABLE', 'INVALID_OPTIONS')],
       ['k = 15, paramsPath of 100000 chars', () => api.fetchParams(15, { paramsPath: '/tmp/' + 'x'.repeat(1e5) }), rejects('PARAMS_NOT_FOUND', 'INVALID_OPTIONS')],
-      ['k = 15, options = null', () => api.fetchParams(15, null), rejects('INVALID_ARGUMENT', 'INVALID_OPTIONS')],
+      // null options mean none: no paramsPath, so k=15 is not found.
+      ['k = 15, options = null', () => api.fetchParams(15, null), rejects('PARAMS_NOT_FOUND')],
       ['k = 15, { paramsPath: 42 }', () => api.fetchParams(15, { paramsPath: 42 }), rejects('INVALID_OPTIONS')],
       ['k = 15, { paramsSource: "ftp://x" }', () => api.fetchParams(15, { paramsPath: ctx.emptyParams, paramsSource: 'ftp://x' }), rejects('INVALID_OPTIONS')],
       // The native work these start must not reject unhandled after the call settled (that ends a Node process).
@@ -478,7 +479,8 @@ batches.calls = {
 
     // prove / check / verify / preload options
     const optionCases = [
-      ['options = null', null, ['INVALID_ARGUMENT']],
+      // null options mean none, as undefined does.
+      ['options = null', null, [], okProof],
       ['options = 42', 42, ['INVALID_ARGUMENT'], okProof],
       ['options = "x"', 'x', ['INVALID_ARGUMENT'], okProof],
       ['{ signal: "x" }', { signal: 'x' }, ['INVALID_ARGUMENT']],
@@ -507,8 +509,10 @@ batches.calls = {
       const opts = () => (typeof options === 'function' ? options() : options)
       add('prover.prove', `arith, good witness, ${input}`, () => ctx.p.prove('arith', w(), opts()), { codes, success })
     }
+    add('prover.check', 'arith, good witness, options = null', () => ctx.p.check('arith', w(), null), succeeds((v) => assert.deepEqual(v, arithSkips)))
+    add('prover.verify', 'arith, real proof, options = null', () => ctx.p.verify('arith', ctx.proof.proof, ctx.proof.publicInputs, null), succeeds((v) => assert.equal(v, true)))
+    add('prover.preload', '["arith"], options = null', () => ctx.p.preload(['arith'], null), succeeds((v) => assert.equal(v, undefined)))
     for (const [input, options, codes] of [
-      ['options = null', null, ['INVALID_ARGUMENT']],
       ['{ signal: "x" }', { signal: 'x' }, ['INVALID_ARGUMENT']],
       ['{ signal: AbortSignal.abort() }', { signal: AbortSignal.abort() }, ['ABORT_ERR']],
     ]) {
@@ -725,7 +729,7 @@ batches.ir = {
     add('keygen', 'arith .zkir with { signal: "x" }', () => keygen(ctx.arithZkir, { signal: 'x' }), { ...rejects('INVALID_ARGUMENT'), grace: 300 })
     add('keygen', '"garbage" with { signal: "x" }', () => keygen('garbage', { signal: 'x' }), { ...rejects('INVALID_ARGUMENT', 'INVALID_IR'), grace: 300 })
     add('keygen', '"garbage" with an aborted signal', () => keygen('garbage', { signal: AbortSignal.abort() }), { ...rejects('ABORT_ERR', 'INVALID_IR'), grace: 300 })
-    add('keygen', 'arith .zkir with options = null', () => api.keygen(ctx.arithZkir, null), rejects('INVALID_ARGUMENT', 'INVALID_OPTIONS'))
+    add('keygen', 'arith .zkir with options = null (none)', () => api.keygen(ctx.arithZkir, null), succeeds((v) => assert.equal(v.k, 5)))
     add('keygen', 'arith .zkir with { paramsPath: 42 }', () => api.keygen(ctx.arithZkir, { paramsPath: 42 }), rejects('INVALID_OPTIONS'))
     add('keygen', 'arith .zkir with an aborted signal', () => keygen(ctx.arithZkir, { signal: AbortSignal.abort() }), rejects('ABORT_ERR'))
     add('keygen', 'arith .zkir (control)', () => keygen(ctx.arithZkir), succeeds((v) => (keysOk(v), assert.equal(v.k, 5))))

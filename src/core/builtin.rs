@@ -11,7 +11,6 @@ use super::error::{fail, ErrorCode, Result, WithCode};
 use super::files::{hex, sha256_file, write_atomically};
 use super::keygen::keygen;
 use super::params::ParamsStore;
-use transient_crypto::proofs::Zkir;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -57,7 +56,7 @@ pub fn provision(
     if sha256_file(&files.prover).as_deref() == Some(data.prover_sha256) {
         return Ok(files);
     }
-    let k = super::circuit::parse_ir(data.ir).code(ErrorCode::KeyCorrupt, || format!("embedded IR of {}", data.location))?.k();
+    let (_, k) = super::circuit::parse_ir_k(data.ir).code(ErrorCode::KeyCorrupt, || format!("embedded IR of {}", data.location))?;
     params.get(k)?;
     let prover = run(&|| Ok(keygen(data.ir, params)?.prover_key))?;
     let actual = hex(&Sha256::digest(&prover));

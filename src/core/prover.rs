@@ -622,7 +622,11 @@ pub fn check_against_ir(ir: &midnight_zkir::IrSource, id: &str, preimage: &trans
     if ir.do_communications_commitment && preimage.communications_commitment.is_none() {
         return fail(ErrorCode::InvalidWitness, format!("{id} needs witness.communicationsCommitment"));
     }
-    ir.check(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"))
+    // The VM panics on witness values no check can rule out beforehand (EC coordinates that are
+    // not a point): that is the witness failing the circuit too.
+    super::ir_check::unwind_as(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"), || {
+        ir.check(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"))
+    })
 }
 
 /// A panic anywhere below becomes a PROVER_PANIC error instead of unwinding into Node.
@@ -809,8 +813,10 @@ mod tests {
         let err = p.prove_now("arith", witness("arith.bad.witness.json"), None).err().unwrap();
         assert_eq!(err.code, ErrorCode::WitnessUnsatisfied);
         assert!(err.message.contains("Failed equality constraint"), "{}", err.message);
-        let err = guarded(|| p.prove_now("ecc", witness("ecc.bad-offcurve.witness.json"), None)).err().unwrap();
-        assert_eq!(err.code, ErrorCode::ProverPanic);
+        let err = p.prove_now("ecc", witness("ecc.bad-offcurve.witness.json"), None).err().unwrap();
+        assert_eq!(err.code, ErrorCode::WitnessUnsatisfied, "an off-curve point fails the circuit: {}", err.message);
+        let err = guarded(|| -> Result<()> { panic!("a bug") }).unwrap_err();
+        assert_eq!((err.code, err.message.as_str()), (ErrorCode::ProverPanic, "the prover panicked: a bug"));
         assert!(p.prove_now("arith", witness("arith.witness.json"), None).is_ok());
     }
 
