@@ -128,12 +128,9 @@ pub fn encode_check_response(skips: &[Option<u64>]) -> Vec<u8> {
 pub fn check_with_ir(ir: &[u8], preimage: &[u8]) -> Result<Vec<Option<usize>>> {
     let ir = parse_ir(ir).map_err(|e| ProverError::new(e.code, format!("the check request's IR: {}", e.message)))?;
     let preimage = Witness::Serialized(preimage.to_vec()).into_preimage("")?;
-    // The IR VM panics on some witness values that no check of the IR can rule out: coordinates
-    // that do not decode as a curve point in an EC instruction (midnight-circuits' "Failed here",
-    // "Point should be part of the subgroup", e.g. the point (0, 0)). That is the witness failing
-    // the circuit, as an off-curve point that does decode already is.
-    let location = &preimage.key_location.0;
-    super::ir_check::unwind_as(ErrorCode::WitnessUnsatisfied, || format!("{location} rejects the witness (the IR VM panicked)"), || check_against_ir(&ir, location, &preimage))
+    // check_against_ir turns the IR VM's panic on witness values no IR check can rule out (EC
+    // coordinates that do not decode as a point) into WITNESS_UNSATISFIED.
+    check_against_ir(&ir, &preimage.key_location.0, &preimage)
 }
 
 /// The k a `/k` body (a tagged ZKIR v2 `IrSource`) needs.

@@ -624,7 +624,7 @@ pub fn check_against_ir(ir: &midnight_zkir::IrSource, id: &str, preimage: &trans
     }
     // The VM panics on witness values no check can rule out beforehand (EC coordinates that are
     // not a point): that is the witness failing the circuit too.
-    super::ir_check::unwind_as(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"), || {
+    super::ir_check::unwind_as(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness (the IR VM panicked)"), || {
         ir.check(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"))
     })
 }
