@@ -78,18 +78,32 @@ if (loaded.ok) process.exit(0)
 
 const host = hostName()
 const hasPrebuilt = prebuilt.includes(host)
+// Why no prebuilt binary serves this install, in one line.
+function whyNoPrebuilt() {
+  if (force) return 'MIDNIGHT_NATIVE_PROVER_FORCE_BUILD is set, which compiles from source.'
+  if (!hasPrebuilt) return `There is no prebuilt binary for this platform (${host}).`
+  const platformPkg = `${name}-${host}`
+  try {
+    require.resolve(platformPkg, { paths: [root] })
+  } catch {
+    return `The prebuilt package ${platformPkg} is not installed (npm leaves it out with --omit=optional or --no-optional).`
+  }
+  try {
+    require(require.resolve(platformPkg, { paths: [root] }))
+    return `The prebuilt package ${platformPkg} loads, but binding.js did not: ${String(loaded.err?.message).split('\n')[0]}`
+  } catch (err) {
+    return `The prebuilt package ${platformPkg} is installed but does not load: ${String(err.message).split('\n')[0]}`
+  }
+}
+
 if (spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status !== 0) {
-  const why = force
-    ? 'MIDNIGHT_NATIVE_PROVER_FORCE_BUILD is set, which compiles from source'
-    : hasPrebuilt
-      ? `the prebuilt package ${name}-${host} did not load (was it left out, e.g. by --omit=optional or --no-optional?)` +
-        (loaded.err ? `:\n  ${String(loaded.err.message).split('\n')[0]}` : '')
-      : `there is no prebuilt binary for ${host}`
   console.error(
-    `midnight-native-prover: cannot install: ${why}, and compiling from source needs Rust (cargo), which is not on PATH.\n` +
-      `  Prebuilt binaries (npm install, no Rust needed): ${prebuilt.join(', ')}.\n` +
-      '  Anywhere else, install Rust >= 1.88 (https://rustup.rs) and a C compiler (gcc or clang), then run\n' +
-      '  `npm rebuild midnight-native-prover`.',
+    'midnight-native-prover: cannot install.\n' +
+      `  ${whyNoPrebuilt()}\n` +
+      '  Compiling it from source needs Rust (cargo), which is not on PATH.\n' +
+      `  Prebuilt binaries (no Rust needed): ${prebuilt.join(', ')}.\n` +
+      '  To compile from source: install Rust >= 1.88 (https://rustup.rs) and a C compiler (gcc or clang),\n' +
+      '  then run `npm rebuild midnight-native-prover`.',
   )
   process.exit(1)
 }
