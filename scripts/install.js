@@ -58,15 +58,18 @@ function resolveNapiCli() {
   }
 }
 
-// cargo's library file for this OS, copied to the name binding.js loads first.
+// cargo's library file for this OS, copied to the name binding.js loads first. The host triple is
+// passed as --target, like `napi build` does, so both share the same artifact directory.
 function cargoBuild() {
-  const result = run('cargo', ['build', '--release', '--lib', '--locked'])
+  const triple = /^host: (\S+)$/m.exec(spawnSync('rustc', ['-vV'], { encoding: 'utf8' }).stdout ?? '')?.[1]
+  if (!triple) return 1
+  const result = run('cargo', ['build', '--release', '--lib', '--locked', '--target', triple])
   if (result.status !== 0) return result.status ?? 1
   const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, 'target')
   const lib = { darwin: `lib${name.replace(/-/g, '_')}.dylib`, win32: `${name.replace(/-/g, '_')}.dll` }[process.platform] ??
     `lib${name.replace(/-/g, '_')}.so`
   const dest = path.join(root, `${name}.${hostName()}.node`)
-  fs.copyFileSync(path.join(targetDir, 'release', lib), dest)
+  fs.copyFileSync(path.join(targetDir, triple, 'release', lib), dest)
   console.log(`midnight-native-prover: built ${path.basename(dest)}`)
   return 0
 }
