@@ -8,7 +8,9 @@
 // Each round runs one child process per build, in alternating order, and each child proves
 // bench_k13 (a synthetic k=13 circuit) and midnight/zswap/sign (the ledger's k=13 circuit, from a
 // preimage built with the official ledger client) --proofs times after a warm-up proof. The loader
-// is pointed at each file with NAPI_RS_NATIVE_LIBRARY_PATH. Prints the median per build and circuit.
+// is pointed at each file with NAPI_RS_NATIVE_LIBRARY_PATH. Prints the median wall time and the
+// median CPU time (user + system, all threads) per build and circuit; on a machine shared with
+// other work the CPU time is the steadier of the two.
 const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -38,9 +40,10 @@ async function child() {
     await prove() // warm-up (and the sign key's derivation on the first run)
     out[id] = []
     for (let i = 0; i < n; i++) {
-      const t0 = performance.now()
+      const [t0, c0] = [performance.now(), process.cpuUsage()]
       await prove()
-      out[id].push(performance.now() - t0)
+      const c = process.cpuUsage(c0)
+      out[id].push({ wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 })
     }
   }
   await prover.close()
@@ -66,13 +69,14 @@ function parent() {
       const env = { ...process.env, NAPI_RS_NATIVE_LIBRARY_PATH: builds[i], BENCH_DIR: dir, BENCH_PROOFS: String(proofs), BENCH_CHILD: '1' }
       const res = JSON.parse(execFileSync(process.execPath, [__filename], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }))
       for (const [id, ms] of Object.entries(res)) (times[i][id] ??= []).push(...ms)
-      console.error(`round ${r + 1}/${rounds} ${path.basename(builds[i])}: ${Object.entries(res).map(([id, ms]) => `${id} ${ms.map((x) => x.toFixed(0)).join('/')} ms`).join(', ')}`)
+      const show = (ms, k) => ms.map((x) => x[k].toFixed(0)).join('/')
+      console.error(`round ${r + 1}/${rounds} ${path.basename(builds[i])}: ${Object.entries(res).map(([id, ms]) => `${id} wall ${show(ms, 'wall')} cpu ${show(ms, 'cpu')} ms`).join(', ')}`)
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   console.log(`${os.cpus()[0].model}, ${os.cpus().length} CPUs; ${rounds} rounds x ${proofs} proofs per circuit and build (median ms)`)
-  console.log(['build', ...Object.keys(times[0])].join('\t'))
-  builds.forEach((b, i) => console.log([path.basename(b), ...Object.values(times[i]).map((xs) => median(xs).toFixed(0))].join('\t')))
+  console.log(['build', ...Object.keys(times[0]).flatMap((id) => [`${id} wall`, `${id} cpu`])].join('\t'))
+  builds.forEach((b, i) => console.log([path.basename(b), ...Object.values(times[i]).flatMap((xs) => [median(xs.map((x) => x.wall)), median(xs.map((x) => x.cpu))].map((v) => v.toFixed(0)))].join('\t')))
   fs.rmSync(dir, { recursive: true, force: true })
 }
 
