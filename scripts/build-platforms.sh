@@ -7,18 +7,22 @@
 #
 # Tools, installed on first use (nothing else is needed beyond cargo and rustc):
 #   - cargo-zigbuild and ziglang from PyPI, in a venv under $MNP_TOOLS;
-#   - for a target whose Rust standard library rustup has not installed (rustup's servers are not
-#     always reachable): std is compiled from source (cargo -Zbuild-std, allowed on stable through
+#   - the target's Rust standard library from `rustup target add`; where rustup cannot fetch it
+#     (its servers are not always reachable): std is compiled from source (cargo -Zbuild-std, allowed on stable through
 #     RUSTC_BOOTSTRAP=1) out of Debian's `rust-src` package of the exact rustc version, which is
 #     fetched with apt-get into $MNP_TOOLS (the system's apt state is left as it is) and put beside
 #     a copy of the rustc driver, so rustup's toolchain is not modified.
-# Env: CARGO_TARGET_DIR (default target/), MNP_TOOLS, GLIBC_FLOOR (default 2.28).
+# Env: CARGO_TARGET_DIR (default target/platforms/), MNP_TOOLS, GLIBC_FLOOR (default 2.28), MNP_BUILD_STD=1
+# (compile std from source even where rustup has the target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 GLIBC_FLOOR=${GLIBC_FLOOR:-2.28}
 MNP_TOOLS=${MNP_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/midnight-native-prover/build-tools}
-target_dir=${CARGO_TARGET_DIR:-$root/target}
+# Its own target directory: the zig linker, glibc pin and `portable` feature would otherwise rebuild
+# a contributor's dev build (target/<triple>/release) in place.
+target_dir=${CARGO_TARGET_DIR:-$root/target/platforms}
+export CARGO_TARGET_DIR=$target_dir
 name=$(node -p "require('./package.json').napi.binaryName")
 lib=lib${name//-/_}.so
 ZIGBUILD_VERSION=0.24.1
@@ -55,7 +59,7 @@ rustc_with_src() {
   if [ -d "$sysroot/lib/rustlib/src/rust/library" ]; then command -v rustc; return; fi
   if [ ! -f "$dir/lib/rustlib/src/rust/library/Cargo.lock" ]; then
     log "rustup has no rust-src here: fetching Debian's rust-src $version with apt-get" >&2
-    fetch_debian_rust_src "$version" "$MNP_TOOLS/apt"
+    fetch_debian_rust_src "$version" "$MNP_TOOLS/apt" >&2
     deb=$(ls "$MNP_TOOLS"/apt/rust-src_"$version"+*_all.deb | head -n 1)
     rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib/rustlib/src" "$dir/deb"
     dpkg-deb -x "$deb" "$dir/deb"
@@ -96,9 +100,11 @@ build_one() {
   triple=$(triple_of "$platform")
   start=$SECONDS
   args=(zigbuild --release --lib --locked --features portable --target "$triple.$GLIBC_FLOOR")
-  if rustup target list --installed 2>/dev/null | grep -qx "$triple"; then
+  if [ -z "${MNP_BUILD_STD:-}" ] && { rustup target list --installed 2>/dev/null | grep -qx "$triple" \
+    || { log "$platform: rustup target add $triple" && timeout 300 rustup target add "$triple"; }; }; then
     log "$platform: rustup's std for $triple"
   else
+    [ -n "${MNP_BUILD_STD:-}" ] || log "$platform: rustup could not install std for $triple"
     rustc_bin=$(rustc_with_src)
     export RUSTC=$rustc_bin RUSTC_BOOTSTRAP=1
     args+=(-Zbuild-std=std,panic_abort)
