@@ -10,8 +10,9 @@
 #   - the target's Rust standard library from `rustup target add`; where rustup cannot fetch it
 #     (its servers are not always reachable): std is compiled from source (cargo -Zbuild-std, allowed on stable through
 #     RUSTC_BOOTSTRAP=1) out of Debian's `rust-src` package of the exact rustc version, which is
-#     fetched with apt-get into $MNP_TOOLS (the system's apt state is left as it is) and put beside
-#     a copy of the rustc driver, so rustup's toolchain is not modified.
+#     fetched with apt-get into $MNP_TOOLS (the system's apt state is left as it is) and put in a
+#     toolchain directory linked to the installed rustc (`rustup toolchain link
+#     mnp-rust-src-<version>`), so the installed toolchain itself is not modified.
 # Env: CARGO_TARGET_DIR (default target/platforms/), MNP_TOOLS, GLIBC_FLOOR (default 2.28), MNP_BUILD_STD=1
 # (compile std from source even where rustup has the target).
 set -euo pipefail
@@ -48,9 +49,10 @@ zig_tools() {
   export PATH="$MNP_TOOLS/venv/bin:$PATH"
 }
 
-# A rustc whose sysroot also holds rust-src of its own version: a copy of the rustc driver binary
-# (the sysroot is found from the executable's real path) with the real toolchain's libraries linked
-# in, plus lib/rustlib/src/rust from Debian's rust-src. Prints the rustc path.
+# A rustc whose sysroot also holds rust-src of its own version: the toolchain's rustc and
+# librustc_driver (rustc finds its sysroot from the driver library's real path) linked into a
+# directory of our own with the rest of the toolchain, plus lib/rustlib/src/rust from Debian's
+# rust-src. Prints the rustc path.
 rustc_with_src() {
   local sysroot version dir deb
   sysroot=$(rustc --print sysroot)
@@ -65,10 +67,17 @@ rustc_with_src() {
     dpkg-deb -x "$deb" "$dir/deb"
     ln -s "$dir/deb/usr/src/rustc-$version" "$dir/lib/rustlib/src/rust"
   fi
-  cp -f "$sysroot/bin/rustc" "$dir/bin/rustc"
-  for f in "$sysroot"/lib/*.so "$sysroot"/lib/rustlib/*; do
-    [ "$(basename "$f")" = src ] && continue
-    ln -sfn "$f" "$dir/lib/${f#"$sysroot"/lib/}"
+  mkdir -p "$dir/bin" "$dir/lib/rustlib"
+  # rustc takes its sysroot from the real path of librustc_driver: that one is a copy (a hard link
+  # where the file system allows), the rest are symbolic links.
+  cp -lf "$sysroot/bin/rustc" "$dir/bin/rustc" 2>/dev/null || cp -f "$sysroot/bin/rustc" "$dir/bin/rustc"
+  for f in "$sysroot"/lib/* "$sysroot"/lib/rustlib/*; do
+    rel=${f#"$sysroot"/lib/}
+    case "$rel" in
+      rustlib | rustlib/src) ;;
+      librustc_driver-*) rm -f "$dir/lib/$rel"; cp -lf "$f" "$dir/lib/$rel" 2>/dev/null || cp -f "$f" "$dir/lib/$rel" ;;
+      *) ln -sfn "$f" "$dir/lib/$rel" ;;
+    esac
   done
   echo "$dir/bin/rustc"
 }
@@ -96,7 +105,7 @@ glibc_floor() {
 }
 
 build_one() {
-  local platform=$1 triple rustc_bin args=() out start
+  local platform=$1 triple rustc_bin toolchain args=() out start
   triple=$(triple_of "$platform")
   start=$SECONDS
   args=(zigbuild --release --lib --locked --features portable --target "$triple.$GLIBC_FLOOR")
@@ -106,13 +115,17 @@ build_one() {
   else
     [ -n "${MNP_BUILD_STD:-}" ] || log "$platform: rustup could not install std for $triple"
     rustc_bin=$(rustc_with_src)
-    export RUSTC=$rustc_bin RUSTC_BOOTSTRAP=1
+    # Cargo looks for rust-src beside the toolchain rustup selects, not beside $RUSTC: make that
+    # directory a rustup toolchain of its own (rustup runs the default toolchain's cargo for it).
+    toolchain=mnp-rust-src-$(rustc -V | awk '{print $2}')
+    rustup toolchain link "$toolchain" "$(dirname "$(dirname "$rustc_bin")")"
+    export RUSTUP_TOOLCHAIN=$toolchain RUSTC_BOOTSTRAP=1
     args+=(-Zbuild-std=std,panic_abort)
-    log "$platform: std for $triple compiled from source ($rustc_bin)"
+    log "$platform: std for $triple compiled from source (toolchain $RUSTUP_TOOLCHAIN: $rustc_bin and Debian's rust-src)"
   fi
   log "$platform: cargo ${args[*]}"
   nice -n "${MNP_NICE:-15}" cargo "${args[@]}"
-  unset RUSTC RUSTC_BOOTSTRAP
+  unset RUSTUP_TOOLCHAIN RUSTC_BOOTSTRAP
   out=npm/$platform/$name.$platform.node
   cp -f "$target_dir/$triple/release/$lib" "$out"
   log "$platform: $out ($(du -h "$out" | cut -f1), needs $(glibc_floor "$out"), $((SECONDS - start)) s)"
