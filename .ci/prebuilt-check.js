@@ -46,15 +46,19 @@ async function main() {
       const { keyLocation, preimage } = ledger.buildSignPreimage()
       t0 = t()
       const first = await prover.prove(keyLocation, preimage)
-      const firstTime = secs(t0)
-      t0 = t()
-      const r = await prover.prove(keyLocation, preimage)
-      const proveTime = secs(t0)
+      let timing = `key derived and first proof in ${secs(t0)}`
+      let r = first
+      // A second proof times proving alone; MNP_SIGN_PROOFS=1 skips it (slow under emulation).
+      if (process.env.MNP_SIGN_PROOFS !== '1') {
+        t0 = t()
+        r = await prover.prove(keyLocation, preimage)
+        timing += `, proof in ${secs(t0)}`
+        assert.equal(await prover.verify(keyLocation, first.proof, first.publicInputs), true)
+      }
       assert.equal(await prover.verify(keyLocation, r.proof, r.publicInputs), true)
-      assert.equal(await prover.verify(keyLocation, first.proof, first.publicInputs), true)
       const changed = [r.publicInputs[0] + 1n, ...r.publicInputs.slice(1)]
       assert.equal(await prover.verify(keyLocation, r.proof, changed), false)
-      console.log(`sign (k=${r.k}): key derived and first proof in ${firstTime}, proof in ${proveTime}; verifies, and a changed statement does not`)
+      console.log(`sign (k=${r.k}): ${timing}; verifies, and a changed statement does not`)
     }
     if (want.has('output')) {
       t0 = t()
