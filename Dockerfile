@@ -1,43 +1,32 @@
 # syntax=docker/dockerfile:1
 # midnight-native-prover `serve`: the official proof server's HTTP protocol on port 6300.
 #
-#   docker build -t midnight-native-prover:0.1.0 .
+#   npm ci && npm run build:platforms && npm run pack:platforms     # dist/*.tgz (see docs/deploy.md)
+#   docker buildx build --platform linux/amd64,linux/arm64 -t midnight-native-prover:0.1.0 .
 #   docker run --init --rm -p 6300:6300 --cpus 4 --memory 8g midnight-native-prover:0.1.0
 #
-# Stage 1 compiles the native addon from source (Rust >= 1.88 and Node 20; the release build of
-# the Midnight crates takes minutes). Stage 2 is a slim Node image with the package, the built
-# .node file and the production node_modules, running as the unprivileged `node` user (uid 1000).
-# Base tags are pinned to a minor version; pin a digest (@sha256:...) too for reproducible builds.
-ARG RUST_VERSION=1.95
+# Nothing is compiled in the image: stage 1 installs the packed main package and the prebuilt
+# platform package of the image's architecture (linux-x64-gnu for amd64, linux-arm64-gnu for
+# arm64) with npm; stage 2 is a slim Node image with that node_modules alone, running as the
+# unprivileged `node` user (uid 1000). Base tags are pinned to a minor version; pin a digest
+# (@sha256:...) too for reproducible builds.
 ARG NODE_VERSION=20.20
 
-FROM rust:${RUST_VERSION}-bookworm AS rust
-
-# node:*-bookworm (not -slim) carries gcc, make and the libc headers the Rust build links with.
-FROM node:${NODE_VERSION}-bookworm AS build
-COPY --from=rust /usr/local/cargo /usr/local/cargo
-COPY --from=rust /usr/local/rustup /usr/local/rustup
-ENV CARGO_HOME=/usr/local/cargo \
-    RUSTUP_HOME=/usr/local/rustup \
-    PATH=/usr/local/cargo/bin:$PATH
-WORKDIR /src
-# Dependencies first so that source edits don't refetch them. --ignore-scripts: the package's own
-# install hook (scripts/install.js) runs explicitly below, once the Rust sources are in place.
-# (`npm ci` rejects this lock: npm leaves other platforms' optional packages out of it.)
-COPY package.json package-lock.json ./
-RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund
-COPY Cargo.toml Cargo.lock build.rs ./
-COPY src ./src
-COPY index.js index.d.ts binding.js binding.d.ts ./
-COPY lib ./lib
-COPY bin ./bin
-COPY scripts ./scripts
-# The cache mounts keep crates and compiled dependencies between builds (BuildKit). build.rs reads
-# Midnight's SRS out of the unpacked registry, which is inside the mounted CARGO_HOME/registry.
-RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    --mount=type=cache,target=/src/target \
-    MIDNIGHT_NATIVE_PROVER_FORCE_BUILD=1 node scripts/install.js \
-    && test -f midnight-native-prover.linux-x64-gnu.node
+FROM node:${NODE_VERSION}-bookworm-slim AS install
+# Set by BuildKit/buildx from --platform.
+ARG TARGETARCH
+WORKDIR /opt/midnight-native-prover
+COPY dist/ /tmp/dist/
+# The package's install hook only checks that the prebuilt binary loads.
+RUN case "${TARGETARCH:-amd64}" in \
+      amd64) platform=linux-x64-gnu ;; \
+      arm64) platform=linux-arm64-gnu ;; \
+      *) echo "no prebuilt package for linux/${TARGETARCH}" >&2; exit 1 ;; \
+    esac \
+    && echo '{ "name": "midnight-native-prover-image", "private": true }' > package.json \
+    && npm install --omit=dev --no-audit --no-fund \
+      /tmp/dist/midnight-native-prover-[0-9]*.tgz "/tmp/dist/midnight-native-prover-${platform}-"[0-9]*.tgz \
+    && node -e "require('midnight-native-prover')"
 
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production \
@@ -49,16 +38,13 @@ ENV NODE_ENV=production \
 # container's cgroup memory limit (`--memory`, compose `deploy.resources.limits.memory`, or the
 # Kubernetes `resources.limits.memory`), so the container limit alone sizes it.
 WORKDIR /opt/midnight-native-prover
-# The package is owned by root and read-only for the service; only the key cache is writable
+# The packages are owned by root and read-only for the service; only the key cache is writable
 # (mount a volume there to keep derived keys across restarts). MIDNIGHT_PP is where the
 # bls_midnight_2p{k} files for k > 14 are mounted; k <= 14 needs no files.
-COPY --from=build /src/package.json /src/index.js /src/index.d.ts /src/binding.js /src/binding.d.ts /src/midnight-native-prover.linux-x64-gnu.node ./
-COPY --from=build /src/lib ./lib
-COPY --from=build /src/bin ./bin
-COPY --from=build /src/node_modules ./node_modules
+COPY --from=install /opt/midnight-native-prover/node_modules ./node_modules
 RUN mkdir -p /var/cache/midnight-native-prover /var/lib/midnight/zk-params \
     && chown node:node /var/cache/midnight-native-prover \
-    && node -e "require('./')"
+    && node -e "require('midnight-native-prover')"
 USER 1000:1000
 EXPOSE 6300
 # No curl in the slim image: Node's fetch probes the port the service listens on.
@@ -67,4 +53,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # SIGTERM: the service stops accepting, finishes the proofs in flight and exits 0. Give it the
 # time (docker stop -t 120, compose stop_grace_period, k8s terminationGracePeriodSeconds).
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "bin/cli.js", "serve"]
+ENTRYPOINT ["node", "node_modules/midnight-native-prover/bin/cli.js", "serve"]
