@@ -24,17 +24,7 @@ const tried = []
 const crashes = []
 const unmet = []
 
-/** A small seeded PRNG (mulberry32), so every garbage and bit-flip case is the same each run. */
-function rng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const { rng } = require('./support/rng')
 
 function garbage(n, seed) {
   const r = rng(seed)

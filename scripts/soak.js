@@ -53,17 +53,7 @@ function options(argv) {
   }
 }
 
-/** A seeded PRNG (mulberry32): the same circuits on every run. */
-function rng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const { rng } = require('../__test__/support/rng')
 
 /** A load_imm immediate: the magnitude's bytes little-endian in hex, `-` in front if negative. */
 const hexImm = (n) => {

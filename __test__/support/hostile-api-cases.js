@@ -47,17 +47,7 @@ const read = (file) => new Uint8Array(fs.readFileSync(file))
 const witnessFile = (name) => JSON.parse(fs.readFileSync(path.join(CIRCUITS, name), 'utf8'))
 const expectedJson = JSON.parse(fs.readFileSync(path.join(CIRCUITS, 'expected.json'), 'utf8'))
 
-/** A deterministic pseudo-random sequence (mulberry32), so a restarted child sees the same cases. */
-function rng(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const { rng } = require('./rng')
 
 /** Every position of `length` if there are at most `max`, else `max` of them: both ends, the rest sampled. */
 function positions(length, max, seed) {
