@@ -503,12 +503,13 @@ impl Prover {
     }
 
 
-    /// (running, waiting) proofs: a proof a driver took counts as waiting while it waits for
-    /// memory.
+    /// (running, waiting) proofs. A proof runs from the moment the budget grants its
+    /// reservation (when its `started` event fires); before that it waits, for a driver or for
+    /// memory. Every proof reserves, with or without a limit.
     fn depth(&self, budget: &BudgetStatus) -> (usize, usize) {
-        let (taken, queued) = self.scheduler.depth();
-        let for_memory = budget.waiting.len().min(taken);
-        (taken - for_memory, queued + for_memory)
+        let in_flight = self.scheduler.in_flight();
+        let running = budget.reservations.len().min(in_flight);
+        (running, in_flight - running)
     }
 
     pub fn status(&self) -> Status {

@@ -215,6 +215,12 @@ impl Scheduler {
         lock(&self.tids).iter().filter(|tid| std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()).count()
     }
 
+    /// Proofs submitted and not ended: queued, or taken by a driver.
+    pub fn in_flight(&self) -> usize {
+        let q = lock(&self.shared.queue);
+        q.jobs.len() + q.active
+    }
+
     /// (taken by a driver, waiting for one) proofs.
     pub fn depth(&self) -> (usize, usize) {
         let q = lock(&self.shared.queue);
