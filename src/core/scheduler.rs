@@ -156,23 +156,36 @@ impl Scheduler {
         static SCHEDULERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SCHEDULERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tids: Arc<Mutex<Vec<u32>>> = Arc::default();
-        let for_workers = tids.clone();
+        // Every thread registers before `new` returns, so `live_threads` never misses one that
+        // has not been scheduled yet.
+        let (started, registered) = std::sync::mpsc::channel::<()>();
+        let register = move |tids: &Mutex<Vec<u32>>, started: &std::sync::mpsc::Sender<()>| {
+            lock(tids).extend(current_tid());
+            let _ = started.send(());
+        };
+        let (for_workers, workers_started) = (tids.clone(), Mutex::new(started.clone()));
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(move |i| format!("mnp-{n}w{i}"))
-            .start_handler(move |_| lock(&for_workers).extend(current_tid()))
+            .start_handler(move |_| register(&for_workers, &lock(&workers_started)))
             .build()
             .map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared { queue: Mutex::new(Queue::default()), wakeup: Condvar::new() });
         let pool = RwLock::new(Some(Arc::new(pool)));
-        for i in 0..max_concurrent.max(1) {
-            let (shared, tids) = (shared.clone(), tids.clone());
+        let drivers = max_concurrent.max(1);
+        for i in 0..drivers {
+            let (shared, tids, started) = (shared.clone(), tids.clone(), started.clone());
             std::thread::Builder::new().name(format!("mnp-{n}d{i}")).spawn(move || {
-                lock(&tids).extend(current_tid());
+                register(&tids, &started);
+                drop(started);
                 drive(shared)
             })?;
         }
-        Ok(Scheduler { pool, threads, tids, shared, max_concurrent: max_concurrent.max(1), max_queue })
+        drop(started);
+        for _ in 0..threads + drivers {
+            let _ = registered.recv_timeout(std::time::Duration::from_secs(10));
+        }
+        Ok(Scheduler { pool, threads, tids, shared, max_concurrent: drivers, max_queue })
     }
 
     /// Queues a proof; it runs when a driver is free, in submission order. When `max_queue`
