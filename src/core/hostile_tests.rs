@@ -28,7 +28,7 @@ const SEED: u64 = 0x6d69_646e_6967_6874;
 
 /// Proptest settings: `cases` unless `PROPTEST_CASES` is set, the fixed seed unless
 /// `PROPTEST_RNG_SEED` is set, no failure files written into the tree.
-fn config(cases: u32) -> ProptestConfig {
+pub(crate) fn config(cases: u32) -> ProptestConfig {
     let env = ProptestConfig::default();
     ProptestConfig {
         cases: if std::env::var_os("PROPTEST_CASES").is_some() { env.cases } else { cases },

@@ -13,6 +13,7 @@ pub mod keygen;
 pub mod keystore;
 pub mod memory;
 pub mod metrics;
+pub mod msm;
 pub mod params;
 pub mod payload;
 pub mod prover;

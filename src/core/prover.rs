@@ -166,6 +166,7 @@ impl Prover {
         if config.threads == 0 || config.max_concurrent == 0 {
             return fail(ErrorCode::InvalidOptions, "threads and maxConcurrent must be at least 1");
         }
+        super::msm::install();
         let scheduler = Scheduler::new(config.threads, config.max_concurrent, config.max_queue)
             .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
         memory::reset_high_water();
@@ -367,7 +368,9 @@ impl Prover {
             return Ok(());
         }
         let before = memory::live_bytes();
-        self.params.get(k)?;
+        let params = self.params.get(k)?;
+        // The MSM engine's affine copy of the SRS counts with the parameters it serves.
+        self.scheduler.install(|| super::msm::prepare(&params.0))?;
         let mut held = lock(&self.params_held);
         if !held.contains(&k) {
             // Parameters are shared by the process (k <= 14) or loaded once: the same
@@ -417,6 +420,18 @@ impl Prover {
     }
 
     fn prove_loaded(&self, circuit: &Arc<Circuit>, witness: Witness, binding_input: Option<Fr>) -> Result<ProofOutput> {
+        self.prove_with_rng(circuit, witness, binding_input, rand::rngs::OsRng)
+    }
+
+    /// `prove_loaded` with the proof's randomness from `rng` (a seeded one makes proofs
+    /// reproducible, for tests).
+    fn prove_with_rng(
+        &self,
+        circuit: &Arc<Circuit>,
+        witness: Witness,
+        binding_input: Option<Fr>,
+        rng: impl rand::RngCore + rand::CryptoRng + Send,
+    ) -> Result<ProofOutput> {
         let started = Instant::now();
         let circuit_id = circuit.id.as_str();
         let mut preimage = witness.into_preimage(circuit_id)?;
@@ -427,7 +442,7 @@ impl Prover {
         let params = ReadyParams(&self.params);
         let (proof, public_inputs) = self.scheduler.install(|| {
             check_preimage(&circuit, &preimage)?;
-            let proving = circuit.ir.prove(rand::rngs::OsRng, &params, circuit.prover_key.clone(), &preimage);
+            let proving = circuit.ir.prove(rng, &params, circuit.prover_key.clone(), &preimage);
             let (proof, public_inputs, _) =
                 super::ready::run_ready(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
             // The same self-check the ledger's prover makes: never hand out a proof that fails.
@@ -806,6 +821,23 @@ mod tests {
         wrong[1] = wrong[1] + Fr::from(1u64);
         assert!(!p.verify_now("arith", &out.proof, wrong).unwrap());
         assert_eq!(p.status().proofs_completed, 1);
+    }
+
+    #[test]
+    fn proofs_with_the_msm_engine_equal_those_without_byte_for_byte() {
+        use rand::SeedableRng;
+        let p = prover(compact_dir(&["bench_k10"]));
+        let circuit = p.circuit("bench_k10").unwrap();
+        let prove = |engine: bool| {
+            super::super::msm::set_enabled(engine);
+            let out = p.prove_with_rng(&circuit, witness("bench_k10.witness.json"), None, rand::rngs::StdRng::seed_from_u64(11));
+            super::super::msm::set_enabled(true);
+            out.unwrap()
+        };
+        let (upstream, ours) = (prove(false), prove(true));
+        assert_eq!(upstream.proof, ours.proof);
+        assert!(p.verify_now("bench_k10", &ours.proof, ours.public_inputs).unwrap());
+        assert!(super::super::msm::table_bytes() >= 2 * 1024 * 96, "the k=10 SRS vectors are held affine");
     }
 
     #[test]

@@ -1,0 +1,349 @@
+//! Our multi-scalar multiplication for BLS12-381 G1: every commitment midnight-proofs makes goes
+//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch`. The algorithm is ours, the
+//! field and point arithmetic is blst's (its bucket tiles, `blst_p1s_tile_pippenger`). Compared
+//! with midnight-curves' `multi_exp`, which the hook replaces, it:
+//! - keeps the SRS bases affine once per parameters object (`prepare`), instead of converting
+//!   the same vector again on every commitment;
+//! - skips zero scalars and multiplies scalars below 2^64 with 64-bit windows (most advice
+//!   columns in Lagrange form are small);
+//! - runs its tiles on the caller's rayon pool, the prover's: blst's own global thread pool,
+//!   which no `threads` setting bounds, is never used.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, Weak};
+
+use blst::{blst_fr, blst_p1, blst_p1_affine, blst_scalar, limb_t};
+use midnight_curves::{Bls12, Fq, G1Projective};
+use midnight_proofs::poly::kzg::params::ParamsKZG;
+use rayon::prelude::*;
+
+use super::sync::lock;
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Installs the engine into midnight-proofs (once per process; later calls do nothing).
+pub fn install() {
+    midnight_proofs::poly::kzg::msm::set_msm_engine(engine);
+}
+
+/// Turns the engine off (midnight-proofs' own MSM runs) or back on. For comparisons: the
+/// engine's results are the same group elements either way.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Relaxed);
+}
+
+fn engine(scalars: &[Fq], bases: &[G1Projective], srs: bool) -> Option<G1Projective> {
+    if !ENABLED.load(Relaxed) {
+        return None;
+    }
+    let n = scalars.len().min(bases.len());
+    let (scalars, bases) = (as_fr(&scalars[..n]), as_p1(&bases[..n]));
+    let table = if srs { table_for(bases) } else { None };
+    let converted;
+    let affine: &[blst_p1_affine] = match &table {
+        Some(t) => &t.affine[..n],
+        None => {
+            converted = to_affine(bases);
+            &converted
+        }
+    };
+    Some(from_p1(msm(scalars, affine)))
+}
+
+/// Σ scalars[i]·bases[i].
+pub fn msm(scalars: &[blst_fr], bases: &[blst_p1_affine]) -> blst_p1 {
+    let n = scalars.len().min(bases.len());
+    let digits = canonical(&scalars[..n]);
+    let (mut small, mut large) = (Vec::new(), Vec::new());
+    for (i, d) in digits.iter().enumerate() {
+        if d[8..].iter().any(|&b| b != 0) {
+            large.push(i);
+        } else if d[..8].iter().any(|&b| b != 0) {
+            small.push(i);
+        }
+    }
+    let mut sum = pippenger(bases, &digits, &large, 255);
+    let small = pippenger(bases, &digits, &small, 64);
+    unsafe { blst::blst_p1_add_or_double(&mut sum, &sum, &small) };
+    sum
+}
+
+/// Scalars out of Montgomery form, as the little-endian bytes blst reads.
+fn canonical(scalars: &[blst_fr]) -> Vec<[u8; 32]> {
+    let mut out = vec![[0u8; 32]; scalars.len()];
+    out.par_chunks_mut(CHUNK).zip(scalars.par_chunks(CHUNK)).for_each(|(out, scalars)| {
+        for (o, s) in out.iter_mut().zip(scalars) {
+            // blst_scalar is `{ b: [u8; 32] }`, repr(C).
+            unsafe { blst::blst_scalar_from_fr(o as *mut [u8; 32] as *mut blst_scalar, s) };
+        }
+    });
+    out
+}
+
+const CHUNK: usize = 1024;
+/// Below this many points one blst call does it all: tiles would cost more than they save.
+const SERIAL_BELOW: usize = 1024;
+
+/// Σ digits[i]·bases[i] over `which`, with `nbits`-bit scalars, in tiles of (points × window
+/// bits) on the current rayon pool.
+fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbits: usize) -> blst_p1 {
+    let n = which.len();
+    let mut ret = blst_p1::default();
+    if n == 0 {
+        return ret;
+    }
+    let lists = Lists::new(bases, digits, which);
+    if n < SERIAL_BELOW {
+        let mut scratch = vec![0 as limb_t; unsafe { blst::blst_p1s_mult_pippenger_scratch_sizeof(n) }.div_ceil(8)];
+        unsafe { blst::blst_p1s_mult_pippenger(&mut ret, lists.points(0), n, lists.scalars(0), nbits, scratch.as_mut_ptr()) };
+        return ret;
+    }
+    // One more row than nbits needs: the top tile then always ends past nbits, where blst keeps
+    // the carry of the signed digits below it (a 64-bit scalar with its top bit set needs it).
+    let rows = nbits / window_bits(n) + 1;
+    let window = nbits / rows + 1;
+    // Enough tiles to keep every worker busy; each column is at least 2 points (blst's tile reads
+    // one point ahead).
+    let columns = (2 * rayon::current_num_threads()).div_ceil(rows).clamp(1, n / 2);
+    let width = n.div_ceil(columns);
+    let tiles: Vec<(usize, usize)> = (0..rows).flat_map(|r| (0..columns).map(move |c| (r, c))).collect();
+    let bucket_bytes = unsafe { blst::blst_p1s_mult_pippenger_scratch_sizeof(0) } << (window - 1);
+    let sums: Vec<blst_p1> = tiles
+        .par_iter()
+        .map_init(
+            || vec![0 as limb_t; bucket_bytes.div_ceil(8)],
+            |buckets, &(row, column)| {
+                let start = column * width;
+                let count = width.min(n - start);
+                let mut tile = blst_p1::default();
+                if count == 0 {
+                    return tile;
+                }
+                unsafe {
+                    blst::blst_p1s_tile_pippenger(
+                        &mut tile,
+                        lists.points(start),
+                        count,
+                        lists.scalars(start),
+                        nbits,
+                        buckets.as_mut_ptr(),
+                        row * window,
+                        window,
+                    )
+                };
+                tile
+            },
+        )
+        .collect();
+    // Horner over the rows, top window first.
+    for row in (0..rows).rev() {
+        for _ in 0..window {
+            unsafe { blst::blst_p1_double(&mut ret, &ret) };
+        }
+        for tile in &sums[row * columns..(row + 1) * columns] {
+            unsafe { blst::blst_p1_add_or_double(&mut ret, &ret, tile) };
+        }
+    }
+    ret
+}
+
+/// blst's pointer lists for one MSM. They point into slices borrowed for the whole call, and
+/// blst only reads through them.
+struct Lists {
+    points: Vec<*const blst_p1_affine>,
+    scalars: Vec<*const u8>,
+}
+unsafe impl Sync for Lists {}
+
+impl Lists {
+    fn new(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize]) -> Self {
+        // blst reads a list up to a null entry; a trailing null keeps every read in bounds.
+        let points = which.iter().map(|&i| &bases[i] as *const _).chain([std::ptr::null()]).collect();
+        let scalars = which.iter().map(|&i| digits[i].as_ptr()).chain([std::ptr::null()]).collect();
+        Lists { points, scalars }
+    }
+    fn points(&self, from: usize) -> *const *const blst_p1_affine {
+        self.points[from..].as_ptr()
+    }
+    fn scalars(&self, from: usize) -> *const *const u8 {
+        self.scalars[from..].as_ptr()
+    }
+}
+
+fn window_bits(n: usize) -> usize {
+    let log = n.ilog2() as usize;
+    match log {
+        0..=4 => 2,
+        5..=8 => log - 1,
+        9..=12 => log - 2,
+        _ => log - 3,
+    }
+}
+
+fn to_affine(points: &[blst_p1]) -> Vec<blst_p1_affine> {
+    let mut out = vec![blst_p1_affine::default(); points.len()];
+    out.par_chunks_mut(CHUNK).zip(points.par_chunks(CHUNK)).for_each(|(out, points)| {
+        let list = [points.as_ptr(), std::ptr::null()];
+        unsafe { blst::blst_p1s_to_affine(out.as_mut_ptr(), list.as_ptr(), points.len()) };
+    });
+    out
+}
+
+/// The affine copy of one SRS vector, valid while the parameters that own it live.
+struct Table {
+    owner: Weak<ParamsKZG<Bls12>>,
+    bases: usize,
+    affine: Vec<blst_p1_affine>,
+}
+
+/// Held per live parameters object; a table whose parameters were dropped goes at the next
+/// `prepare`. No more than this many are kept (each process holds parameters for a few k).
+const MAX_TABLES: usize = 64;
+static TABLES: Mutex<Vec<Arc<Table>>> = Mutex::new(Vec::new());
+
+/// Converts both SRS vectors of `params` to affine once, on the current rayon pool, so that
+/// every later commitment with them skips the conversion. Idempotent.
+pub fn prepare(params: &Arc<ParamsKZG<Bls12>>) {
+    let vectors = [params.g(), params.g_lagrange()];
+    let missing: Vec<&[G1Projective]> = {
+        let mut tables = lock(&TABLES);
+        tables.retain(|t| t.owner.strong_count() > 0);
+        let held = |v: &[G1Projective]| tables.iter().any(|t| t.bases == v.as_ptr() as usize);
+        vectors.into_iter().filter(|v| !v.is_empty() && !held(v)).collect()
+    };
+    for v in missing {
+        let table = Arc::new(Table { owner: Arc::downgrade(params), bases: v.as_ptr() as usize, affine: to_affine(as_p1(v)) });
+        let mut tables = lock(&TABLES);
+        if tables.len() < MAX_TABLES && !tables.iter().any(|t| t.bases == table.bases) {
+            tables.push(table);
+        }
+    }
+}
+
+/// The table of a vector whose owner is alive: its bases stay where they are while it lives,
+/// so the address identifies them.
+fn table_for(bases: &[blst_p1]) -> Option<Arc<Table>> {
+    let tables = lock(&TABLES);
+    let table = tables.iter().find(|t| t.bases == bases.as_ptr() as usize && bases.len() <= t.affine.len())?;
+    (table.owner.strong_count() > 0).then(|| table.clone())
+}
+
+/// Bytes the affine tables hold now: 96 per point, two vectors per parameters object.
+pub fn table_bytes() -> u64 {
+    lock(&TABLES).iter().filter(|t| t.owner.strong_count() > 0).map(|t| (t.affine.len() * size_of::<blst_p1_affine>()) as u64).sum()
+}
+
+// midnight-curves' types are repr(transparent) over blst's.
+fn as_fr(s: &[Fq]) -> &[blst_fr] {
+    unsafe { std::slice::from_raw_parts(s.as_ptr() as *const blst_fr, s.len()) }
+}
+fn as_p1(p: &[G1Projective]) -> &[blst_p1] {
+    unsafe { std::slice::from_raw_parts(p.as_ptr() as *const blst_p1, p.len()) }
+}
+fn from_p1(p: blst_p1) -> G1Projective {
+    unsafe { std::mem::transmute::<blst_p1, G1Projective>(p) }
+}
+
+const _: () = assert!(size_of::<Fq>() == size_of::<blst_fr>() && size_of::<G1Projective>() == size_of::<blst_p1>());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ff::Field;
+    use group::Group;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// 2^15 distinct points: the k=14 SRS in both forms.
+    fn points() -> &'static Vec<G1Projective> {
+        static POINTS: OnceLock<Vec<G1Projective>> = OnceLock::new();
+        POINTS.get_or_init(|| {
+            let params = crate::core::params::ParamsStore::new(vec![]).get(14).unwrap();
+            params.0.g().iter().chain(params.0.g_lagrange()).copied().collect()
+        })
+    }
+
+    fn scalar(kind: u8, r: u64) -> Fq {
+        match kind % 9 {
+            0 => Fq::ZERO,
+            1 => Fq::ONE,
+            2 => -Fq::ONE,
+            3 => Fq::from(r),
+            4 => Fq::from(u64::MAX),
+            5 => Fq::from(u64::MAX) + Fq::ONE, // 2^64: the first scalar that is not small
+            6 => -Fq::from(r),
+            7 => Fq::from(r).pow_vartime([r | 3, r.rotate_left(17), 0, 0]), // a full-width scalar
+            _ => Fq::from(7u64),                                               // repeated
+        }
+    }
+
+    fn base(kind: u8, i: usize) -> G1Projective {
+        let all = points();
+        match kind % 6 {
+            0 => G1Projective::identity(),
+            1 => all[0],     // repeated
+            2 => -all[i % all.len()],
+            _ => all[i % all.len()],
+        }
+    }
+
+    fn size() -> impl Strategy<Value = usize> {
+        prop_oneof![
+            Just(1usize), Just(2), Just(3), Just(31), Just(32), Just(33), Just(1023), Just(1024), Just(1025),
+            Just(4097), Just(16384), Just(20000), Just(32768), 1usize..40000
+        ]
+    }
+
+    fn check(scalars: &[Fq], bases: &[G1Projective]) {
+        let want = G1Projective::multi_exp(bases, scalars);
+        let got = engine(scalars, bases, false).unwrap();
+        assert_eq!(got, want, "n = {}", scalars.len());
+    }
+
+    proptest! {
+        #![proptest_config(crate::core::hostile_tests::config(24))]
+
+        #[test]
+        fn equals_blst_multi_exp_on_random_and_adversarial_inputs(n in size(), seed in any::<u64>(), mix in 0u8..4) {
+            let mut rng = seed;
+            let mut next = || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); rng };
+            let n = n.min(32768);
+            let (scalars, bases): (Vec<Fq>, Vec<G1Projective>) = (0..n).map(|i| {
+                let r = next();
+                // mix 0: uniform kinds; 1: mostly zero; 2: mostly small; 3: mostly full width.
+                let kind = match mix { 1 if r % 10 < 8 => 0, 2 if r % 10 < 8 => 3, 3 if r % 10 < 8 => 7, _ => (r >> 40) as u8 };
+                let base_kind = if r % 17 == 0 { (r >> 20) as u8 } else { 3 };
+                (scalar(kind, next()), base(base_kind, i))
+            }).unzip();
+            check(&scalars, &bases);
+        }
+    }
+
+    #[test]
+    fn edge_cases_equal_blst_multi_exp() {
+        let all = points();
+        assert_eq!(engine(&[], &[], false).unwrap(), G1Projective::identity());
+        check(&[Fq::from(5u64)], &all[..1]);
+        check(&[Fq::ZERO; 4096], &all[..4096]);
+        check(&vec![-Fq::ONE; 2048], &all[..2048]);
+        check(&vec![Fq::ONE; 3000], &vec![G1Projective::identity(); 3000]);
+        // More scalars than bases: the shorter length counts, as in multi_exp.
+        assert_eq!(engine(&[Fq::ONE, Fq::ONE], &all[..1], false).unwrap(), all[0]);
+    }
+
+    #[test]
+    fn srs_prefixes_use_the_prepared_table_on_a_one_thread_pool() {
+        let params = crate::core::params::ParamsStore::new(vec![]).get(12).unwrap();
+        prepare(&params.0);
+        assert!(table_for(as_p1(params.0.g_lagrange())).is_some());
+        assert!(table_bytes() >= 2 * 4096 * 96);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        for n in [4096usize, 4000, 1500, 2] {
+            let scalars: Vec<Fq> = (0..n as u64).map(|i| Fq::from(i * i + 1).pow_vartime([i + 5])).collect();
+            for bases in [params.0.g(), params.0.g_lagrange()] {
+                let got = pool.install(|| engine(&scalars, &bases[..n], true).unwrap());
+                assert_eq!(got, G1Projective::multi_exp(&bases[..n], &scalars), "n = {n}");
+            }
+        }
+    }
+}
