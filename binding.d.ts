@@ -173,6 +173,9 @@ export interface NativeStatus {
   maxTaskThreads: number
   queuedTasks: number
   maxQueuedTasks: number
+  msmTables: number
+  msmTableBytes: number
+  maxMsmTables: number
 }
 
 /** The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS. */

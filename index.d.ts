@@ -323,6 +323,17 @@ export interface ProverStatus {
     queued: number
     maxQueued: number
   }
+  /**
+   * The MSM engine's affine copies of the SRS (process-wide, shared by all provers): one table per
+   * SRS vector of each parameters object in use, 96 bytes per point, 3 MiB at k = 14. Built when a
+   * prover first holds parameters for a k, and counted in its memory budget with them; freed with
+   * the parameters. At most `maxTables`.
+   */
+  msm: {
+    tables: number
+    tableBytes: number
+    maxTables: number
+  }
   proofsCompleted: number
   proofsFailed: number
   /** Built-in prover keys derived by keygen because the key cache had no genuine copy. */

@@ -41,17 +41,23 @@ function readConfig() {
   }
 }
 
-/** Wall ms of `iterations` sequential runs of `fn` after `warmup` untimed ones; and the last result. */
+/**
+ * Wall ms of `iterations` sequential runs of `fn` after `warmup` untimed ones, the process's CPU ms
+ * (all threads, user + system) over each, and the last result.
+ */
 async function timeRuns(fn, { warmup, iterations }) {
   for (let i = 0; i < warmup; i++) await fn()
   const ms = []
+  const cpuMs = []
   let last
   for (let i = 0; i < iterations; i++) {
-    const started = performance.now()
+    const [started, cpu] = [performance.now(), process.cpuUsage()]
     last = await fn()
     ms.push(performance.now() - started)
+    const used = process.cpuUsage(cpu)
+    cpuMs.push((used.user + used.system) / 1000)
   }
-  return { ms, last }
+  return { ms, cpuMs, last }
 }
 
 /** zkir-v2 takes 30-60 s per proof from k = 13 on, so it gets fewer (and no warm-up) there. */
@@ -78,13 +84,16 @@ function logRuns(name, who, ms) {
 /** One circuit row: the same preimage bytes through the addon, the floor and zkir-v2. */
 async function benchCircuit(c, env) {
   const { bytes, bindingInput } = await c.preimage()
-  const row = { name: c.name, k: c.k, zkirSkipped: env.config.skipZkir }
+  const threads = c.threads ?? env.threads
+  const row = { name: c.name, k: c.k, threads, zkirSkipped: env.config.skipZkir }
   const plan = { warmup: 1, iterations: env.config.iterations }
-  row.addon = (await timeRuns(() => env.prover.prove(c.id, bytes, { bindingInput }), plan)).ms
+  const prover = await env.proverFor(threads)
+  const runs = await timeRuns(() => prover.prove(c.id, bytes, { bindingInput }), plan)
+  ;[row.addon, row.addonCpu] = [runs.ms, runs.cpuMs]
   logRuns(c.name, 'addon', row.addon)
   // The floor proves the preimage as captured: the binding input is one field of the statement,
   // so overwriting it (as the dust spend's prover call does) changes no work.
-  row.floor = runFloor(env.floor, { dir: env.dir, circuitId: c.id, preimage: bytes, iterations: plan.iterations, threads: env.threads })
+  row.floor = runFloor(env.floor, { dir: env.dir, circuitId: c.id, preimage: bytes, iterations: plan.iterations, threads })
   logRuns(c.name, 'floor', row.floor)
   if (!env.config.skipZkir) {
     const material = await zkirMaterial(c.ir)
@@ -96,9 +105,9 @@ async function benchCircuit(c, env) {
 
 /** Proves the same unproven tx through `provider`; the last proven tx must be well formed. */
 async function timeTx(tx, provider, plan) {
-  const { ms, last } = await timeRuns(() => proveTx(tx, provider), plan)
+  const { ms, cpuMs, last } = await timeRuns(() => proveTx(tx, provider), plan)
   wellFormed(last)
-  return ms
+  return [ms, cpuMs]
 }
 
 /**
@@ -107,14 +116,14 @@ async function timeTx(tx, provider, plan) {
  */
 async function benchTx(c, env) {
   const tx = c.tx.build()
-  const row = { name: c.name, k: c.k, zkirSkipped: env.config.skipZkir }
+  const row = { name: c.name, k: c.k, threads: env.threads, zkirSkipped: env.config.skipZkir }
   const keys = { [c.tx.location]: await zkirMaterial(c.ir) }
   const ours = env.prover.provingProvider(kmProvider(keys, env.params))
-  row.addon = await timeTx(tx, ours, { warmup: 1, iterations: env.config.iterations })
+  ;[row.addon, row.addonCpu] = await timeTx(tx, ours, { warmup: 1, iterations: env.config.iterations })
   logRuns(c.name, 'addon', row.addon)
   if (!env.config.skipZkir) {
     const theirs = zkirProvingProvider(keys, env.params)
-    row.zkir = await timeTx(tx, theirs, zkirPlan(env.config, c.k))
+    ;[row.zkir] = await timeTx(tx, theirs, zkirPlan(env.config, c.k))
     logRuns(c.name, 'zkir-v2', row.zkir)
   }
   return row
@@ -137,9 +146,16 @@ async function main() {
   log(`keys for ${Object.keys(files).join(', ')} (generated once, then cached in .test-cache/)`)
   const dir = await compactDir(files)
   const prover = await createProver({ circuitKeysPath: dir, preloadCircuits: Object.keys(files) })
+  const others = new Map()
   try {
     await checkKs(prover, cases)
-    const env = { config, prover, dir, floor, threads: (await prover.getStatus()).threads, params: paramsCache() }
+    // Rows with a `threads` of their own get a prover of that size, made on first use.
+    const proverFor = async (threads) => {
+      if (threads === env.threads) return prover
+      if (!others.has(threads)) others.set(threads, await createProver({ circuitKeysPath: dir, threads, preloadCircuits: Object.keys(files) }))
+      return others.get(threads)
+    }
+    const env = { config, prover, dir, floor, threads: (await prover.getStatus()).threads, params: paramsCache(), proverFor }
     const rows = []
     for (const c of cases) rows.push(await (c.tx ? benchTx(c, env) : benchCircuit(c, env)))
     const markdown = render({ rows, machine: machineInfo(env.threads), config, wallMs: performance.now() - started })
@@ -148,6 +164,7 @@ async function main() {
     log(`written to ${path.relative(process.cwd(), RESULTS)}`)
   } finally {
     await prover.close()
+    for (const other of others.values()) await other.close()
     fs.rmSync(dir, { recursive: true, force: true })
   }
 }

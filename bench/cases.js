@@ -45,6 +45,10 @@ const CASES = [
     preimage: ledgerPreimage(ZSWAP_OUTPUT, () => ledger.buildZswapOutputTx(1)),
   },
   {
+    name: `${ZSWAP_OUTPUT}, threads: 1`, id: 'zswap_output', k: 14, threads: 1, tags: ['threads1'], ir: builtin('zswap/output').bzkir,
+    preimage: ledgerPreimage(ZSWAP_OUTPUT, () => ledger.buildZswapOutputTx(1)),
+  },
+  {
     name: 'ledger tx: 1 zswap output', id: 'zswap_output', k: 14, tags: ['k14', 'tx'], ir: builtin('zswap/output').bzkir,
     tx: { location: ZSWAP_OUTPUT, build: () => ledger.buildZswapOutputTx(1) },
   },

@@ -132,6 +132,7 @@ build_one() {
 }
 
 zig_tools
+node scripts/patch-crates.js
 platforms=("$@")
 [ ${#platforms[@]} -gt 0 ] || mapfile -t platforms < <(node -p "require('./package.json').napi.targets.map((t) => ({ 'x86_64-unknown-linux-gnu': 'linux-x64-gnu', 'aarch64-unknown-linux-gnu': 'linux-arm64-gnu' })[t]).join('\n')")
 for p in "${platforms[@]}"; do build_one "$p"; done

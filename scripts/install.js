@@ -115,6 +115,9 @@ console.log(
   `midnight-native-prover: compiling the addon from source (${force ? 'MIDNIGHT_NATIVE_PROVER_FORCE_BUILD' : `no prebuilt binary loaded for ${host}`}); ` +
     'a release build of the Midnight crates takes minutes',
 )
+// Our diffs to crates.io sources (patches/) are applied before cargo resolves the manifest.
+const patched = run(process.execPath, [path.join(__dirname, 'patch-crates.js')])
+if (patched.status !== 0) process.exit(patched.status ?? 1)
 const napi = resolveNapiCli()
 if (napi) {
   // binding.js is the committed loader and index.d.ts is hand-written: only the .node file and the

@@ -173,6 +173,9 @@ pub struct NativeStatus {
     pub max_task_threads: u32,
     pub queued_tasks: u32,
     pub max_queued_tasks: u32,
+    pub msm_tables: u32,
+    pub msm_table_bytes: f64,
+    pub max_msm_tables: u32,
 }
 
 fn status_to_js(s: Status) -> NativeStatus {
@@ -217,6 +220,9 @@ fn status_to_js(s: Status) -> NativeStatus {
         max_task_threads: s.tasks.max_threads as u32,
         queued_tasks: s.tasks.queued as u32,
         max_queued_tasks: s.tasks.max_queued as u32,
+        msm_tables: s.msm.tables as u32,
+        msm_table_bytes: s.msm.bytes as f64,
+        max_msm_tables: s.msm.max_tables as u32,
     }
 }
 

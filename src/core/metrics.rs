@@ -49,6 +49,7 @@ pub struct Gauges {
     pub loaded_circuits: usize,
     pub circuits_evicted: u64,
     pub tasks: TaskStatus,
+    pub msm_table_bytes: u64,
 }
 
 impl Metrics {
@@ -100,6 +101,7 @@ impl Metrics {
         let _ = writeln!(out, "prover_circuit_evictions_total {}", gauges.circuits_evicted);
         gauge(&mut out, "prover_task_threads", "Threads running checks, verifies, preloads and keygen now", gauges.tasks.threads as f64);
         gauge(&mut out, "prover_task_queue_depth", "Checks, verifies, preloads and keygen waiting for a thread", gauges.tasks.queued as f64);
+        gauge(&mut out, "prover_msm_table_bytes", "Affine SRS tables of the MSM engine (process-wide, counted with the parameters)", gauges.msm_table_bytes as f64);
         header(&mut out, "prover_key_load_seconds", "gauge", "Time it took to read and deserialize each loaded circuit");
         for (id, seconds) in &gauges.key_load_seconds {
             let _ = writeln!(out, "prover_key_load_seconds{{circuit_id=\"{}\"}} {seconds}", escape(truncated(id)));
@@ -136,6 +138,7 @@ mod tests {
             loaded_circuits: 1,
             circuits_evicted: 3,
             tasks: TaskStatus { threads: 1, max_threads: 2, queued: 0, max_queued: 8 },
+            msm_table_bytes: 3 << 20,
         }
     }
 

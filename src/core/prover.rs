@@ -133,6 +133,8 @@ pub struct Status {
     pub max_loaded_circuits: usize,
     /// The process's pool for checks, verifies, preloads and keygen.
     pub tasks: TaskStatus,
+    /// The MSM engine's affine SRS tables (process-wide; counted in `budget` as parameters).
+    pub msm: super::msm::TableStatus,
     pub uptime_ms: f64,
 }
 
@@ -550,6 +552,7 @@ impl Prover {
             cache_limit_bytes: self.cache_limit_bytes,
             max_loaded_circuits: MAX_LOADED_CIRCUITS,
             tasks: tasks::global().status(),
+            msm: super::msm::status(),
             uptime_ms: self.started.elapsed().as_secs_f64() * 1e3,
         }
     }
@@ -580,6 +583,7 @@ impl Prover {
             loaded_circuits: self.keys.loaded().len(),
             circuits_evicted: self.evictions.load(SeqCst),
             tasks: tasks::global().status(),
+            msm_table_bytes: super::msm::status().bytes,
             key_load_seconds: self.keys.loaded().iter().map(|c| (c.id.clone(), c.load_ms / 1e3)).collect(),
         })
     }
@@ -837,7 +841,7 @@ mod tests {
         let (upstream, ours) = (prove(false), prove(true));
         assert_eq!(upstream.proof, ours.proof);
         assert!(p.verify_now("bench_k10", &ours.proof, ours.public_inputs).unwrap());
-        assert!(super::super::msm::table_bytes() >= 2 * 1024 * 96, "the k=10 SRS vectors are held affine");
+        assert!(p.status().msm.bytes >= 2 * 1024 * 96, "the k=10 SRS vectors are held affine");
     }
 
     #[test]
