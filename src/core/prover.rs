@@ -371,8 +371,10 @@ impl Prover {
         }
         let before = memory::live_bytes();
         let params = self.params.get(k)?;
-        // The MSM engine's affine copy of the SRS counts with the parameters it serves.
-        self.scheduler.install(|| super::msm::prepare(&params.0))?;
+        // The MSM engine's tables count with the parameters they serve; under a memory limit
+        // the fixed-base ones may take an eighth of it.
+        let fixed_budget = self.memory_limit_bytes.map_or(u64::MAX, |limit| limit / 8);
+        self.scheduler.install(|| super::msm::prepare(&params.0, fixed_budget))?;
         let mut held = lock(&self.params_held);
         if !held.contains(&k) {
             // Parameters are shared by the process (k <= 14) or loaded once: the same

@@ -47,11 +47,11 @@ enum Slot {
     Busy,
 }
 
-/// Σ d_i·P_i for the digits of one row: bucket b collects the points whose digit is ±(b+1).
-/// No point may be at infinity.
-pub fn window_sum(points: &[&blst_p1_affine], digits: impl Iterator<Item = i16>, window: usize) -> blst_p1 {
+/// Σ d·P over (P, d) with |d| ≤ 2^(window−1): bucket b collects the points whose digit is
+/// ±(b+1). No point may be at infinity.
+pub fn bucket_sum<'a>(terms: impl Iterator<Item = (&'a blst_p1_affine, i16)>, window: usize) -> blst_p1 {
     let mut acc = Accumulator::new(1 << (window - 1));
-    for (p, d) in points.iter().zip(digits) {
+    for (p, d) in terms {
         if d != 0 {
             acc.add((d.unsigned_abs() - 1) as usize, p, d < 0);
         }

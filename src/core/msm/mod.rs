@@ -20,6 +20,9 @@ use rayon::prelude::*;
 use super::sync::lock;
 
 mod buckets;
+mod fixed;
+
+use fixed::FixedTable;
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
@@ -49,11 +52,16 @@ fn engine(scalars: &[Fq], bases: &[G1Projective], srs: bool) -> Option<G1Project
             &converted
         }
     };
-    Some(from_p1(msm(scalars, affine)))
+    Some(from_p1(msm_with(scalars, affine, table.as_ref().and_then(|t| t.fixed.as_ref()))))
 }
 
 /// Σ scalars[i]·bases[i].
 pub fn msm(scalars: &[blst_fr], bases: &[blst_p1_affine]) -> blst_p1 {
+    msm_with(scalars, bases, None)
+}
+
+/// `msm`, with the fixed-base table of `bases` when there is one.
+fn msm_with(scalars: &[blst_fr], bases: &[blst_p1_affine], fixed: Option<&FixedTable>) -> blst_p1 {
     let n = scalars.len().min(bases.len());
     let digits = canonical(&scalars[..n]);
     let (mut small, mut large) = (Vec::new(), Vec::new());
@@ -68,8 +76,12 @@ pub fn msm(scalars: &[blst_fr], bases: &[blst_p1_affine]) -> blst_p1 {
             small.push(i);
         }
     }
-    let mut sum = pippenger(bases, &digits, &large, 255);
-    let small = pippenger(bases, &digits, &small, max_bits(&digits, &small));
+    let sum_of = |which: &[usize], nbits: usize| match fixed {
+        Some(table) if which.len() >= SERIAL_BELOW && n <= table.len() => table.msm(&digits, which, nbits),
+        _ => pippenger(bases, &digits, which, nbits),
+    };
+    let mut sum = sum_of(&large, 255);
+    let small = sum_of(&small, max_bits(&digits, &small));
     unsafe { blst::blst_p1_add_or_double(&mut sum, &sum, &small) };
     sum
 }
@@ -124,8 +136,7 @@ fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbi
         .par_iter()
         .map(|&(row, column)| {
             let range = (column * width).min(n)..((column + 1) * width).min(n);
-            let digits = range.clone().map(|i| signed[i * rows + row]);
-            buckets::window_sum(&points[range], digits, window)
+            buckets::bucket_sum(range.map(|i| (points[i], signed[i * rows + row])), window)
         })
         .collect();
     // Horner over the rows, top window first.
@@ -187,6 +198,24 @@ struct Table {
     owner: Weak<ParamsKZG<Bls12>>,
     bases: usize,
     affine: Vec<blst_p1_affine>,
+    fixed: Option<FixedTable>,
+}
+
+impl Table {
+    fn bytes(&self) -> u64 {
+        (self.affine.len() * size_of::<blst_p1_affine>()) as u64 + self.fixed.as_ref().map_or(0, FixedTable::bytes)
+    }
+}
+
+/// Fixed-base tables are built for SRS vectors of at most this many points (k ≤ 14: every
+/// circuit of the embedded SRS), about 20 affine copies of the vector: 30 MiB per vector at
+/// k = 14.
+pub const MAX_FIXED_POINTS: usize = 1 << 14;
+
+/// What a fixed-base table for `n` points takes, on the current pool.
+pub fn fixed_table_bytes(n: usize) -> u64 {
+    let window = FixedTable::window_for(n, rayon::current_num_threads());
+    (n * (255 / window + 1) * size_of::<blst_p1_affine>()) as u64
 }
 
 /// Held per live parameters object; a table whose parameters were dropped goes at the next
@@ -195,8 +224,10 @@ const MAX_TABLES: usize = 64;
 static TABLES: Mutex<Vec<Arc<Table>>> = Mutex::new(Vec::new());
 
 /// Converts both SRS vectors of `params` to affine once, on the current rayon pool, so that
-/// every later commitment with them skips the conversion. Idempotent.
-pub fn prepare(params: &Arc<ParamsKZG<Bls12>>) {
+/// every later commitment with them skips the conversion, and builds their fixed-base tables
+/// when they have at most `MAX_FIXED_POINTS` points and `fixed_budget` bytes cover both.
+/// Idempotent: vectors that have tables keep them.
+pub fn prepare(params: &Arc<ParamsKZG<Bls12>>, fixed_budget: u64) {
     let vectors = [params.g(), params.g_lagrange()];
     let missing: Vec<&[G1Projective]> = {
         let mut tables = lock(&TABLES);
@@ -205,7 +236,10 @@ pub fn prepare(params: &Arc<ParamsKZG<Bls12>>) {
         vectors.into_iter().filter(|v| !v.is_empty() && !held(v)).collect()
     };
     for v in missing {
-        let table = Arc::new(Table { owner: Arc::downgrade(params), bases: v.as_ptr() as usize, affine: to_affine(as_p1(v)) });
+        let affine = to_affine(as_p1(v));
+        let fixed = (v.len() <= MAX_FIXED_POINTS && 2 * fixed_table_bytes(v.len()) <= fixed_budget)
+            .then(|| FixedTable::build(&affine, FixedTable::window_for(v.len(), rayon::current_num_threads())));
+        let table = Arc::new(Table { owner: Arc::downgrade(params), bases: v.as_ptr() as usize, affine, fixed });
         let mut tables = lock(&TABLES);
         if tables.len() < MAX_TABLES && !tables.iter().any(|t| t.bases == table.bases) {
             tables.push(table);
@@ -233,7 +267,7 @@ pub struct TableStatus {
 pub fn status() -> TableStatus {
     let tables = lock(&TABLES);
     let live = tables.iter().filter(|t| t.owner.strong_count() > 0);
-    let (count, bytes) = live.fold((0, 0), |(c, b), t| (c + 1, b + (t.affine.len() * size_of::<blst_p1_affine>()) as u64));
+    let (count, bytes) = live.fold((0, 0), |(c, b), t| (c + 1, b + t.bytes()));
     TableStatus { tables: count, bytes, max_tables: MAX_TABLES }
 }
 
@@ -338,12 +372,19 @@ mod tests {
     #[test]
     fn srs_prefixes_use_the_prepared_table_on_a_one_thread_pool() {
         let params = crate::core::params::ParamsStore::new(vec![]).get(12).unwrap();
-        prepare(&params.0);
+        prepare(&params.0, u64::MAX);
         assert!(table_for(as_p1(params.0.g_lagrange())).is_some());
         assert!(status().bytes >= 2 * 4096 * 96 && status().tables >= 2 && status().tables <= MAX_TABLES);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        for n in [4096usize, 4000, 1500, 2] {
-            let scalars: Vec<Fq> = (0..n as u64).map(|i| Fq::from(i * i + 1).pow_vartime([i + 5])).collect();
+        assert!(table_for(as_p1(params.0.g())).unwrap().fixed.is_some(), "k=12 has fixed-base tables");
+        for (n, kind) in [(4096usize, None), (4000, Some(0)), (1500, Some(1)), (2, None), (4096, Some(2)), (3000, Some(3))] {
+            // Full-width scalars, or a mix of every adversarial kind (zero, ±1, small, 2^64, repeated).
+            let scalars: Vec<Fq> = (0..n as u64)
+                .map(|i| match kind {
+                    None => Fq::from(i * i + 1).pow_vartime([i + 5]),
+                    Some(mix) => scalar(((i * 7 + mix) % 9) as u8, i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+                })
+                .collect();
             for bases in [params.0.g(), params.0.g_lagrange()] {
                 let got = pool.install(|| engine(&scalars, &bases[..n], true).unwrap());
                 assert_eq!(got, G1Projective::multi_exp(&bases[..n], &scalars), "n = {n}");
@@ -363,9 +404,11 @@ mod timing {
     #[ignore]
     fn msm_timing() {
         let params = crate::core::params::ParamsStore::new(vec![]).get(14).unwrap();
-        prepare(&params.0);
-        let bases = params.0.g_lagrange();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let started = std::time::Instant::now();
+        pool.install(|| prepare(&params.0, u64::MAX));
+        println!("tables for k=14: {:.0} ms, {:.1} MiB", started.elapsed().as_secs_f64() * 1e3, status().bytes as f64 / (1 << 20) as f64);
+        let bases = params.0.g_lagrange();
         let mut seed = 7u64;
         let mut rand = || {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
