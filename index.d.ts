@@ -325,13 +325,19 @@ export interface ProverStatus {
   }
   /**
    * The MSM engine's affine copies of the SRS (process-wide, shared by all provers): one table per
-   * SRS vector of each parameters object in use, 96 bytes per point, 3 MiB at k = 14. Built when a
-   * prover first holds parameters for a k, and counted in its memory budget with them; freed with
-   * the parameters. At most `maxTables`.
+   * SRS vector of each parameters object in use: affine copies (96 bytes per point, 3 MiB at
+   * k = 14) and, for k <= 14, fixed-base tables (63 MiB at k = 14; only within memoryLimit / 8).
+   * Built or mapped when a prover first holds parameters for a k, and counted in its memory budget
+   * with them; freed with the parameters. At most `maxTables`.
    */
   msm: {
     tables: number
     tableBytes: number
+    /**
+     * Of `tableBytes`, the fixed-base tables mapped read-only from their cache files in the key
+     * cache directory: one copy in the page cache for every prover process of the host.
+     */
+    mappedBytes: number
     maxTables: number
   }
   proofsCompleted: number

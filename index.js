@@ -137,7 +137,7 @@ function toStatus(s) {
     },
     cache: { limitBytes: s.cacheLimitBytes, maxCircuits: s.maxLoadedCircuits, evicted: s.circuitsEvicted },
     tasks: { threads: s.taskThreads, maxThreads: s.maxTaskThreads, queued: s.queuedTasks, maxQueued: s.maxQueuedTasks },
-    msm: { tables: s.msmTables, tableBytes: s.msmTableBytes, maxTables: s.maxMsmTables },
+    msm: { tables: s.msmTables, tableBytes: s.msmTableBytes, mappedBytes: s.msmMappedBytes, maxTables: s.maxMsmTables },
     proofsCompleted: s.proofsCompleted,
     proofsFailed: s.proofsFailed,
     keysDerived: s.keysDerived,

@@ -175,6 +175,7 @@ pub struct NativeStatus {
     pub max_queued_tasks: u32,
     pub msm_tables: u32,
     pub msm_table_bytes: f64,
+    pub msm_mapped_bytes: f64,
     pub max_msm_tables: u32,
 }
 
@@ -222,6 +223,7 @@ fn status_to_js(s: Status) -> NativeStatus {
         max_queued_tasks: s.tasks.max_queued as u32,
         msm_tables: s.msm.tables as u32,
         msm_table_bytes: s.msm.bytes as f64,
+        msm_mapped_bytes: s.msm.mapped_bytes as f64,
         max_msm_tables: s.msm.max_tables as u32,
     }
 }

@@ -374,12 +374,12 @@ impl Prover {
         // The MSM engine's tables count with the parameters they serve; under a memory limit
         // the fixed-base ones may take an eighth of it.
         let fixed_budget = self.memory_limit_bytes.map_or(u64::MAX, |limit| limit / 8);
-        self.scheduler.install(|| super::msm::prepare(&params.0, fixed_budget))?;
+        let mapped = self.scheduler.install(|| super::msm::prepare(&params.0, fixed_budget, Some(&self.key_cache_dir)))?;
         let mut held = lock(&self.params_held);
         if !held.contains(&k) {
             // Parameters are shared by the process (k <= 14) or loaded once: the same
             // fingerprint scheme as keys keeps a second prover from counting them as free.
-            let bytes = budget::loaded_size((0, k, 0), memory::live_bytes().saturating_sub(before));
+            let bytes = budget::loaded_size((0, k, 0), memory::live_bytes().saturating_sub(before) + mapped);
             self.budget.hold(bytes);
             held.push(k);
         }

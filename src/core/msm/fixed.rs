@@ -3,18 +3,34 @@
 //! scalar into one set of buckets: one bucket integration per thread instead of one per window,
 //! no doublings, and windows wider than plain Pippenger can afford.
 
+use std::path::Path;
+
 use blst::{blst_p1, blst_p1_affine};
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 
 use super::buckets::{bucket_sum, signed_digits};
 use super::{to_affine, CHUNK};
+use crate::core::files;
 
 pub struct FixedTable {
     window: usize,
     n: usize,
     /// Row-major: row j holds 2^(j·window)·P_i at j·n + i.
-    rows: Vec<blst_p1_affine>,
+    rows: Rows,
 }
+
+/// Built here, or mapped read-only from the shared cache file (one copy in the page cache for
+/// every prover process of the host).
+enum Rows {
+    Built(Vec<blst_p1_affine>),
+    Mapped(memmap2::Mmap),
+}
+
+const MAGIC: &[u8; 8] = b"MNPMSMT1";
+/// magic, n, window, rows (u64 LE each), SHA-256 of the rows: a multiple of 8, so the rows that
+/// follow stay aligned in the page-aligned map.
+const HEADER: usize = 8 + 3 * 8 + 32;
 
 impl FixedTable {
     /// The window for n points on `threads` threads: fewest additions (n per row) plus bucket
@@ -45,7 +61,61 @@ impl FixedTable {
                 .collect();
             rows.extend(to_affine(&next));
         }
-        FixedTable { window, n, rows }
+        FixedTable { window, n, rows: Rows::Built(rows) }
+    }
+
+    /// The table of `base` from the cache file in `dir` when one is there and checks out (its
+    /// header, the SHA-256 of its rows, and its first row equal to `base`); otherwise built here
+    /// and written there for the next process. A truncated, corrupt or foreign file is rebuilt,
+    /// never trusted. Files are only ever replaced by rename, so a mapped one never changes.
+    pub fn cached(base: &[blst_p1_affine], window: usize, dir: Option<&Path>) -> Self {
+        let Some(dir) = dir else {
+            return Self::build(base, window);
+        };
+        let path = dir.join(format!("msm-fixed-{}-w{window}-{}.bin", base.len(), &files::hex(&Sha256::digest(as_bytes(base)))[..16]));
+        if let Some(table) = Self::map(&path, base, window) {
+            return table;
+        }
+        let table = Self::build(base, window);
+        let rows = table.rows();
+        let mut file = Vec::with_capacity(HEADER + size_of_val(rows));
+        file.extend_from_slice(MAGIC);
+        for v in [base.len(), window, rows.len() / base.len()] {
+            file.extend_from_slice(&(v as u64).to_le_bytes());
+        }
+        file.extend_from_slice(&Sha256::digest(as_bytes(rows)));
+        file.extend_from_slice(as_bytes(rows));
+        // A cache that cannot be written only costs the next process the build.
+        let _ = files::write_atomically(&path, &file);
+        table
+    }
+
+    fn map(path: &Path, base: &[blst_p1_affine], window: usize) -> Option<Self> {
+        let file = std::fs::File::open(path).ok()?;
+        let n = base.len();
+        let payload = n * row_count(window) * size_of::<blst_p1_affine>();
+        if file.metadata().ok()?.len() != (HEADER + payload) as u64 {
+            return None;
+        }
+        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+        let _ = map.advise(memmap2::Advice::Sequential);
+        let word = |k: usize| u64::from_le_bytes(map[8 + 8 * k..16 + 8 * k].try_into().unwrap()) as usize;
+        let rows = &map[HEADER..];
+        let sound = &map[..8] == MAGIC
+            && (word(0), word(1), word(2)) == (n, window, row_count(window))
+            && map[32..HEADER] == Sha256::digest(rows)[..]
+            && rows[..size_of_val(base)] == *as_bytes(base);
+        sound.then(|| FixedTable { window, n, rows: Rows::Mapped(map) })
+    }
+
+    fn rows(&self) -> &[blst_p1_affine] {
+        match &self.rows {
+            Rows::Built(rows) => rows,
+            // The header keeps the rows 8-byte aligned; their bytes were checked on mapping.
+            Rows::Mapped(map) => unsafe {
+                std::slice::from_raw_parts(map[HEADER..].as_ptr() as *const blst_p1_affine, (map.len() - HEADER) / size_of::<blst_p1_affine>())
+            },
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -53,7 +123,11 @@ impl FixedTable {
     }
 
     pub fn bytes(&self) -> u64 {
-        (self.rows.len() * size_of::<blst_p1_affine>()) as u64
+        size_of_val(self.rows()) as u64
+    }
+
+    pub fn mapped(&self) -> bool {
+        matches!(self.rows, Rows::Mapped(_))
     }
 
     /// Σ digits[i]·P_i over `which` (indices below `len`), scalars of at most `nbits` bits.
@@ -61,13 +135,14 @@ impl FixedTable {
         let rows = (nbits / self.window + 1).min(row_count(self.window));
         let columns = rayon::current_num_threads().clamp(1, which.len().max(1));
         let width = which.len().div_ceil(columns).max(1);
+        let table = self.rows();
         let sums: Vec<blst_p1> = which
             .par_chunks(width)
             .map(|chunk| {
                 let scalars: Vec<&[u8; 32]> = chunk.iter().map(|&i| &digits[i]).collect();
                 let signed = signed_digits(&scalars, self.window, rows);
                 let terms = chunk.iter().enumerate().flat_map(|(k, &i)| (0..rows).map(move |j| (k, i, j)));
-                bucket_sum(terms.map(|(k, i, j)| (&self.rows[j * self.n + i], signed[k * rows + j])), self.window)
+                bucket_sum(terms.map(|(k, i, j)| (&table[j * self.n + i], signed[k * rows + j])), self.window)
             })
             .collect();
         let mut ret = blst_p1::default();
@@ -78,7 +153,52 @@ impl FixedTable {
     }
 }
 
+fn as_bytes(points: &[blst_p1_affine]) -> &[u8] {
+    unsafe { std::slice::from_raw_parts(points.as_ptr() as *const u8, size_of_val(points)) }
+}
+
 /// Windows of a 255-bit scalar, plus one for the signed digits' carry.
 fn row_count(window: usize) -> usize {
     255 / window + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cache_file_is_mapped_when_sound_and_rebuilt_when_truncated_corrupt_or_foreign() {
+        let params = crate::core::params::ParamsStore::new(vec![]).get(10).unwrap();
+        let base = to_affine(super::super::as_p1(params.0.g_lagrange()));
+        let dir = std::env::temp_dir().join(format!("mnp-msm-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let built = FixedTable::cached(&base, 9, Some(&dir));
+        assert!(!built.mapped());
+        let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+        let mapped = FixedTable::cached(&base, 9, Some(&dir));
+        assert!(mapped.mapped() && mapped.rows() == built.rows() && mapped.bytes() == built.bytes());
+        let digits: Vec<[u8; 32]> = (0..1024u64).map(|i| {
+            let mut d = [0u8; 32];
+            d[..8].copy_from_slice(&(i * 0x9e37_79b9_7f4a_7c15).to_le_bytes());
+            d[31] = (i % 100) as u8;
+            d
+        }).collect();
+        let which: Vec<usize> = (0..1024).collect();
+        let (a, b) = (built.msm(&digits, &which, 255), mapped.msm(&digits, &which, 255));
+        assert!(unsafe { blst::blst_p1_is_equal(&a, &b) });
+        drop(mapped);
+        let good = std::fs::read(&file).unwrap();
+        let mut flipped = good.clone();
+        flipped[HEADER + 5000] ^= 1;
+        let foreign = FixedTable::cached(&base[..512], 9, None); // another vector's rows, same size
+        let mut other = good[..HEADER].to_vec();
+        other.extend_from_slice(as_bytes(foreign.rows()));
+        other.resize(good.len(), 0);
+        for (what, bytes) in [("truncated", &good[..good.len() - 1]), ("bit-flipped", &flipped[..]), ("foreign", &other[..])] {
+            std::fs::write(&file, bytes).unwrap();
+            assert!(!FixedTable::cached(&base, 9, Some(&dir)).mapped(), "{what}");
+            assert_eq!(std::fs::read(&file).unwrap(), good, "{what}: rewritten");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

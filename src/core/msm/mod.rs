@@ -226,8 +226,11 @@ static TABLES: Mutex<Vec<Arc<Table>>> = Mutex::new(Vec::new());
 /// Converts both SRS vectors of `params` to affine once, on the current rayon pool, so that
 /// every later commitment with them skips the conversion, and builds their fixed-base tables
 /// when they have at most `MAX_FIXED_POINTS` points and `fixed_budget` bytes cover both.
-/// Idempotent: vectors that have tables keep them.
-pub fn prepare(params: &Arc<ParamsKZG<Bls12>>, fixed_budget: u64) {
+/// Idempotent: vectors that have tables keep them. Fixed-base tables are shared through cache
+/// files in `cache_dir` (see `FixedTable::cached`). Returns the bytes it mapped from such files,
+/// which the allocator does not see.
+pub fn prepare(params: &Arc<ParamsKZG<Bls12>>, fixed_budget: u64, cache_dir: Option<&std::path::Path>) -> u64 {
+    let mut mapped = 0;
     let vectors = [params.g(), params.g_lagrange()];
     let missing: Vec<&[G1Projective]> = {
         let mut tables = lock(&TABLES);
@@ -238,13 +241,15 @@ pub fn prepare(params: &Arc<ParamsKZG<Bls12>>, fixed_budget: u64) {
     for v in missing {
         let affine = to_affine(as_p1(v));
         let fixed = (v.len() <= MAX_FIXED_POINTS && 2 * fixed_table_bytes(v.len()) <= fixed_budget)
-            .then(|| FixedTable::build(&affine, FixedTable::window_for(v.len(), rayon::current_num_threads())));
+            .then(|| FixedTable::cached(&affine, FixedTable::window_for(v.len(), rayon::current_num_threads()), cache_dir));
+        mapped += fixed.as_ref().filter(|f| f.mapped()).map_or(0, FixedTable::bytes);
         let table = Arc::new(Table { owner: Arc::downgrade(params), bases: v.as_ptr() as usize, affine, fixed });
         let mut tables = lock(&TABLES);
         if tables.len() < MAX_TABLES && !tables.iter().any(|t| t.bases == table.bases) {
             tables.push(table);
         }
     }
+    mapped
 }
 
 /// The table of a vector whose owner is alive: its bases stay where they are while it lives,
@@ -261,14 +266,17 @@ fn table_for(bases: &[blst_p1]) -> Option<Arc<Table>> {
 pub struct TableStatus {
     pub tables: usize,
     pub bytes: u64,
+    /// Of `bytes`, those mapped read-only from the shared cache files.
+    pub mapped_bytes: u64,
     pub max_tables: usize,
 }
 
 pub fn status() -> TableStatus {
     let tables = lock(&TABLES);
     let live = tables.iter().filter(|t| t.owner.strong_count() > 0);
-    let (count, bytes) = live.fold((0, 0), |(c, b), t| (c + 1, b + t.bytes()));
-    TableStatus { tables: count, bytes, max_tables: MAX_TABLES }
+    let mapped = |t: &Table| t.fixed.as_ref().filter(|f| f.mapped()).map_or(0, FixedTable::bytes);
+    let (count, bytes, mapped_bytes) = live.fold((0, 0, 0), |(c, b, m), t| (c + 1, b + t.bytes(), m + mapped(t)));
+    TableStatus { tables: count, bytes, mapped_bytes, max_tables: MAX_TABLES }
 }
 
 // midnight-curves' types are repr(transparent) over blst's.
@@ -372,7 +380,7 @@ mod tests {
     #[test]
     fn srs_prefixes_use_the_prepared_table_on_a_one_thread_pool() {
         let params = crate::core::params::ParamsStore::new(vec![]).get(12).unwrap();
-        prepare(&params.0, u64::MAX);
+        prepare(&params.0, u64::MAX, None);
         assert!(table_for(as_p1(params.0.g_lagrange())).is_some());
         assert!(status().bytes >= 2 * 4096 * 96 && status().tables >= 2 && status().tables <= MAX_TABLES);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
@@ -406,7 +414,7 @@ mod timing {
         let params = crate::core::params::ParamsStore::new(vec![]).get(14).unwrap();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let started = std::time::Instant::now();
-        pool.install(|| prepare(&params.0, u64::MAX));
+        pool.install(|| prepare(&params.0, u64::MAX, None));
         println!("tables for k=14: {:.0} ms, {:.1} MiB", started.elapsed().as_secs_f64() * 1e3, status().bytes as f64 / (1 << 20) as f64);
         let bases = params.0.g_lagrange();
         let mut seed = 7u64;

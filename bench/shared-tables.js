@@ -1,0 +1,95 @@
+'use strict'
+// `npm run bench:tables`: the memory of 4 prover processes on one host, each holding the zswap
+// output circuit (k = 14), with and without the MSM engine's shared table files. Without: every
+// process builds its own fixed-base tables (its own key cache directory, no table file). With: all
+// four map the same files read-only. Prints RSS and PSS (proportional set size: shared pages
+// divided among their users) per process and in total, from /proc/<pid>/smaps_rollup.
+const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const CIRCUIT = 'midnight/zswap/output'
+const PROCESSES = 4
+const log = (message) => process.stderr.write(`[bench:tables] ${message}\n`)
+
+// A child: holds the circuit and its parameters, reports, then waits to be killed.
+const CHILD = `
+const { createProver } = require(${JSON.stringify(path.join(__dirname, '..'))})
+;(async () => {
+  const started = Date.now()
+  const prover = await createProver({ keyCachePath: process.argv[1], preloadCircuits: [${JSON.stringify(CIRCUIT)}] })
+  const s = await prover.getStatus()
+  process.stdout.write(JSON.stringify({ loadMs: Date.now() - started, msm: s.msm }) + '\\n')
+  setInterval(() => {}, 1 << 30)
+})()`
+
+function smaps(pid) {
+  const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+  const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)[1])
+  return { rssMiB: kib('Rss') / 1024, pssMiB: kib('Pss') / 1024 }
+}
+
+/** Starts one child per directory, waits until all report, measures them together, ends them. */
+async function measure(dirs) {
+  const children = dirs.map((dir) => spawn(process.execPath, ['-e', CHILD, dir], { stdio: ['ignore', 'pipe', 'inherit'] }))
+  const reports = await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve, reject) => {
+          let out = ''
+          child.stdout.on('data', (d) => {
+            out += d
+            if (out.includes('\n')) resolve(JSON.parse(out))
+          })
+          child.on('exit', (code) => reject(new Error(`child exited with ${code}`)))
+        }),
+    ),
+  )
+  const memory = children.map((c) => smaps(c.pid))
+  for (const c of children) c.kill()
+  return reports.map((r, i) => ({ ...r, ...memory[i] }))
+}
+
+function table(name, rows) {
+  const sum = (f) => rows.reduce((a, r) => a + r[f], 0)
+  log(`${name}: load ${rows.map((r) => (r.loadMs / 1000).toFixed(1)).join(', ')} s`)
+  return [
+    `| ${name} | ${rows.map((r) => r.rssMiB.toFixed(0)).join(' / ')} | ${sum('rssMiB').toFixed(0)} | ${rows.map((r) => r.pssMiB.toFixed(0)).join(' / ')} | ${sum('pssMiB').toFixed(0)} | ${(rows[0].msm.tableBytes / 2 ** 20).toFixed(0)} (${(rows[0].msm.mappedBytes / 2 ** 20).toFixed(0)} mapped) |`,
+  ]
+}
+
+async function main() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mnp-tables-'))
+  try {
+    const shared = path.join(root, 'shared')
+    log('deriving the prover key and writing the table files once')
+    await measure([shared])
+    const tableFiles = fs.readdirSync(shared).filter((f) => f.startsWith('msm-fixed-'))
+    if (tableFiles.length === 0) throw new Error('no table file was written')
+    const own = Array.from({ length: PROCESSES }, (_, i) => {
+      const dir = path.join(root, `own-${i}`)
+      fs.cpSync(shared, dir, { recursive: true, filter: (f) => !path.basename(f).startsWith('msm-fixed-') })
+      return dir
+    })
+    const without = await measure(own)
+    const withShared = await measure(Array(PROCESSES).fill(shared))
+    const lines = [
+      `## ${PROCESSES} prover processes holding ${CIRCUIT} (k = 14)`,
+      '',
+      '| tables | RSS MiB per process | RSS total | PSS MiB per process | PSS total | MSM tables MiB per process |',
+      '|---|---|---:|---|---:|---:|',
+      ...table('built in each process', without),
+      ...table('one shared file, mapped', withShared),
+      '',
+    ]
+    process.stdout.write(lines.join('\n'))
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true })
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})
