@@ -175,6 +175,7 @@ export interface NativeStatus {
   maxQueuedTasks: number
   msmTables: number
   msmTableBytes: number
+  msmMappedBytes: number
   maxMsmTables: number
 }
 
