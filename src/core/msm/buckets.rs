@@ -220,3 +220,43 @@ fn sub(a: &blst_fp, b: &blst_fp) -> blst_fp {
     unsafe { blst::blst_fp_sub(&mut r, a, b) };
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Σ d_j·2^(j·w)·G equals s·G for every window up to the widest, on 255-bit scalars whose
+    /// windows are all at the digit bounds (all ones, alternating, top bit set).
+    #[test]
+    fn signed_digits_recompose_the_scalar_for_every_window() {
+        let mut scalars = vec![[0xffu8; 32], [0xaau8; 32], [0x55u8; 32], [0u8; 32], [0x80u8; 32]];
+        for s in &mut scalars {
+            s[31] &= 0x7f; // 255 bits
+        }
+        scalars[3][31] = 0x40;
+        let g = unsafe { *blst::blst_p1_generator() };
+        for window in 2..=15 {
+            let rows = 255 / window + 1;
+            let digits = signed_digits(&scalars.iter().collect::<Vec<_>>(), window, rows);
+            for (s, d) in scalars.iter().zip(digits.chunks(rows)) {
+                assert!(d.iter().all(|&d| d.unsigned_abs() as u32 <= 1 << (window - 1)), "window {window}");
+                let mut sum = blst_p1::default();
+                for row in (0..rows).rev() {
+                    for _ in 0..window {
+                        unsafe { blst::blst_p1_double(&mut sum, &sum) };
+                    }
+                    let mut term = blst_p1::default();
+                    let magnitude = (d[row].unsigned_abs() as u64).to_le_bytes();
+                    unsafe {
+                        blst::blst_p1_mult(&mut term, &g, magnitude.as_ptr(), 64);
+                        blst::blst_p1_cneg(&mut term, d[row] < 0);
+                        blst::blst_p1_add_or_double(&mut sum, &sum, &term);
+                    }
+                }
+                let mut want = blst_p1::default();
+                unsafe { blst::blst_p1_mult(&mut want, &g, s.as_ptr(), 255) };
+                assert!(unsafe { blst::blst_p1_is_equal(&sum, &want) }, "window {window}");
+            }
+        }
+    }
+}

@@ -36,7 +36,7 @@ impl FixedTable {
     /// The window for n points on `threads` threads: fewest additions (n per row) plus bucket
     /// integrations (about 4 additions per bucket, once per thread).
     pub fn window_for(n: usize, threads: usize) -> usize {
-        (8..=16).min_by_key(|&w| n * row_count(w) + threads * 4 * (1 << (w - 1))).unwrap()
+        (8..=super::MAX_WINDOW).min_by_key(|&w| n * row_count(w) + threads * 4 * (1 << (w - 1))).unwrap()
     }
 
     /// The table of `base`, built on the current rayon pool.

@@ -55,12 +55,7 @@ fn engine(scalars: &[Fq], bases: &[G1Projective], srs: bool) -> Option<G1Project
     Some(from_p1(msm_with(scalars, affine, table.as_ref().and_then(|t| t.fixed.as_ref()))))
 }
 
-/// Σ scalars[i]·bases[i].
-pub fn msm(scalars: &[blst_fr], bases: &[blst_p1_affine]) -> blst_p1 {
-    msm_with(scalars, bases, None)
-}
-
-/// `msm`, with the fixed-base table of `bases` when there is one.
+/// Σ scalars[i]·bases[i], with the fixed-base table of `bases` when there is one.
 fn msm_with(scalars: &[blst_fr], bases: &[blst_p1_affine], fixed: Option<&FixedTable>) -> blst_p1 {
     let n = scalars.len().min(bases.len());
     let digits = canonical(&scalars[..n]);
@@ -174,15 +169,20 @@ impl Lists {
     }
 }
 
+/// Pippenger's window for n points, at most `MAX_WINDOW`.
 fn window_bits(n: usize) -> usize {
     let log = n.ilog2() as usize;
-    match log {
+    let window = match log {
         0..=4 => 2,
         5..=8 => log - 1,
         9..=12 => log - 2,
         _ => log - 3,
-    }
+    };
+    window.min(MAX_WINDOW)
 }
+
+/// Signed digits are i16: |d| ≤ 2^(window−1) must fit.
+const MAX_WINDOW: usize = 15;
 
 fn to_affine(points: &[blst_p1]) -> Vec<blst_p1_affine> {
     let mut out = vec![blst_p1_affine::default(); points.len()];
