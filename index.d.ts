@@ -79,7 +79,9 @@ export interface ProverOptions {
   /**
    * Where built-in circuits' prover keys are derived to on first use and found again later.
    * A cached key is used only while its SHA-256 is the official one; otherwise it is derived
-   * again. Env: `PROVER_KEY_CACHE`. Default: `$XDG_CACHE_HOME/midnight-native-prover/keys`,
+   * again. The MSM engine also keeps its fixed-base SRS tables here (`msm-fixed-*.bin`, 60 MiB
+   * for k = 14), written once and mapped read-only by every prover process that uses the
+   * directory; a file that fails its checks is rebuilt. Env: `PROVER_KEY_CACHE`. Default: `$XDG_CACHE_HOME/midnight-native-prover/keys`,
    * else `~/.cache/midnight-native-prover/keys`.
    */
   keyCachePath?: string
