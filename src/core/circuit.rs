@@ -1,6 +1,6 @@
 //! One circuit's artifacts, read and deserialized once: IR, prover key, verifier key.
 use super::budget::Measured;
-use super::error::{ErrorCode, ProverError, Result};
+use super::error::{fail, unwind_as, ErrorCode, ProverError, Result, WithCode};
 use super::files::read_file;
 use midnight_zkir::IrSource;
 use std::fs::File;
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 use std::time::Instant;
-use transient_crypto::proofs::{ProverKey, VerifierKey};
+use transient_crypto::proofs::{ProofPreimage, ProverKey, VerifierKey, Zkir};
 
 pub struct Circuit {
     pub id: String,
@@ -122,4 +122,30 @@ pub fn gzip_isize(file: &[u8]) -> u64 {
         .checked_sub(4)
         .map(|at| u32::from_le_bytes(file[at..].try_into().expect("4 bytes")) as u64)
         .unwrap_or(0)
+}
+
+/// Shape errors are the caller's (INVALID_WITNESS); a VM failure means the witness does not
+/// satisfy the circuit (WITNESS_UNSATISFIED), and its message says which constraint failed.
+pub fn check_preimage(circuit: &Circuit, preimage: &ProofPreimage) -> Result<Vec<Option<usize>>> {
+    check_against_ir(&circuit.ir, &circuit.id, preimage)
+}
+
+/// `check` against bare IR (no keys needed), as the proof server's `/check` does with the IR a
+/// client sends; `id` names the circuit in messages.
+pub fn check_against_ir(ir: &IrSource, id: &str, preimage: &ProofPreimage) -> Result<Vec<Option<usize>>> {
+    let expected = ir.num_inputs as usize;
+    if preimage.inputs.len() != expected {
+        return fail(
+            ErrorCode::InvalidWitness,
+            format!("{id} takes {expected} inputs, the witness has {}", preimage.inputs.len()),
+        );
+    }
+    if ir.do_communications_commitment && preimage.communications_commitment.is_none() {
+        return fail(ErrorCode::InvalidWitness, format!("{id} needs witness.communicationsCommitment"));
+    }
+    // The VM panics on witness values no check can rule out beforehand (EC coordinates that are
+    // not a point): that is the witness failing the circuit too.
+    unwind_as(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness (the IR VM panicked)"), || {
+        ir.check(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"))
+    })
 }

@@ -119,3 +119,23 @@ impl<T, E: fmt::Display> WithCode<T> for std::result::Result<T, E> {
         self.map_err(|e| ProverError::new(code, format!("{}: {e:#}", context())))
     }
 }
+
+/// Runs upstream code that may panic on input no check can rule out, turning a panic into `code`
+/// with `what` and the panic's text as the message.
+pub fn unwind_as<T>(code: ErrorCode, what: impl FnOnce() -> String, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| Err(ProverError::new(code, format!("{}: {}", what(), panic_text(&p)))))
+}
+
+/// The text of a caught panic, for error messages.
+pub fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// A panic anywhere below becomes a PROVER_PANIC error instead of unwinding into Node.
+pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    unwind_as(ErrorCode::ProverPanic, || "the prover panicked".into(), f)
+}

@@ -188,7 +188,7 @@ fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
 /// Runs `f`, failing the case on a panic or an error whose code is not in `allowed`.
 fn expect_codes<T>(what: &str, allowed: &[ErrorCode], f: impl FnOnce() -> Result<T>) -> std::result::Result<Option<T>, TestCaseError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Err(p) => Err(TestCaseError::fail(format!("{what} panicked: {}", ir_check::panic_text(&p)))),
+        Err(p) => Err(TestCaseError::fail(format!("{what} panicked: {}", crate::core::error::panic_text(&p)))),
         Ok(Ok(v)) => Ok(Some(v)),
         // The cost model's panic caught by the backstop means validation let something through.
         Ok(Err(e)) if e.message.contains(ir_check::LAYOUT_PANICKED) => Err(TestCaseError::fail(format!("{what}: validation gap: {e}"))),
@@ -202,7 +202,7 @@ fn expect_codes<T>(what: &str, allowed: &[ErrorCode], f: impl FnOnce() -> Result
 /// panic (the IR VM's own panics on witness values that are not curve points are caught there).
 fn exercise_valid_ir(ir: &IrSource, bytes: &[u8], values: &[u64]) -> std::result::Result<(), TestCaseError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ir.model().rows()))
-        .map_err(|p| TestCaseError::fail(format!("a validated IR panicked upstream: {}\n{ir:?}", ir_check::panic_text(&p))))?;
+        .map_err(|p| TestCaseError::fail(format!("a validated IR panicked upstream: {}\n{ir:?}", crate::core::error::panic_text(&p))))?;
     let preimage = serialize_preimage(&preimage_for(ir, values));
     expect_codes("check_with_ir", &[ErrorCode::InvalidWitness, ErrorCode::WitnessUnsatisfied], || check_with_ir(bytes, &preimage))?;
     Ok(())

@@ -6,7 +6,7 @@
 //! decoded and checked here, and `k()` is computed once under `catch_unwind`, before it is handed
 //! on. The checks mirror how the IR VM numbers variables: the inputs are variables
 //! `0..num_inputs`, then each instruction appends its outputs in order.
-use super::error::{fail, ErrorCode, ProverError, Result};
+use super::error::{fail, panic_text, ErrorCode, ProverError, Result};
 use base_crypto::fab::{Alignment, AlignmentAtom, AlignmentSegment};
 use midnight_zkir::{Instruction as I, IrSource};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -93,21 +93,6 @@ pub const LAYOUT_PANICKED: &str = "the circuit cannot be laid out";
 /// `validate` no IR is known to make it panic.
 pub fn implied_k(ir: &IrSource) -> Result<u8> {
     catch_unwind(AssertUnwindSafe(|| ir.k())).map_err(|p| ProverError::new(ErrorCode::InvalidIr, format!("{LAYOUT_PANICKED}: {}", panic_text(&p))))
-}
-
-/// Runs upstream code that may panic on input no check can rule out, turning a panic into `code`
-/// with `what` and the panic's text as the message.
-pub fn unwind_as<T>(code: ErrorCode, what: impl FnOnce() -> String, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(ProverError::new(code, format!("{}: {}", what(), panic_text(&p)))))
-}
-
-/// The text of a caught panic, for error messages.
-pub fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "panic".into())
 }
 
 /// What the IR VM and the circuit need of an IR's structure, checked without running either.

@@ -9,7 +9,8 @@
 //! is sized by it, the inflated stream is capped at what a real key of that k can hold, and the
 //! upstream reader runs under `catch_unwind`.
 use super::error::{ErrorCode, ProverError, Result, WithCode};
-use super::ir_check::{self, panic_text, MAX_K};
+use super::error::panic_text;
+use super::ir_check::{self, MAX_K};
 use flate2::read::GzDecoder;
 use midnight_proofs::utils::SerdeFormat;
 use midnight_zk_stdlib::MidnightPK;

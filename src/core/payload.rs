@@ -7,7 +7,7 @@
 //! `proof[v5]`, but clients that parse responses themselves expect the versioned form).
 use super::circuit::{parse_ir, parse_ir_k};
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
-use super::prover::check_against_ir;
+use super::circuit::check_against_ir;
 use super::witness::{serialize_preimage, Witness};
 use serialize::{Deserializable, Serializable, Tagged};
 use std::borrow::Cow;

@@ -69,7 +69,7 @@ impl TaskPool {
             return done(fail(ErrorCode::ProverOverloaded, format!("{} tasks are waiting for a thread, the limit", self.max_queued)));
         }
         s.queue.push_back(Box::new(move |start| match start {
-            Ok(()) => done(super::prover::guarded(work)),
+            Ok(()) => done(super::error::guarded(work)),
             Err(e) => done(Err(e)),
         }));
         if s.threads >= self.max_threads {

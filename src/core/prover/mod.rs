@@ -1,0 +1,227 @@
+//! The proving engine: key store, parameters and scheduler behind one handle.
+//!
+//! This file holds the handle and its short public calls; the concerns behind them each have a
+//! module: `run` (a proof from the scheduler's start to its callback), `admission` (the memory
+//! budget's glue), `circuits` (resolving a reference to a loaded circuit) and `status`.
+mod admission;
+mod circuits;
+mod run;
+mod status;
+
+pub use status::{CircuitStatus, Listener, ProofEvent, Status};
+
+use super::budget::Budget;
+use super::circuit::check_preimage;
+use super::error::{fail, ErrorCode, Result, WithCode};
+use super::keystore::KeyStore;
+use super::memory;
+use super::metrics::Metrics;
+use super::params::{ParamsSources, ParamsStore};
+use super::scheduler::Scheduler;
+use super::sync::{lock, read, write};
+use super::tasks;
+use super::witness::Witness;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+use transient_crypto::curve::Fr;
+use transient_crypto::proofs::{Proof, PARAMS_VERIFIER};
+
+pub struct ProverConfig {
+    pub circuit_dirs: Vec<PathBuf>,
+    pub params: ParamsSources,
+    pub threads: usize,
+    pub max_concurrent: usize,
+    /// Proofs that may wait for a driver; beyond that `prove` fails with PROVER_OVERLOADED.
+    pub max_queue: usize,
+    pub memory_limit_bytes: Option<u64>,
+    /// Where built-in circuits' prover keys are derived to and cached.
+    pub key_cache_dir: PathBuf,
+}
+
+/// Loaded circuits kept at most, whatever their size: entries of key material sent by clients
+/// are the one thing a server's callers can multiply.
+pub const MAX_LOADED_CIRCUITS: usize = 64;
+
+/// The circuit a proof is for.
+pub enum CircuitRef {
+    /// An id from the key directories, or a built-in key location.
+    Id(String),
+    /// Key material handed in by the caller (a kmProvider), looked up for `location`.
+    Material { location: String, ir: Vec<u8>, prover: Vec<u8>, verifier: Vec<u8> },
+}
+
+impl CircuitRef {
+    pub fn label(&self) -> &str {
+        match self {
+            CircuitRef::Id(id) => id,
+            CircuitRef::Material { location, .. } => location,
+        }
+    }
+}
+
+impl From<&str> for CircuitRef {
+    fn from(id: &str) -> Self {
+        CircuitRef::Id(id.to_owned())
+    }
+}
+
+impl From<String> for CircuitRef {
+    fn from(id: String) -> Self {
+        CircuitRef::Id(id)
+    }
+}
+
+pub struct ProofOutput {
+    pub circuit_id: String,
+    /// Tagged `proof[v5]` bytes, as the ledger and @midnight-ntwrk/zkir-v2 frame them.
+    pub proof: Vec<u8>,
+    pub public_inputs: Vec<Fr>,
+    pub k: u8,
+    pub proving_ms: f64,
+}
+
+pub struct Prover {
+    keys: KeyStore,
+    key_cache_dir: PathBuf,
+    params: ParamsStore,
+    scheduler: Scheduler,
+    memory_limit_bytes: Option<u64>,
+    cache_limit_bytes: u64,
+    budget: Arc<Budget>,
+    /// The k values whose parameters were counted as held.
+    params_held: Mutex<Vec<u8>>,
+    started: Instant,
+    closed: AtomicBool,
+    completed: AtomicU64,
+    failed: AtomicU64,
+    keys_derived: AtomicU64,
+    evictions: AtomicU64,
+    metrics: Metrics,
+    listener: RwLock<Option<Listener>>,
+}
+
+/// The CPUs this process may use (affinity and cgroup quota included).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+impl Prover {
+    pub fn new(config: ProverConfig) -> Result<Arc<Prover>> {
+        if config.threads == 0 || config.max_concurrent == 0 {
+            return fail(ErrorCode::InvalidOptions, "threads and maxConcurrent must be at least 1");
+        }
+        super::msm::install();
+        let scheduler = Scheduler::new(config.threads, config.max_concurrent, config.max_queue)
+            .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
+        memory::reset_high_water();
+        Ok(Arc::new(Prover {
+            keys: KeyStore::new(config.circuit_dirs),
+            key_cache_dir: config.key_cache_dir,
+            params: ParamsStore::with_sources(config.params),
+            scheduler,
+            memory_limit_bytes: config.memory_limit_bytes,
+            cache_limit_bytes: config.memory_limit_bytes.unwrap_or_else(|| memory::physical_bytes() / 2),
+            budget: Budget::new(config.memory_limit_bytes),
+            params_held: Mutex::default(),
+            started: Instant::now(),
+            closed: AtomicBool::new(false),
+            completed: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            keys_derived: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+            metrics: Metrics::default(),
+            listener: RwLock::new(None),
+        }))
+    }
+
+    /// Receives every proof's started / finished / failed events, on prover threads.
+    pub fn set_listener(&self, listener: Listener) {
+        *write(&self.listener) = Some(listener);
+    }
+
+    fn emit(&self, event: ProofEvent) {
+        if let Some(listener) = read(&self.listener).as_ref() {
+            listener(event);
+        }
+    }
+
+    /// Runs a short task (check, verify, preload) on the process's task pool, whose threads
+    /// may block on a circuit being loaded; `done` is called exactly once.
+    pub fn submit_task<T: Send + 'static>(
+        self: &Arc<Self>,
+        task: impl FnOnce(&Prover) -> Result<T> + Send + 'static,
+        done: impl FnOnce(Result<T>) + Send + 'static,
+    ) {
+        if let Err(e) = self.ensure_open() {
+            return done(Err(e));
+        }
+        let this = self.clone();
+        tasks::global().spawn(move || task(&this), done);
+    }
+
+    /// Runs the circuit on the witness without proving; same result as zkir-v2's `check`.
+    pub fn check_now(&self, circuit: impl Into<CircuitRef>, witness: Witness) -> Result<Vec<Option<usize>>> {
+        let circuit_ref = circuit.into();
+        let circuit = self.resolve(&circuit_ref, &self.store_key(&circuit_ref))?;
+        check_preimage(&circuit, &witness.into_preimage(circuit_ref.label())?)
+    }
+
+    /// Whether `proof` (tagged `proof[v5]` bytes) proves `public_inputs` for the circuit.
+    pub fn verify_now(&self, circuit_id: &str, proof: &[u8], public_inputs: Vec<Fr>) -> Result<bool> {
+        let circuit = self.circuit(circuit_id)?;
+        let Ok(proof) = serialize::tagged_deserialize::<Proof>(&mut &proof[..]) else {
+            return Ok(false);
+        };
+        // On the pool: verification runs parallel loops, which would otherwise start rayon's
+        // global pool.
+        self.scheduler.install(|| circuit.verifier_key.verify(&PARAMS_VERIFIER, &proof, public_inputs.into_iter()).is_ok())
+    }
+
+    /// Whether a proof at `k` can find its parameters without a caller handing them in.
+    pub fn params_at_hand(&self, k: u8) -> bool {
+        self.params.at_hand(k)
+    }
+
+    /// Holds parameters a caller handed in as file bytes (checked against Midnight's pin).
+    pub fn add_params(&self, k: u8, file: &[u8]) -> Result<()> {
+        self.params.add_file(k, file)
+    }
+
+    /// Loads circuits and their parameters ahead of the first proof.
+    pub fn preload_now(&self, ids: &[String]) -> Result<()> {
+        for id in ids {
+            let circuit = self.circuit(id)?;
+            self.params_for(circuit.k)?;
+        }
+        Ok(())
+    }
+
+    /// Rejects new work from now on; work already submitted still completes.
+    pub fn close(&self) {
+        self.closed.store(true, SeqCst);
+    }
+
+    /// Gives back everything the prover holds, once it is closed and no work is left: loaded
+    /// circuits, its threads, and the event listener (which holds a JS callback; the callback
+    /// holds the JS prover, a cycle no garbage collector sees through).
+    pub fn release(&self) {
+        self.keys.clear();
+        lock(&self.params_held).clear();
+        self.budget.clear_held();
+        self.scheduler.shut_down();
+        write(&self.listener).take();
+        memory::release_free_memory();
+    }
+
+    fn ensure_open(&self) -> Result<()> {
+        if self.closed.load(SeqCst) {
+            return fail(ErrorCode::ProverClosed, "the prover is closed");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

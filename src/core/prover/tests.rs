@@ -1,0 +1,211 @@
+use super::*;
+use crate::core::circuit::Circuit;
+use crate::core::error::{guarded, ErrorCode};
+use crate::core::scheduler::CancelHandle;
+use crate::core::keygen::keygen;
+use std::path::Path;
+
+fn circuit_source(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("__test__/circuits").join(name)
+}
+
+fn witness(name: &str) -> Witness {
+    Witness::Json(std::fs::read_to_string(circuit_source(name)).unwrap())
+}
+
+/// A Compact-layout directory with keys generated for our test circuits.
+fn compact_dir(ids: &[&str]) -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!("mnp-core-{}-{}", std::process::id(), N.fetch_add(1, SeqCst)));
+    for sub in ["keys", "zkir"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    for id in ids {
+        let ir = std::fs::read(circuit_source(&format!("{id}.zkir"))).unwrap();
+        let keys = keygen(&ir, &ParamsStore::new(vec![])).unwrap();
+        std::fs::write(dir.join("zkir").join(format!("{id}.zkir")), &ir).unwrap();
+        std::fs::write(dir.join("keys").join(format!("{id}.prover")), keys.prover_key).unwrap();
+        std::fs::write(dir.join("keys").join(format!("{id}.verifier")), keys.verifier_key).unwrap();
+    }
+    dir
+}
+
+fn prover_with(dir: PathBuf, max_concurrent: usize) -> Arc<Prover> {
+    limited(dir, max_concurrent, None)
+}
+
+fn limited(dir: PathBuf, max_concurrent: usize, memory_limit_bytes: Option<u64>) -> Arc<Prover> {
+    let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
+    Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: 2, max_concurrent, max_queue: 32, memory_limit_bytes, key_cache_dir }).unwrap()
+}
+
+fn prover(dir: PathBuf) -> Arc<Prover> {
+    prover_with(dir, 1)
+}
+
+#[test]
+fn overlapping_proofs_on_one_pool_all_succeed() {
+    // More proofs than drivers, all on one circuit: workers busy loading it or inside one
+    // proof steal others' work. Before jobs ran on driver threads this deadlocked (a stolen
+    // proof blocked on the circuit its own worker was loading).
+    let p = prover_with(compact_dir(&["bench_k10"]), 2);
+    let (tx, rx) = std::sync::mpsc::channel();
+    for id in 0..12 {
+        let tx = tx.clone();
+        p.submit_prove(id, "bench_k10".into(), witness("bench_k10.witness.json"), None, &CancelHandle::default(), move |r| tx.send(r).unwrap());
+    }
+    for _ in 0..12 {
+        let out = rx.recv().unwrap().unwrap();
+        assert!(p.verify_now("bench_k10", &out.proof, out.public_inputs).unwrap());
+    }
+}
+
+#[test]
+fn a_proof_that_cannot_fit_the_budget_is_refused_and_one_that_fits_reserves_its_measured_peak() {
+    let dir = compact_dir(&["arith"]);
+    let refuse = |p: &Arc<Prover>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        p.submit_prove(1, "arith".into(), witness("arith.witness.json"), None, &CancelHandle::default(), move |r| tx.send(r).unwrap());
+        rx.recv().unwrap().err().unwrap()
+    };
+    // Not loaded yet: its key's size says the load alone is beyond 64 KiB.
+    let err = refuse(&limited(dir.clone(), 2, Some(64 << 10)));
+    assert_eq!(err.code, ErrorCode::MemoryLimitExceeded);
+    assert!(err.message.contains("the limit is 0.1 MiB (memoryLimit)"), "{}", err.message);
+    let p = limited(dir, 2, Some(1 << 30));
+    let (tx, rx) = std::sync::mpsc::channel();
+    p.submit_prove(2, "arith".into(), witness("arith.witness.json"), None, &CancelHandle::default(), move |r| tx.send(r).unwrap());
+    rx.recv().unwrap().unwrap();
+    let status = p.status();
+    let circuit = &status.circuits[0];
+    assert!(status.budget.held >= circuit.load_bytes && circuit.load_bytes > 0, "the loaded key is held");
+    assert_eq!(circuit.reserve_bytes, circuit.peak_proof_bytes, "the next proof reserves the peak measured alone");
+    assert_eq!((status.budget.reserved, status.budget.reservations.len()), (0, 0), "freed when the proof ended");
+    assert!(status.peak_native_bytes >= status.budget.held + circuit.peak_proof_bytes);
+    assert_eq!(status.proofs_completed, 1);
+}
+
+#[test]
+fn idle_circuits_are_evicted_least_recent_first_and_one_in_use_never_is() {
+    let dir = compact_dir(&["arith", "ecc"]);
+    let probe = limited(dir.clone(), 1, None);
+    probe.preload_now(&["arith".into(), "ecc".into()]).unwrap();
+    let held_both = probe.status().budget.held;
+    let arith_load = probe.status().circuits.iter().find(|c| c.id == "arith").unwrap().load_bytes;
+    assert!(arith_load > 0);
+
+    // Room for less than both: loading ecc evicts arith, the least recently used.
+    let p = limited(dir.clone(), 1, Some(held_both - 1));
+    p.preload_now(&["arith".into()]).unwrap();
+    p.preload_now(&["ecc".into()]).unwrap();
+    let s = p.status();
+    assert_eq!(s.circuits.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["ecc"]);
+    assert_eq!((s.circuits_evicted, s.budget.held), (1, held_both - arith_load), "held memory shrank by arith's load");
+    // Proving arith again reloads it (evicting ecc to make room) and succeeds.
+    let out = p.prove_now("arith", witness("arith.witness.json"), None).unwrap();
+    assert!(p.verify_now("arith", &out.proof, out.public_inputs).unwrap());
+
+    // A circuit in use is never evicted, even past the limit.
+    let q = limited(dir, 1, Some(held_both - 1));
+    let in_use = q.circuit("arith").unwrap();
+    q.preload_now(&["ecc".into()]).unwrap();
+    assert_eq!(q.status().circuits.len(), 2);
+    assert_eq!(q.status().circuits_evicted, 0);
+    drop(in_use);
+
+    // A failed load leaves no entry behind.
+    let before = q.keys.len();
+    assert_eq!(q.circuit("nope").err().unwrap().code, ErrorCode::CircuitNotFound);
+    assert_eq!(q.keys.len(), before);
+}
+
+#[test]
+fn release_ends_the_provers_threads() {
+    let p = prover(compact_dir(&["arith"]));
+    p.prove_now("arith", witness("arith.witness.json"), None).unwrap();
+    assert!(p.status().live_threads >= 2, "a driver and the pool's workers");
+    p.close();
+    p.release();
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    while p.status().live_threads > 0 && Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(p.status().live_threads, 0);
+    assert_eq!(p.prove_now("arith", witness("arith.witness.json"), None).err().unwrap().code, ErrorCode::ProverClosed);
+}
+
+#[test]
+fn concurrent_first_uses_share_one_load() {
+    let p = prover(compact_dir(&["arith"]));
+    let loaded: Vec<Arc<Circuit>> =
+        std::thread::scope(|s| (0..4).map(|_| s.spawn(|| p.circuit("arith").unwrap())).collect::<Vec<_>>().into_iter().map(|h| h.join().unwrap()).collect());
+    assert!(loaded.iter().all(|c| Arc::ptr_eq(c, &loaded[0])));
+    assert_eq!(p.status().circuits.len(), 1);
+}
+
+#[test]
+fn proves_and_verifies_on_the_pool() {
+    let p = prover(compact_dir(&["arith"]));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    p.set_listener(Arc::new(move |e: ProofEvent| seen.lock().unwrap().push(e)));
+    p.submit_prove(7, "arith".into(), witness("arith.witness.json"), None, &CancelHandle::default(), move |r| tx.send(r).unwrap());
+    let out = rx.recv().unwrap().unwrap();
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.iter().map(|e| (e.kind, e.proof_id)).collect::<Vec<_>>(), vec![("started", 7), ("finished", 7)]);
+    let peak = events[1].peak_bytes.unwrap();
+    assert!(peak > 0 && events[1].duration_ms.unwrap() > 0.0);
+    assert_eq!(p.status().circuits[0].peak_proof_bytes, peak);
+    assert!(out.proof.starts_with(b"midnight:proof[v5]:"));
+    assert!(p.verify_now("arith", &out.proof, out.public_inputs.clone()).unwrap());
+    let mut wrong = out.public_inputs.clone();
+    wrong[1] = wrong[1] + Fr::from(1u64);
+    assert!(!p.verify_now("arith", &out.proof, wrong).unwrap());
+    assert_eq!(p.status().proofs_completed, 1);
+}
+
+#[test]
+fn proofs_with_the_msm_engine_equal_those_without_byte_for_byte() {
+    use rand::SeedableRng;
+    let p = prover(compact_dir(&["bench_k10"]));
+    let circuit = p.circuit("bench_k10").unwrap();
+    let prove = |engine: bool| {
+        super::super::msm::set_enabled(engine);
+        let out = p.prove_with_rng(&circuit, witness("bench_k10.witness.json"), None, rand::rngs::StdRng::seed_from_u64(11));
+        super::super::msm::set_enabled(true);
+        out.unwrap()
+    };
+    let (upstream, ours) = (prove(false), prove(true));
+    assert_eq!(upstream.proof, ours.proof);
+    assert!(p.verify_now("bench_k10", &ours.proof, ours.public_inputs).unwrap());
+    assert!(p.status().msm.bytes >= 2 * 1024 * 96, "the k=10 SRS vectors are held affine");
+}
+
+#[test]
+fn unsatisfied_witness_and_panics_are_typed_errors() {
+    let p = prover(compact_dir(&["arith", "ecc"]));
+    let err = p.prove_now("arith", witness("arith.bad.witness.json"), None).err().unwrap();
+    assert_eq!(err.code, ErrorCode::WitnessUnsatisfied);
+    assert!(err.message.contains("Failed equality constraint"), "{}", err.message);
+    let err = p.prove_now("ecc", witness("ecc.bad-offcurve.witness.json"), None).err().unwrap();
+    assert_eq!(err.code, ErrorCode::WitnessUnsatisfied, "an off-curve point fails the circuit: {}", err.message);
+    let err = guarded(|| -> Result<()> { panic!("a bug") }).unwrap_err();
+    assert_eq!((err.code, err.message.as_str()), (ErrorCode::ProverPanic, "the prover panicked: a bug"));
+    assert!(p.prove_now("arith", witness("arith.witness.json"), None).is_ok());
+}
+
+#[test]
+fn cancelled_queued_proof_never_runs_and_closed_prover_rejects() {
+    let p = prover(compact_dir(&["arith"]));
+    let cancel = CancelHandle::default();
+    cancel.cancel();
+    let (tx, rx) = std::sync::mpsc::channel();
+    p.submit_prove(1, "arith".into(), witness("arith.witness.json"), None, &cancel, move |r| tx.send(r).unwrap());
+    assert_eq!(rx.recv().unwrap().err().unwrap().code, ErrorCode::Aborted);
+    assert_eq!(p.status().proofs_completed + p.status().proofs_failed, 0);
+    p.close();
+    let (tx, rx) = std::sync::mpsc::channel();
+    p.submit_task(|p| p.check_now("arith", witness("arith.witness.json")), move |r| tx.send(r).unwrap());
+    assert_eq!(rx.recv().unwrap().err().unwrap().code, ErrorCode::ProverClosed);
+}
