@@ -336,7 +336,7 @@ proptest! {
     fn witness_mutations(which in any::<prop::sample::Index>(), m in mutations(), random in prop::collection::vec(any::<u8>(), 0..128)) {
         let serialized = serialize_preimage(&arith_preimage());
         for bytes in [apply(serialized.clone(), &m), random.clone(), [&serialized[..24], &random[..]].concat()] {
-            expect_codes("into_preimage(Serialized)", &[ErrorCode::InvalidWitness], || Witness::Serialized(bytes).into_preimage("c"))?;
+            expect_codes("into_preimage(Serialized)", &[ErrorCode::InvalidWitness], || Witness::Serialized(bytes.into()).into_preimage("c"))?;
         }
         let jsons = witness_jsons();
         let json = apply(jsons[which.index(jsons.len())].clone(), &m);

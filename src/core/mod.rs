@@ -11,6 +11,7 @@ pub mod ir_check;
 pub mod key_check;
 pub mod keygen;
 pub mod keystore;
+pub mod lent;
 pub mod memory;
 pub mod metrics;
 pub mod msm;

@@ -127,7 +127,7 @@ pub fn encode_check_response(skips: &[Option<u64>]) -> Vec<u8> {
 /// `/check` with the IR the client sent: no keys are needed, so nothing is loaded or cached.
 pub fn check_with_ir(ir: &[u8], preimage: &[u8]) -> Result<Vec<Option<usize>>> {
     let ir = parse_ir(ir).map_err(|e| ProverError::new(e.code, format!("the check request's IR: {}", e.message)))?;
-    let preimage = Witness::Serialized(preimage.to_vec()).into_preimage("")?;
+    let preimage = Witness::Serialized(preimage.to_vec().into()).into_preimage("")?;
     // check_against_ir turns the IR VM's panic on witness values no IR check can rule out (EC
     // coordinates that do not decode as a point) into WITNESS_UNSATISFIED.
     check_against_ir(&ir, &preimage.key_location.0, &preimage)
@@ -159,7 +159,7 @@ mod tests {
         assert!(body.starts_with(b"midnight:(proof-preimage-versioned,option(proving-data),option(fr-bls)):"), "{:?}", String::from_utf8_lossy(&body[..80]));
         let req = decode_prove_request(&body).unwrap();
         assert_eq!(req.key_location, "midnight/zswap/output");
-        assert_eq!(Witness::Serialized(req.preimage).into_preimage("x").unwrap(), preimage("midnight/zswap/output"));
+        assert_eq!(Witness::Serialized(req.preimage.into()).into_preimage("x").unwrap(), preimage("midnight/zswap/output"));
         assert!(req.key_material.is_none() && req.binding_input.is_none());
 
         let km = ProvingKeyMaterial { prover_key: vec![1, 2], verifier_key: vec![3], ir_source: vec![4, 5, 6] };

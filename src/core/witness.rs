@@ -1,6 +1,7 @@
 //! Proof preimages from the two forms `prove` accepts: witness JSON, or the ledger's tagged bytes.
 use super::error::{fail, ErrorCode, Result, WithCode};
 use super::field::parse_field;
+use super::lent::Lent;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use transient_crypto::curve::Fr;
@@ -18,7 +19,7 @@ const FIELDS: [&str; 6] = [
 /// What a caller hands to `prove` / `check`.
 pub enum Witness {
     Json(String),
-    Serialized(Vec<u8>),
+    Serialized(Lent),
 }
 
 impl Witness {
@@ -103,7 +104,7 @@ mod tests {
         assert_eq!(p.communications_commitment, Some((Fr::from(5u64), Fr::from(6u64))));
         let bytes = serialize_preimage(&p);
         assert!(bytes.starts_with(b"midnight:proof-preimage:"));
-        assert_eq!(Witness::Serialized(bytes).into_preimage("other").unwrap(), p);
+        assert_eq!(Witness::Serialized(bytes.into()).into_preimage("other").unwrap(), p);
     }
 
     #[test]
@@ -112,7 +113,7 @@ mod tests {
             let err = Witness::Json(bad.into()).into_preimage("c").unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidWitness, "{bad}");
         }
-        let err = Witness::Serialized(vec![1, 2, 3]).into_preimage("c").unwrap_err();
+        let err = Witness::Serialized(vec![1, 2, 3].into()).into_preimage("c").unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidWitness);
     }
 }

@@ -37,7 +37,7 @@ impl Prover {
         let mut hasher = Sha256::new();
         for part in [ir, prover, verifier] {
             hasher.update((part.len() as u64).to_le_bytes());
-            hasher.update(part);
+            hasher.update(&part[..]);
         }
         format!("sha256:{}", crate::core::files::hex(&hasher.finalize()))
     }
@@ -49,7 +49,7 @@ impl Prover {
         };
         let loaded = self.keys.get_material(key, || {
             let named = |what: &str| format!("{what} of the key material for {location:?}");
-            let artifacts = Artifacts { ir: (ir, named("IR")), prover: (prover, named("prover key")), verifier: (verifier, named("verifier key")) };
+            let artifacts = Artifacts { ir: (&ir[..], named("IR")), prover: (&prover[..], named("prover key")), verifier: (&verifier[..], named("verifier key")) };
             self.held_load(|| Circuit::from_artifacts(location, artifacts))
         })?;
         self.trim(key);

@@ -10,6 +10,7 @@ mod status;
 
 pub use status::{CircuitStatus, Listener, ProofEvent, Status};
 
+pub use super::lent::Lent;
 use super::budget::Budget;
 use super::circuit::check_preimage;
 use super::error::{fail, ErrorCode, Result, WithCode};
@@ -49,7 +50,7 @@ pub enum CircuitRef {
     /// An id from the key directories, or a built-in key location.
     Id(String),
     /// Key material handed in by the caller (a kmProvider), looked up for `location`.
-    Material { location: String, ir: Vec<u8>, prover: Vec<u8>, verifier: Vec<u8> },
+    Material { location: String, ir: Lent, prover: Lent, verifier: Lent },
 }
 
 impl CircuitRef {

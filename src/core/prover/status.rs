@@ -56,7 +56,6 @@ pub struct Status {
     pub live_threads: usize,
     pub native_bytes: u64,
     pub rss_bytes: u64,
-    pub memory_limit_bytes: Option<u64>,
     pub budget: BudgetStatus,
     /// Highest native heap since the prover was created.
     pub peak_native_bytes: u64,
@@ -91,7 +90,6 @@ impl Prover {
             live_threads: self.scheduler.live_threads(),
             native_bytes: memory::live_bytes(),
             rss_bytes: memory::rss_bytes(),
-            memory_limit_bytes: self.memory_limit_bytes,
             budget,
             peak_native_bytes: memory::high_water_bytes(),
             proofs_completed: self.completed.load(SeqCst),

@@ -1,0 +1,51 @@
+//! Exports that need no prover: keygen, parameters, preimages and the error codes.
+use super::prover::NativeParamsSources;
+use super::shapes::GeneratedKeys;
+use super::{ir_bytes, k_arg, on_task_pool, settle_later, sync};
+use crate::core::error::ErrorCode;
+use crate::core::keygen;
+use crate::core::params::{self, ParamsStore};
+use crate::core::tasks;
+use crate::core::witness::Witness;
+use napi::bindgen_prelude::*;
+use napi::Env;
+use napi_derive::napi;
+use std::path::{Path, PathBuf};
+
+/// Keys for ZKIR v2 (`.zkir` JSON text, or `.bzkir` / `.zkir` bytes).
+#[napi(ts_return_type = "Promise<GeneratedKeys>", catch_unwind)]
+pub fn keygen<'env>(env: &'env Env, ir: Either<String, Uint8Array>, params: NativeParamsSources) -> Result<Object<'env>, ErrorCode> {
+    let params = ParamsStore::with_sources(params.into());
+    // Not a rayon worker: keygen may wait for parameters another call is making.
+    on_task_pool(env, GeneratedKeys::from, move || keygen::keygen(ir_bytes(&ir), &params))
+}
+
+/// `dir/bls_midnight_2p{k}`, fetched from `source` when missing, once it has Midnight's pinned hash.
+#[napi(ts_return_type = "Promise<string>", catch_unwind)]
+pub fn fetch_params<'env>(env: &'env Env, k: u32, dir: String, source: Option<String>) -> Result<Object<'env>, ErrorCode> {
+    let k = sync(|| k_arg(k))?;
+    let (settle, promise) = settle_later(env, |path: PathBuf| path.display().to_string())?;
+    tasks::downloads().spawn(move || params::verified(k, Path::new(&dir), source.as_deref()), settle);
+    Ok(promise)
+}
+
+/// The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS.
+#[napi(catch_unwind)]
+pub fn params(k: u32) -> Result<Uint8Array, ErrorCode> {
+    sync(|| params::embedded_file(k_arg(k)?).map(Uint8Array::new))
+}
+
+/// A witness (JSON text) as the ledger's tagged-serialized ProofPreimage for `key_location`.
+#[napi(catch_unwind)]
+pub fn serialize_preimage(key_location: String, witness_json: String) -> Result<Uint8Array, ErrorCode> {
+    sync(|| {
+        let preimage = Witness::Json(witness_json).into_preimage(&key_location)?;
+        Ok(Uint8Array::new(crate::core::witness::serialize_preimage(&preimage)))
+    })
+}
+
+/// Every error code the addon can produce.
+#[napi(catch_unwind)]
+pub fn error_codes() -> Vec<&'static str> {
+    ErrorCode::ALL.iter().map(|c| c.as_str()).collect()
+}

@@ -1,0 +1,84 @@
+//! The N-API surface: type conversion only. Promises are settled from the prover's threads.
+//!
+//! - `shapes`: every object JS receives, defined once (napi generates its TypeScript).
+//! - `prover`: the `NativeProver` class and its cancel token.
+//! - `functions`: keygen, parameters, preimages and error codes, with no prover.
+//! - `wire`: the proof server's request and response formats, for `serve`.
+//!
+//! Errors carry their code natively: napi creates the JS error with our `ErrorCode` as its
+//! status, which becomes `error.code`. Every sync export runs its work through `sync`, so a
+//! panic below becomes a rejected call (PROVER_PANIC) instead of an abort of Node.
+mod functions;
+mod prover;
+mod shapes;
+mod wire;
+
+use crate::core::error::{guarded, ErrorCode, ProverError, Result as CoreResult};
+use crate::core::field::parse_field;
+use crate::core::params;
+use crate::core::tasks;
+use napi::bindgen_prelude::*;
+use napi::Env;
+use transient_crypto::curve::Fr;
+
+fn typed(e: ProverError) -> napi::Error<ErrorCode> {
+    napi::Error::new(e.code, e.message)
+}
+
+/// A failure of napi itself (creating a promise): a bug or a dying environment, not bad input.
+fn untyped(e: napi::Error) -> napi::Error<ErrorCode> {
+    napi::Error::new(ErrorCode::ProverPanic, format!("napi: {}", e.reason))
+}
+
+/// Runs a sync export's work with panics caught (PROVER_PANIC), as typed errors.
+fn sync<T>(work: impl FnOnce() -> CoreResult<T>) -> Result<T, ErrorCode> {
+    guarded(work).map_err(typed)
+}
+
+/// The callback that settles a promise from any thread.
+type Settle<T> = Box<dyn FnOnce(CoreResult<T>) + Send>;
+
+/// A promise plus the thread-safe way to settle it from any thread. A rejection is made on the
+/// JS thread as a JS error with our code; napi's deferred only rejects with its own status
+/// codes, so the error travels as a reference to that object.
+fn settle_later<'env, T, J>(env: &'env Env, convert: fn(T) -> J) -> Result<(Settle<T>, Object<'env>), ErrorCode>
+where
+    T: Send + 'static,
+    J: ToNapiValue + 'static,
+{
+    let (deferred, promise) = env.create_deferred::<J, Box<dyn FnOnce(Env) -> Result<J>>>().map_err(untyped)?;
+    let settle = move |result: CoreResult<T>| match result {
+        Ok(value) => deferred.resolve(Box::new(move |_env| Ok(convert(value)))),
+        Err(e) => deferred.resolve(Box::new(move |env| Err(napi::Error::from(JsError::from(typed(e)).into_unknown(env))))),
+    };
+    Ok((Box::new(settle), promise))
+}
+
+/// Runs `work` on the process's task pool and settles the returned promise with its result.
+fn on_task_pool<'env, T, J>(env: &'env Env, convert: fn(T) -> J, work: impl FnOnce() -> CoreResult<T> + Send + 'static) -> Result<Object<'env>, ErrorCode>
+where
+    T: Send + 'static,
+    J: ToNapiValue + 'static,
+{
+    let (settle, promise) = settle_later(env, convert)?;
+    tasks::global().spawn(work, settle);
+    Ok(promise)
+}
+
+/// A field element the JS layer sent as text (it parsed bigints and numbers into it).
+fn field(text: &str, what: &str) -> CoreResult<Fr> {
+    parse_field(&serde_json::Value::String(text.to_owned()), what)
+}
+
+/// A k argument: the parameters files go up to 2^25, as the proof server serves them.
+fn k_arg(k: u32) -> CoreResult<u8> {
+    u8::try_from(k).ok().filter(|&k| k <= params::MAX_K).ok_or_else(|| ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range (at most {})", params::MAX_K)))
+}
+
+/// IR given as JSON text or as bytes, borrowed either way.
+fn ir_bytes(ir: &Either<String, Uint8Array>) -> &[u8] {
+    match ir {
+        Either::A(json) => json.as_bytes(),
+        Either::B(bytes) => bytes,
+    }
+}
