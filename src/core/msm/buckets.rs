@@ -114,22 +114,13 @@ impl Accumulator {
     /// Adds the batch into its buckets with one inversion, then requeues what had to wait.
     fn flush(&mut self) {
         let batch = std::mem::take(&mut self.batch);
-        // denominators x_q − x_bucket; an equal x is done projectively and left out (1).
-        let mut den = Vec::with_capacity(batch.len());
-        let mut slow = Vec::new();
-        for (k, (b, q)) in batch.iter().enumerate() {
-            let x = &self.buckets[*b].x;
-            if *x == q.x {
-                slow.push(k);
-                den.push(one());
-            } else {
-                den.push(sub(&q.x, x));
-            }
-        }
+        // Denominators x_q − x_bucket; an equal x is done projectively and left out (1).
+        let same_x: Vec<bool> = batch.iter().map(|(b, q)| self.buckets[*b].x == q.x).collect();
+        let den: Vec<_> = batch.iter().zip(&same_x).map(|((b, q), &same)| if same { one() } else { sub(&q.x, &self.buckets[*b].x) }).collect();
         let inv = batch_inverse(&den);
         for (k, (b, q)) in batch.iter().enumerate() {
             let bucket = self.buckets[*b];
-            if slow.contains(&k) {
+            if same_x[k] {
                 self.add_projective(*b, &bucket, q);
                 continue;
             }

@@ -39,6 +39,11 @@ impl FixedTable {
         (8..=super::MAX_WINDOW).min_by_key(|&w| n * row_count(w) + threads * 4 * (1 << (w - 1))).unwrap()
     }
 
+    /// What the table of `n` points with `window`-bit windows takes.
+    pub fn bytes_for(n: usize, window: usize) -> u64 {
+        (n * row_count(window) * size_of::<blst_p1_affine>()) as u64
+    }
+
     /// The table of `base`, built on the current rayon pool.
     pub fn build(base: &[blst_p1_affine], window: usize) -> Self {
         let n = base.len();
@@ -93,7 +98,7 @@ impl FixedTable {
     fn map(path: &Path, base: &[blst_p1_affine], window: usize) -> Option<Self> {
         let file = std::fs::File::open(path).ok()?;
         let n = base.len();
-        let payload = n * row_count(window) * size_of::<blst_p1_affine>();
+        let payload = Self::bytes_for(n, window) as usize;
         if file.metadata().ok()?.len() != (HEADER + payload) as u64 {
             return None;
         }

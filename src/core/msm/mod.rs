@@ -1,13 +1,18 @@
 //! Our multi-scalar multiplication for BLS12-381 G1: every commitment midnight-proofs makes goes
-//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch`. The algorithm is ours, the
-//! field and point arithmetic is blst's (its bucket tiles, `blst_p1s_tile_pippenger`). Compared
-//! with midnight-curves' `multi_exp`, which the hook replaces, it:
+//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch`. The algorithm is ours; the
+//! field and point arithmetic is blst's. Compared with midnight-curves' `multi_exp`, which the
+//! hook replaces, it:
 //! - keeps the SRS bases affine once per parameters object (`prepare`), instead of converting
 //!   the same vector again on every commitment;
-//! - skips zero scalars and multiplies scalars below 2^64 with 64-bit windows (most advice
-//!   columns in Lagrange form are small);
-//! - runs its tiles on the caller's rayon pool, the prover's: blst's own global thread pool,
-//!   which no `threads` setting bounds, is never used.
+//! - skips zero scalars and bases at infinity, and sums scalars below 2^64 as their own group,
+//!   windowed to their largest bit length (most advice columns in Lagrange form are small);
+//! - uses signed digits and affine buckets with batched inversions (`buckets`);
+//! - for SRS vectors of up to `MAX_FIXED_POINTS`, uses fixed-base tables (`fixed`), built once
+//!   per host and shared through a cache file that every process maps;
+//! - runs on the caller's rayon pool, the prover's: blst's own global thread pool, which no
+//!   `threads` setting bounds, is never used.
+//!
+//! docs/msm.md has the measurements.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, Weak};
@@ -114,7 +119,7 @@ fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbi
     if n < SERIAL_BELOW {
         let lists = Lists::new(bases, digits, which);
         let mut scratch = vec![0 as limb_t; unsafe { blst::blst_p1s_mult_pippenger_scratch_sizeof(n) }.div_ceil(8)];
-        unsafe { blst::blst_p1s_mult_pippenger(&mut ret, lists.points(0), n, lists.scalars(0), nbits, scratch.as_mut_ptr()) };
+        unsafe { blst::blst_p1s_mult_pippenger(&mut ret, lists.points(), n, lists.scalars(), nbits, scratch.as_mut_ptr()) };
         return ret;
     }
     let window = window_bits(n);
@@ -146,13 +151,12 @@ fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbi
     ret
 }
 
-/// blst's pointer lists for one MSM. They point into slices borrowed for the whole call, and
+/// blst's pointer lists for one serial MSM. They point into slices borrowed for the call, and
 /// blst only reads through them.
 struct Lists {
     points: Vec<*const blst_p1_affine>,
     scalars: Vec<*const u8>,
 }
-unsafe impl Sync for Lists {}
 
 impl Lists {
     fn new(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize]) -> Self {
@@ -161,11 +165,11 @@ impl Lists {
         let scalars = which.iter().map(|&i| digits[i].as_ptr()).chain([std::ptr::null()]).collect();
         Lists { points, scalars }
     }
-    fn points(&self, from: usize) -> *const *const blst_p1_affine {
-        self.points[from..].as_ptr()
+    fn points(&self) -> *const *const blst_p1_affine {
+        self.points.as_ptr()
     }
-    fn scalars(&self, from: usize) -> *const *const u8 {
-        self.scalars[from..].as_ptr()
+    fn scalars(&self) -> *const *const u8 {
+        self.scalars.as_ptr()
     }
 }
 
@@ -212,12 +216,6 @@ impl Table {
 /// k = 14.
 pub const MAX_FIXED_POINTS: usize = 1 << 14;
 
-/// What a fixed-base table for `n` points takes, on the current pool.
-pub fn fixed_table_bytes(n: usize) -> u64 {
-    let window = FixedTable::window_for(n, rayon::current_num_threads());
-    (n * (255 / window + 1) * size_of::<blst_p1_affine>()) as u64
-}
-
 /// Held per live parameters object; a table whose parameters were dropped goes at the next
 /// `prepare`. No more than this many are kept (each process holds parameters for a few k).
 const MAX_TABLES: usize = 64;
@@ -240,8 +238,9 @@ pub fn prepare(params: &Arc<ParamsKZG<Bls12>>, fixed_budget: u64, cache_dir: Opt
     };
     for v in missing {
         let affine = to_affine(as_p1(v));
-        let fixed = (v.len() <= MAX_FIXED_POINTS && 2 * fixed_table_bytes(v.len()) <= fixed_budget)
-            .then(|| FixedTable::cached(&affine, FixedTable::window_for(v.len(), rayon::current_num_threads()), cache_dir));
+        let window = FixedTable::window_for(v.len(), rayon::current_num_threads());
+        let fixed = (v.len() <= MAX_FIXED_POINTS && 2 * FixedTable::bytes_for(v.len(), window) <= fixed_budget)
+            .then(|| FixedTable::cached(&affine, window, cache_dir));
         mapped += fixed.as_ref().filter(|f| f.mapped()).map_or(0, FixedTable::bytes);
         let table = Arc::new(Table { owner: Arc::downgrade(params), bases: v.as_ptr() as usize, affine, fixed });
         let mut tables = lock(&TABLES);
