@@ -6,6 +6,24 @@
  */
 
 import { EventEmitter } from 'node:events'
+import type { GeneratedKeys, ProofResult, ProverStatus } from './binding'
+
+/**
+ * The shapes the addon returns are defined once, in Rust (src/binding/shapes.rs), and generated
+ * into binding.d.ts with their documentation; they are re-exported here as they are.
+ */
+export type {
+  CacheStatus,
+  CircuitStatus,
+  GeneratedKeys,
+  MemoryBudget,
+  MemoryClaim,
+  MemoryStatus,
+  MsmStatus,
+  ProofResult,
+  ProverStatus,
+  TasksStatus,
+} from './binding'
 
 /** Every code a {@link ProverError} can carry. */
 export type ProverErrorCode =
@@ -194,66 +212,6 @@ export interface ProveOptions extends AbortOptions {
   bindingInput?: FieldElement
 }
 
-/** A proof and what it proves. */
-export interface ProofResult {
-  circuitId: string
-  /** The proof, framed as tagged `proof[v5]` bytes exactly like `@midnight-ntwrk/zkir-v2`'s `prove`. */
-  proof: Uint8Array
-  /** The statement the proof is for; pass it to {@link Prover.verify}. */
-  publicInputs: bigint[]
-  /** The circuit's size parameter (2^k rows). */
-  k: number
-  /** Wall time from start of work to proof, including the self-verification, in ms. */
-  provingTimeMs: number
-}
-
-/** One loaded circuit. */
-export interface CircuitStatus {
-  id: string
-  k: number
-  /** Rows the circuit uses (not counting lookups and custom gates). */
-  rows: number
-  /**
-   * Size of the prover key's uncompressed serialization. Its in-memory form is several times
-   * larger (zswap output: 23.5 MiB serialized; loading it raised native memory by 147 MiB,
-   * parameters included): `memory.nativeBytes` is the measure of what is held.
-   */
-  proverKeyBytes: number
-  /** Time it took to read and deserialize the circuit's files. */
-  loadMs: number
-  /** Highest native heap a successful proof of this circuit needed above its start (0 before one). */
-  peakProofBytes: number
-  /** Advice, fixed and instance columns of its constraint system. */
-  columns: number
-  /** Native memory its load added (its key, and parameters it was the first to need), held by the budget. */
-  loadBytes: number
-  /**
-   * What its next proof reserves from the memory budget: the peak measured with no other proof
-   * running, else the highest peak measured, else an estimate from k and columns.
-   */
-  reserveBytes: number
-}
-
-/** A proof's claim on the memory budget. */
-export interface MemoryClaim {
-  circuitId: string
-  bytes: number
-}
-
-/** The memory budget (see {@link ProverOptions.memoryLimit}). */
-export interface MemoryBudget {
-  /** `memoryLimit` in bytes, or null when none is set. */
-  limitBytes: number | null
-  /** Held by loaded circuits and their parameters. */
-  heldBytes: number
-  /** Sum of the running proofs' reservations. */
-  reservedBytes: number
-  /** Running proofs' reservations. */
-  reservations: MemoryClaim[]
-  /** Proofs a driver has taken that wait for memory, in the order they will be served. */
-  waiting: MemoryClaim[]
-}
-
 /** Payload of a prover's lifecycle events, for logging. */
 export interface ProofEvent {
   /** Numbers the proofs of one prover, in submission order. */
@@ -270,83 +228,6 @@ export interface ProofEvent {
   peakBytes?: number
   /** Why it failed (`failed`). */
   error?: ProverError
-}
-
-/** A snapshot of the prover. */
-export interface ProverStatus {
-  /** Ids of the loaded circuits. */
-  loadedCircuits: string[]
-  /** Details of the loaded circuits. */
-  circuits: CircuitStatus[]
-  /** Ids that have a prover key under `circuitKeysPath`, and the built-in circuits, loaded or not. */
-  availableCircuits: string[]
-  /** The k values whose parameters are held. */
-  paramsK: number[]
-  /** Proofs running now. */
-  activeProofs: number
-  /** Proofs waiting: for a driver (`maxConcurrent`) or for memory (`memory.budget.waiting`). */
-  queuedProofs: number
-  /** Size of the prover's proving pool (`threads`). */
-  threads: number
-  /** Threads this prover started that are alive now (pool workers and drivers); 0 after `close()`. */
-  liveThreads: number
-  memory: {
-    /** Bytes the native addon holds on its heap: keys, parameters, proofs in flight. */
-    nativeBytes: number
-    /** Sum of the loaded prover keys' serialized sizes (see {@link CircuitStatus.proverKeyBytes}). */
-    proverKeyBytes: number
-    /** Resident set size of the whole process. */
-    rssBytes: number
-    /** `memoryLimit` in bytes, or null when none is set. */
-    limitBytes: number | null
-    /** Highest `nativeBytes` since this prover, or a later one in the same process, was created. */
-    peakNativeBytes: number
-    /** Held memory, reservations and waiters of the memory budget. */
-    budget: MemoryBudget
-  }
-  /**
-   * The bound on loaded circuits. Idle circuits (no proof, check or load using them) are evicted
-   * least recently used first when held memory passes `limitBytes` or more than `maxCircuits`
-   * are loaded, and when a proof needs room under `memoryLimit`.
-   */
-  cache: {
-    /** `memoryLimit`, or half the machine's memory when none is set. */
-    limitBytes: number
-    maxCircuits: number
-    /** Circuits evicted so far. */
-    evicted: number
-  }
-  /** The process's pool for checks, verifies, preloads, keygen and `irK` (shared by all provers). */
-  tasks: {
-    /** Threads running tasks now; they exit when the queue is empty. */
-    threads: number
-    maxThreads: number
-    /** Tasks waiting for a thread; past `maxQueued`, calls reject with `PROVER_OVERLOADED`. */
-    queued: number
-    maxQueued: number
-  }
-  /**
-   * The MSM engine's affine copies of the SRS (process-wide, shared by all provers): one table per
-   * SRS vector of each parameters object in use: affine copies (96 bytes per point, 3 MiB at
-   * k = 14) and, for k <= 14, fixed-base tables (63 MiB at k = 14; only within memoryLimit / 8).
-   * Built or mapped when a prover first holds parameters for a k, and counted in its memory budget
-   * with them; freed with the parameters. At most `maxTables`.
-   */
-  msm: {
-    tables: number
-    tableBytes: number
-    /**
-     * Of `tableBytes`, the fixed-base tables mapped read-only from their cache files in the key
-     * cache directory: one copy in the page cache for every prover process of the host.
-     */
-    mappedBytes: number
-    maxTables: number
-  }
-  proofsCompleted: number
-  proofsFailed: number
-  /** Built-in prover keys derived by keygen because the key cache had no genuine copy. */
-  keysDerived: number
-  uptimeMs: number
 }
 
 /**
@@ -421,15 +302,6 @@ export declare function createProver(options?: ProverOptions): Promise<Prover>
  * (`PROVER_THREADS`, …). Throws `INVALID_ARGUMENT` when `kmProvider` has no `lookupKey`.
  */
 export declare function provingProvider(kmProvider: KeyMaterialProvider): ProvingProvider
-
-/** Keys generated by {@link keygen}; the same bytes the Compact compiler writes. */
-export interface GeneratedKeys {
-  /** Contents of `keys/<id>.prover` (tagged `prover-key[v7]`). */
-  proverKey: Uint8Array
-  /** Contents of `keys/<id>.verifier` (tagged `verifier-key[v6]`). */
-  verifierKey: Uint8Array
-  k: number
-}
 
 /**
  * Generates prover and verifier keys for ZKIR v2 given as `.zkir` JSON (string or bytes) or
