@@ -2,7 +2,8 @@
 // What /prove and /check do with a decoded request: pick the ledger-style ProvingProvider that
 // proves it, and convert between the wire formats (src/core/payload.rs) and the provider's.
 const binding = require('../../binding.js')
-const { native, nativeSync } = require('../errors')
+const { native, nativeSync } = require('../errors').nativeErrors(binding)
+const { asBytes } = require('../bytes')
 const { HttpError } = require('./http-error')
 
 /** Codes a decoder gives bytes it cannot read; anything else (a panic, say) is ours, not the client's. */
@@ -42,8 +43,6 @@ function providerFor(prover, material) {
   if (material?.ir) return irChecker(material.ir)
   return prover.asProvingProvider()
 }
-
-const asBytes = (buf) => new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
 
 // Each request is decoded at once (a malformed body is a 400 whatever the load, as in the proof
 // server) and returns the work to run once the job is admitted.
