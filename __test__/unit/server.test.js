@@ -29,6 +29,10 @@ async function serve(env = {}, args = []) {
 }
 
 const post = (s, route, body) => s.get(route, { method: 'POST', body })
+/** A binding function that fails as the addon does. */
+const failing = (code, message) => () => {
+  throw nativeError(code, message)
+}
 
 test('GET /, /health, /ready, /version, /proof-versions, /metrics, /status answer like the proof server', async (t) => {
   const s = await serve()
@@ -90,30 +94,22 @@ test('errors: an unreadable body is 400 with the decoder message alone; engine c
   const s = await serve()
   t.after(() => s.server.close())
   const decode = s.binding.decodeProveRequest
-  s.binding.decodeProveRequest = () => {
-    throw nativeError('INVALID_ARGUMENT', 'Not all bytes read')
-  }
+  s.binding.decodeProveRequest = failing('INVALID_ARGUMENT', 'Not all bytes read')
   const unreadable = await post(s, '/prove', new Uint8Array([1]))
   assert.deepEqual([unreadable.status, await unreadable.text()], [400, 'Not all bytes read'])
   s.binding.decodeProveRequest = decode
-  s.binding.irK = async () => {
-    throw nativeError('INVALID_IR', 'not an IR')
-  }
+  s.binding.irK = failing('INVALID_IR', 'not an IR')
   const badIr = await post(s, '/k', new Uint8Array([1]))
   assert.deepEqual([badIr.status, await badIr.text()], [400, 'not an IR'])
-  s.native.check = async () => {
-    throw nativeError('CIRCUIT_NOT_FOUND', 'no arith')
-  }
+  s.native.check = failing('CIRCUIT_NOT_FOUND', 'no arith')
   const missing = await post(s, '/check', new Uint8Array([1]))
   assert.deepEqual([missing.status, await missing.text()], [400, 'CIRCUIT_NOT_FOUND: no arith'])
-  s.native.prove = async () => {
-    throw nativeError('GenericFailure', 'bug')
-  }
+  s.native.prove = failing('GenericFailure', 'bug')
   const panic = await post(s, '/prove', new Uint8Array([1]))
   assert.deepEqual([panic.status, await panic.text()], [500, 'PROVER_PANIC: bug'])
 })
 
-test('GET /fetch-params/{k}: embedded k needs no fetch, larger k is fetched once, k > 25 is 400, a non-number 404', async (t) => {
+test('GET /fetch-params/{k}: embedded k needs no fetch, a larger k goes to fetchParams, k > 25 is 400, a non-number 404', async (t) => {
   const s = await serve({ MIDNIGHT_PP: '/pp' })
   t.after(() => s.server.close())
   assert.deepEqual([(await s.get('/fetch-params/8')).status, s.fetched], [200, []])
