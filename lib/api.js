@@ -17,6 +17,7 @@ function makeApi(binding) {
   const { native, nativeSync } = nativeErrors(binding)
   const Prover = proverClass(binding, native)
 
+  /** A Prover with `options` (lib/options.js: explicit options, then the environment), its preloads done. */
   async function createProver(options) {
     const config = resolveOptions(options)
     const nativeProver = nativeSync(
@@ -43,6 +44,7 @@ function makeApi(binding) {
     return prover
   }
 
+  /** Prover and verifier keys for a ZKIR v2 circuit (JSON text or binary), with the params it needs. */
   async function keygen(ir, options) {
     const { signal, ...rest } = callOptions(options, 'keygen')
     if (!(typeof ir === 'string' || ir instanceof Uint8Array)) {

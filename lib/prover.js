@@ -26,6 +26,7 @@ function proverClass(binding, native) {
     #closing = null
     #nextProofId = 1
 
+    /** Made by createProver only; `timeoutMs` is the default per-proof timeout. */
     constructor(nativeProver, timeoutMs) {
       super()
       this.#native = nativeProver
@@ -49,6 +50,7 @@ function proverClass(binding, native) {
       })
     }
 
+    /** Proves `witness` for a circuit id; options: signal, timeoutMs, bindingInput. */
     prove(circuitId, witness, options) {
       return this.#prove(circuitId, witness, options)
     }
@@ -72,6 +74,7 @@ function proverClass(binding, native) {
       })
     }
 
+    /** Runs the circuit on `witness` without proving: its skips (the ledger's check result). */
     check(circuitId, witness, options) {
       return this.#check(circuitId, witness, options)
     }
@@ -130,6 +133,7 @@ function proverClass(binding, native) {
       }
     }
 
+    /** Whether `proof` verifies for the circuit and public inputs. */
     verify(circuitId, proof, publicInputs, options) {
       return rejecting(() => {
         const { signal } = callOptions(options, 'verify')
@@ -143,6 +147,7 @@ function proverClass(binding, native) {
       })
     }
 
+    /** Loads circuits' keys ahead of their first proof. */
     preload(circuitIds, options) {
       return rejecting(() => {
         const { signal } = callOptions(options, 'preload')
@@ -160,10 +165,12 @@ function proverClass(binding, native) {
       return this.#native.metrics()
     }
 
+    /** The prover's state (circuits, memory, queues, tables) in the public shape. */
     async getStatus() {
       return toStatus(this.#native.status())
     }
 
+    /** Refuses new work at once; resolves once submitted work has settled and the native side is freed. */
     close() {
       if (!this.#closing) {
         this.#native.close()
