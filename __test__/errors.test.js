@@ -168,7 +168,7 @@ test('one list of codes: index.d.ts and the README name exactly the codes the ad
 
 test('a napi argument error keeps a typed code; nothing comes back as an unknown code', async () => {
   const binding = require('../binding.js')
-  const { fromNative } = require('../lib/errors')
+  const { fromNative } = require('../lib/errors').nativeErrors(binding)
   assert.throws(() => binding.params('x'), (err) => fromNative(err).code === 'INVALID_ARGUMENT')
   assert.throws(() => binding.params(99), (err) => err.code === 'INVALID_ARGUMENT' && /k=99/.test(err.message))
   await assert.rejects(binding.irK(new Uint8Array([1, 2, 3])), (err) => err.code === 'INVALID_IR')

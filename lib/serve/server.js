@@ -3,11 +3,10 @@
 // proof-server/src/endpoints.rs, lib.rs, worker_pool.rs), with this package's prover behind them.
 const http = require('node:http')
 const crypto = require('node:crypto')
-const { createProver, fetchParams } = require('../..')
 const { resolveOptions } = require('../options')
 const { JobGate } = require('./jobs')
 const { HttpError } = require('./http-error')
-const { proveRequest, checkRequest, kRequest } = require('./engine')
+const { makeEngine } = require('./engine')
 const { derivedMemoryLimitMiB } = require('./cgroup')
 const { version } = require('../../package.json')
 
@@ -153,6 +152,8 @@ function errorResponse(err) {
 class ProofServer {
   #server
   #prover
+  #engine
+  #fetchParams
   #gate
   #config
   #draining = false
@@ -169,9 +170,15 @@ class ProofServer {
   /** Per socket, a parse error's answer that waits for those answers to go out first. */
   #afterAnswers = new WeakMap()
 
-  constructor(config, prover, workers) {
+  /**
+   * `engine` answers /prove, /check and /k (lib/serve/engine.js `makeEngine`) and `fetchParams`
+   * serves /fetch-params/{k}; both are passed in so a fake binding can stand behind the routes.
+   */
+  constructor(config, prover, { workers, engine, fetchParams }) {
     this.#config = config
     this.#prover = prover
+    this.#engine = engine
+    this.#fetchParams = fetchParams
     this.#gate = new JobGate({ capacity: config.jobCapacity, workers, timeoutMs: config.jobTimeoutMs })
     this.#routes = this.#makeRoutes()
     this.#server = http.createServer((req, res) => {
@@ -238,9 +245,9 @@ class ProofServer {
       'GET /proof-versions': () => text('["V2"]'),
       'GET /metrics': async () => ({ ...text(await this.#prover.metrics()), type: 'text/plain; version=0.0.4; charset=utf-8' }),
       'GET /status': async () => json({ ...(await this.#prover.getStatus()), server: this.#jobCounts() }),
-      'POST /k': async (req) => text(await kRequest(await this.#body(req))),
-      'POST /prove': async (req) => bytes(await this.#job(req, proveRequest)),
-      'POST /check': async (req) => bytes(await this.#job(req, checkRequest)),
+      'POST /k': async (req) => text(await this.#engine.kRequest(await this.#body(req))),
+      'POST /prove': async (req) => bytes(await this.#job(req, this.#engine.proveRequest)),
+      'POST /check': async (req) => bytes(await this.#job(req, this.#engine.checkRequest)),
     }
   }
 
@@ -250,7 +257,7 @@ class ProofServer {
    * bls_midnight_2p{k} is made present (fetchParams; the embedded SRS covers k <= 14) and the
    * answer is `success`.
    */
-  async #fetchParams(segment) {
+  async #fetchParamsRoute(segment) {
     if (!/^\+?[0-9]{1,3}$/.test(segment) || Number(segment) > 255) return text('', 404)
     const k = Number(segment)
     if (k > MAX_PARAMS_K) throw new HttpError(400, `k=${k} out of range`)
@@ -258,7 +265,7 @@ class ProofServer {
       let fetching = this.#fetching.get(k)
       if (!fetching) {
         const { paramsPath } = this.#config.prover
-        fetching = fetchParams(k, paramsPath === undefined ? {} : { paramsPath }).finally(() => this.#fetching.delete(k))
+        fetching = this.#fetchParams(k, paramsPath === undefined ? {} : { paramsPath }).finally(() => this.#fetching.delete(k))
         this.#fetching.set(k, fetching)
       }
       await fetching
@@ -340,7 +347,7 @@ class ProofServer {
     const handler = this.#routes[route]
     if (handler) return { handler, name: route }
     const m = /^GET \/fetch-params\/([^/]*)$/.exec(route)
-    if (m && this.#config.fetchParams !== false) return { handler: () => this.#fetchParams(m[1]), name: 'GET /fetch-params/{k}' }
+    if (m && this.#config.fetchParams !== false) return { handler: () => this.#fetchParamsRoute(m[1]), name: 'GET /fetch-params/{k}' }
     return undefined
   }
 
@@ -390,6 +397,9 @@ class ProofServer {
 
 /** Starts the service from a resolved config (lib/serve/config.js). */
 async function startServer(config, { cgroupRoot } = {}) {
+  // Loaded here, not with this module: ProofServer itself runs on whatever it is given.
+  const { createProver, fetchParams } = require('../..')
+  const engine = makeEngine(require('../../binding.js'))
   const proverOptions = { ...config.prover }
   if (!config.memoryLimitGiven) {
     const derived = derivedMemoryLimitMiB(cgroupRoot)
@@ -400,7 +410,7 @@ async function startServer(config, { cgroupRoot } = {}) {
   proverOptions.timeoutMs = NO_PROVER_TIMEOUT_MS
   const workers = resolveOptions(proverOptions).maxConcurrent ?? 1
   const prover = await createProver(proverOptions)
-  const server = new ProofServer({ ...config, prover: proverOptions }, prover, workers)
+  const server = new ProofServer({ ...config, prover: proverOptions }, prover, { workers, engine, fetchParams })
   try {
     return await server.listen()
   } catch (err) {

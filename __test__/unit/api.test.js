@@ -1,0 +1,327 @@
+'use strict'
+// The Prover class and the package functions (lib/api.js) over a fake binding: no addon needed.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { makeApi } = require('../../lib/api')
+const { fakeBinding, nativeError } = require('./fake-binding')
+
+const WITNESS = { inputs: [1n, 2] }
+const WITNESS_JSON = '{"inputs":["1","2"]}'
+const nativeProof = () => ({ circuitId: 'arith', proof: Buffer.from([9, 8, 7]), publicInputs: ['5'], k: 10, provingTimeMs: 12 })
+const material = () => ({ proverKey: new Uint8Array([1]), verifierKey: new Uint8Array([2]), ir: new Uint8Array([3]) })
+
+/** A fresh binding, its API, and a prover made by createProver (explicit options: no env needed). */
+async function setup(options = { threads: 2, maxQueue: 4, timeoutMs: undefined }) {
+  const binding = fakeBinding()
+  const api = makeApi(binding)
+  const prover = await api.createProver(options)
+  return { binding, api, prover, native: binding.provers[0] }
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve))
+
+test('createProver hands the resolved options to NativeProver and returns a Prover', async () => {
+  const { api, prover, native } = await setup({ threads: 2, maxQueue: 4, memoryLimit: 1 })
+  assert.ok(prover instanceof api.Prover)
+  assert.deepEqual(
+    { threads: native.config.threads, maxQueue: native.config.maxQueue, memoryLimitBytes: native.config.memoryLimitBytes },
+    { threads: 2, maxQueue: 4, memoryLimitBytes: 1024 * 1024 },
+  )
+})
+
+test('createProver: invalid options reject INVALID_OPTIONS; a native constructor failure is converted', async () => {
+  const binding = fakeBinding()
+  const api = makeApi(binding)
+  await assert.rejects(api.createProver({ threads: 0 }), { code: 'INVALID_OPTIONS' })
+  binding.NativeProver = class {
+    constructor() {
+      throw nativeError('KEY_CACHE_UNWRITABLE')
+    }
+  }
+  await assert.rejects(api.createProver({}), { name: 'ProverError', code: 'KEY_CACHE_UNWRITABLE' })
+})
+
+test('createProver with preloadCircuits preloads; a failed preload closes the prover and rejects', async () => {
+  const { native } = await setup({ preloadCircuits: ['arith'] })
+  assert.deepEqual(native.calls, [['preload', ['arith']]])
+  const binding = fakeBinding()
+  binding.NativeProver.prototype.preload = async () => {
+    throw nativeError('CIRCUIT_NOT_FOUND')
+  }
+  await assert.rejects(makeApi(binding).createProver({ preloadCircuits: ['nope'] }), { code: 'CIRCUIT_NOT_FOUND' })
+  assert.equal(binding.provers[0].released, true)
+})
+
+test('prove resolves with the public result (proof as a plain Uint8Array) and emits queued', async () => {
+  const { binding, prover, native } = await setup()
+  const queued = []
+  prover.on('queued', (e) => queued.push(e))
+  const proving = prover.prove('arith', WITNESS)
+  const [method, proofId, circuit, data, bindingText, token] = native.calls[0]
+  assert.deepEqual([method, proofId, circuit, data, bindingText], ['prove', 1, 'arith', WITNESS_JSON, undefined])
+  assert.equal(token, binding.tokens[0])
+  assert.deepEqual(queued, [{ proofId: 1, circuitId: 'arith' }])
+  native.pending[0].resolve({ ...nativeProof(), extra: 'dropped' })
+  const result = await proving
+  assert.equal(Object.getPrototypeOf(result.proof), Uint8Array.prototype)
+  assert.deepEqual(result, { circuitId: 'arith', proof: new Uint8Array([9, 8, 7]), publicInputs: ['5'], k: 10, provingTimeMs: 12 })
+  assert.equal(token.cancelled, 0)
+})
+
+test('prove passes bindingInput as field text, numbers proofs in order, and converts native failures', async () => {
+  const { prover, native } = await setup()
+  const first = prover.prove('arith', WITNESS, { bindingInput: 7n })
+  const second = prover.prove('arith', new Uint8Array([1]))
+  assert.deepEqual(native.calls.map((c) => [c[1], c[3], c[4]]), [[1, WITNESS_JSON, '7'], [2, new Uint8Array([1]), undefined]])
+  native.pending[0].reject(nativeError('WITNESS_UNSATISFIED'))
+  native.pending[1].reject(nativeError('BooleanExpected'))
+  await assert.rejects(first, { name: 'ProverError', code: 'WITNESS_UNSATISFIED' })
+  await assert.rejects(second, { name: 'ProverError', code: 'INVALID_ARGUMENT' })
+})
+
+test('native proof events are emitted by kind in the public shape', async () => {
+  const { prover, native } = await setup()
+  const seen = []
+  for (const kind of ['started', 'finished', 'failed']) prover.on(kind, (e) => seen.push([kind, e]))
+  native.emitEvent({ kind: 'started', proofId: 1, circuitId: 'arith', waitedMs: 3, durationMs: null, peakBytes: null, errorCode: null })
+  native.emitEvent({ kind: 'finished', proofId: 1, circuitId: 'arith', waitedMs: 3, durationMs: 40, peakBytes: 100 })
+  native.emitEvent({ kind: 'failed', proofId: 2, circuitId: 'arith', waitedMs: 0, durationMs: 1, errorCode: 'PROOF_FAILED', errorMessage: 'bad' })
+  assert.deepEqual(seen.slice(0, 2), [
+    ['started', { proofId: 1, circuitId: 'arith', waitedMs: 3 }],
+    ['finished', { proofId: 1, circuitId: 'arith', waitedMs: 3, durationMs: 40, peakBytes: 100 }],
+  ])
+  const failed = seen[2][1]
+  assert.deepEqual([failed.error.name, failed.error.code, failed.error.message, failed.durationMs], ['ProverError', 'PROOF_FAILED', 'bad', 1])
+})
+
+test('an abort during prove cancels the token once and rejects AbortError; an abort before never starts the work', async () => {
+  const { binding, prover, native } = await setup()
+  const ac = new AbortController()
+  const proving = prover.prove('arith', WITNESS, { signal: ac.signal })
+  ac.abort(new Error('user'))
+  await assert.rejects(proving, (err) => err.name === 'AbortError' && err.code === 'ABORT_ERR' && err.cause.message === 'user')
+  assert.equal(binding.tokens[0].cancelled, 1)
+  native.pending[0].reject(nativeError('ABORT_ERR')) // the native side settles later: never unhandled
+
+  const before = new AbortController()
+  before.abort()
+  for (const call of [
+    () => prover.prove('arith', WITNESS, { signal: before.signal }),
+    () => prover.check('arith', WITNESS, { signal: before.signal }),
+    () => prover.verify('arith', new Uint8Array(1), [], { signal: before.signal }),
+    () => prover.preload(['arith'], { signal: before.signal }),
+  ]) {
+    await assert.rejects(call(), { name: 'AbortError' })
+  }
+  assert.equal(native.calls.length, 1)
+})
+
+test('prove times out with PROOF_TIMEOUT after timeoutMs (per call, or the prover default) and cancels the token', async () => {
+  const { binding, prover, native } = await setup({ timeoutMs: 15 })
+  await assert.rejects(prover.prove('arith', WITNESS), { code: 'PROOF_TIMEOUT', message: 'no result within 15 ms' })
+  await assert.rejects(prover.prove('arith', WITNESS, { timeoutMs: 5 }), { code: 'PROOF_TIMEOUT', message: 'no result within 5 ms' })
+  assert.deepEqual(binding.tokens.map((t) => t.cancelled), [1, 1])
+  for (const d of native.pending) d.resolve(nativeProof())
+})
+
+test('validation failures are rejections, never throws', async () => {
+  const { prover, native } = await setup()
+  const cases = [
+    [() => prover.prove(5, WITNESS), 'INVALID_CIRCUIT_ID'],
+    [() => prover.prove(undefined, WITNESS), 'INVALID_CIRCUIT_ID'],
+    [() => prover.check({}, WITNESS), 'INVALID_CIRCUIT_ID'],
+    [() => prover.verify(null, new Uint8Array(1), []), 'INVALID_CIRCUIT_ID'],
+    [() => prover.prove('arith', null), 'INVALID_WITNESS'],
+    [() => prover.prove('arith', WITNESS, { bindingInput: 1.5 }), 'INVALID_WITNESS'],
+    [() => prover.prove('arith', WITNESS, 'options'), 'INVALID_ARGUMENT'],
+    [() => prover.prove('arith', WITNESS, { timeoutMs: 0 }), 'INVALID_ARGUMENT'],
+    [() => prover.prove('arith', WITNESS, { signal: {} }), 'INVALID_ARGUMENT'],
+    [() => prover.check('arith', WITNESS, 1), 'INVALID_ARGUMENT'],
+    [() => prover.verify('arith', [1], []), 'INVALID_ARGUMENT'],
+    [() => prover.verify('arith', new Uint8Array(1), 'x'), 'INVALID_ARGUMENT'],
+    [() => prover.verify('arith', new Uint8Array(1), [null]), 'INVALID_WITNESS'],
+    [() => prover.preload('arith'), 'INVALID_ARGUMENT'],
+    [() => prover.preload([1]), 'INVALID_ARGUMENT'],
+  ]
+  for (const [call, code] of cases) {
+    let result
+    assert.doesNotThrow(() => (result = call()))
+    await assert.rejects(result, { name: 'ProverError', code }, String(call))
+  }
+  assert.deepEqual(native.calls, [])
+})
+
+test('check, verify and preload reach the native prover with encoded arguments', async () => {
+  const { prover, native } = await setup()
+  assert.deepEqual(await prover.check('arith', WITNESS), [1n, undefined, 3n])
+  assert.equal(await prover.verify('arith', new Uint8Array([1]), [1n, '0x2']), true)
+  await prover.preload(['arith'])
+  assert.deepEqual(native.calls, [
+    ['check', 'arith', WITNESS_JSON],
+    ['verify', 'arith', new Uint8Array([1]), ['1', '0x2']],
+    ['preload', ['arith']],
+  ])
+})
+
+test('close() stops new work at once, waits for pending work, then releases; later calls reject PROVER_CLOSED', async () => {
+  const { prover, native } = await setup()
+  const proving = prover.prove('arith', WITNESS)
+  const closing = prover.close()
+  assert.equal(prover.close(), closing) // one close, however often asked
+  assert.equal(native.closed, true)
+  await tick()
+  assert.equal(native.released, false) // the proof is still running
+  for (const call of [() => prover.prove('arith', WITNESS), () => prover.check('arith', WITNESS), () => prover.verify('arith', new Uint8Array(1), []), () => prover.preload([])]) {
+    await assert.rejects(call(), { name: 'ProverError', code: 'PROVER_CLOSED' })
+  }
+  native.pending[0].resolve(nativeProof())
+  assert.equal((await proving).circuitId, 'arith')
+  await closing
+  assert.equal(native.released, true)
+})
+
+test('close() releases even when pending work fails', async () => {
+  const { prover, native } = await setup()
+  const proving = prover.prove('arith', WITNESS)
+  const closing = prover.close()
+  native.pending[0].reject(nativeError('PROOF_FAILED'))
+  await assert.rejects(proving, { code: 'PROOF_FAILED' })
+  await closing
+  assert.equal(native.released, true)
+})
+
+test('getStatus passes the native status through the public conversion; metrics is the native text', async () => {
+  const { prover } = await setup()
+  const status = await prover.getStatus()
+  assert.deepEqual(status.loadedCircuits, ['arith'])
+  assert.deepEqual(status.circuits[0], { id: 'arith', k: 10, rows: 1024, proverKeyBytes: 300, loadMs: 5, peakProofBytes: 7, columns: 3, loadBytes: 11, reserveBytes: 13 })
+  assert.deepEqual(status.memory, {
+    nativeBytes: 1000,
+    proverKeyBytes: 300,
+    rssBytes: 2000,
+    limitBytes: null,
+    peakNativeBytes: 1500,
+    budget: { limitBytes: null, heldBytes: 10, reservedBytes: 20, reservations: [{ circuitId: 'arith', bytes: 20 }], waiting: [] },
+  })
+  assert.deepEqual(status.cache, { limitBytes: 4096, maxCircuits: 8, evicted: 1 })
+  assert.deepEqual(status.tasks, { threads: 1, maxThreads: 2, queued: 0, maxQueued: 64 })
+  assert.deepEqual(status.msm, { tables: 2, tableBytes: 512, mappedBytes: 256, maxTables: 4 })
+  assert.deepEqual([status.proofsCompleted, status.proofsFailed, status.keysDerived, status.uptimeMs], [3, 1, 0, 99])
+  assert.equal(await prover.metrics(), '# fake metrics\n')
+})
+
+test('asProvingProvider: prove resolves to the proof bytes with the binding input; check gives the skips', async () => {
+  const { prover, native } = await setup()
+  const pp = prover.asProvingProvider()
+  const proving = pp.prove(new Uint8Array([4]), 'arith', 3n)
+  assert.deepEqual(native.calls[0].slice(1, 5), [1, 'arith', new Uint8Array([4]), '3'])
+  native.pending[0].resolve(nativeProof())
+  assert.deepEqual(await proving, new Uint8Array([9, 8, 7]))
+  assert.deepEqual(await pp.check(new Uint8Array([4]), 'arith'), [1n, undefined, 3n])
+  await assert.rejects(pp.check(new Uint8Array([4]), 7), { code: 'INVALID_CIRCUIT_ID' })
+})
+
+test('provingProvider(kmProvider): a kmProvider without lookupKey throws INVALID_ARGUMENT at once', async () => {
+  const { api, prover } = await setup()
+  for (const km of [undefined, null, {}, { lookupKey: 'no' }]) {
+    assert.throws(() => prover.provingProvider(km), { name: 'ProverError', code: 'INVALID_ARGUMENT' })
+    assert.throws(() => api.provingProvider(km), { name: 'ProverError', code: 'INVALID_ARGUMENT' })
+  }
+})
+
+test('provingProvider(kmProvider): what the lookup answers is checked before any native work', async () => {
+  const { prover, native } = await setup()
+  const answer = (value) => prover.provingProvider({ lookupKey: async () => value })
+  const preimage = new Uint8Array([4])
+  await assert.rejects(answer({ ...material(), proverKey: Buffer.alloc(1).toString() }).check(preimage, 'c'), {
+    code: 'INVALID_ARGUMENT',
+    message: 'key material for "c": proverKey must be a Uint8Array',
+  })
+  await assert.rejects(answer({ ...material(), ir: [1] }).prove(preimage, 'c'), { code: 'INVALID_ARGUMENT', message: 'key material for "c": ir must be a Uint8Array' })
+  await assert.rejects(answer(null).check(preimage, 'c'), { code: 'CIRCUIT_NOT_FOUND' })
+  await assert.rejects(answer(material()).check(preimage, 5), { code: 'INVALID_CIRCUIT_ID' })
+  const cause = new Error('disk gone')
+  await assert.rejects(prover.provingProvider({ lookupKey: () => Promise.reject(cause) }).prove(preimage, 'c'), (err) =>
+    err.code === 'CIRCUIT_NOT_FOUND' && err.cause === cause && /kmProvider.lookupKey\("c"\) failed: disk gone/.test(err.message))
+  assert.deepEqual(native.calls, [])
+})
+
+test('provingProvider(kmProvider): proves with the looked-up material, fetching params through getParams only when missing', async () => {
+  const { binding, prover, native } = await setup()
+  const km = material()
+  const asked = []
+  const pp = prover.provingProvider({ lookupKey: async () => km, getParams: async (k) => (asked.push(k), new Uint8Array([k])) })
+  const skips = await pp.check(new Uint8Array([4]), 'c')
+  assert.deepEqual(skips, [1n, undefined, 3n])
+  assert.equal(native.calls[0][1].location, 'c')
+  assert.equal(native.calls[0][1].proverKey, km.proverKey)
+
+  binding.irK = async () => 16 // not held: getParams answers it
+  const proving = pp.prove(new Uint8Array([4]), 'c', 5n)
+  while (native.pending.length === 0) await tick()
+  native.pending[0].resolve(nativeProof())
+  assert.deepEqual(await proving, new Uint8Array([9, 8, 7]))
+  assert.deepEqual(asked, [16])
+  assert.deepEqual(native.calls.find((c) => c[0] === 'addParams'), ['addParams', 16, new Uint8Array([16])])
+
+  binding.irK = async () => 17
+  await assert.rejects(prover.provingProvider({ lookupKey: async () => km }).prove(new Uint8Array([4]), 'c'), { code: 'PARAMS_NOT_FOUND' })
+  await assert.rejects(prover.provingProvider({ lookupKey: async () => km, getParams: async () => 'bytes' }).prove(new Uint8Array([4]), 'c'), { code: 'INVALID_ARGUMENT' })
+  await assert.rejects(prover.provingProvider({ lookupKey: async () => km, getParams: async () => { throw new Error('offline') } }).prove(new Uint8Array([4]), 'c'), {
+    code: 'PARAMS_NOT_FOUND',
+    message: 'kmProvider.getParams(17) failed: offline',
+  })
+})
+
+test('module-level provingProvider: one shared prover, its provider built once; a failed creation is retried', async () => {
+  const binding = fakeBinding()
+  const api = makeApi(binding)
+  const { NativeProver } = binding
+  let failures = 1
+  binding.NativeProver = class extends NativeProver {
+    constructor(config) {
+      if (failures-- > 0) throw nativeError('KEY_CACHE_UNWRITABLE')
+      super(config)
+    }
+  }
+  let built = 0
+  const original = api.Prover.prototype.provingProvider
+  api.Prover.prototype.provingProvider = function (km) {
+    built++
+    return original.call(this, km)
+  }
+  const pp = api.provingProvider({ lookupKey: async () => material() })
+  await assert.rejects(pp.check(new Uint8Array([1]), 'c'), { code: 'KEY_CACHE_UNWRITABLE' })
+  assert.deepEqual(await pp.check(new Uint8Array([1]), 'c'), [1n, undefined, 3n])
+  assert.deepEqual(await pp.check(new Uint8Array([1]), 'c'), [1n, undefined, 3n])
+  const other = api.provingProvider({ lookupKey: async () => material() })
+  await other.check(new Uint8Array([1]), 'c')
+  assert.equal(binding.provers.length, 1) // shared by both providers
+  assert.equal(built, 2) // once per kmProvider, not once per call
+})
+
+test('params, keygen, fetchParams and serializePreimage validate, call the binding, and return plain bytes', async () => {
+  const { api } = await setup()
+  const bytes = api.params(3)
+  assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype)
+  assert.equal(bytes.length, 3)
+  for (const k of [0, 15, 1.5, '3']) assert.throws(() => api.params(k), { code: 'INVALID_ARGUMENT' })
+
+  const keys = await api.keygen('{"ir":1}', { paramsPath: '/pp' })
+  assert.deepEqual(keys, { proverKey: new Uint8Array([1, 2]), verifierKey: new Uint8Array([3]), k: 10 })
+  await assert.rejects(api.keygen(5), { code: 'INVALID_ARGUMENT' })
+  const aborted = AbortSignal.abort()
+  await assert.rejects(api.keygen('{}', { signal: aborted }), { name: 'AbortError' })
+
+  assert.equal(await api.fetchParams(16, { paramsPath: ['/a', '/b'] }), '/a/bls_midnight_2p16')
+  await assert.rejects(api.fetchParams(26), { code: 'INVALID_ARGUMENT' })
+  await assert.rejects(api.fetchParams(16, { signal: aborted, paramsPath: '/a' }), { name: 'AbortError' })
+
+  const preimage = api.serializePreimage('arith', WITNESS)
+  assert.equal(Object.getPrototypeOf(preimage), Uint8Array.prototype)
+  assert.equal(Buffer.from(preimage).toString(), `arith|${WITNESS_JSON}`)
+  assert.throws(() => api.serializePreimage(1, WITNESS), { code: 'INVALID_ARGUMENT' })
+  assert.throws(() => api.serializePreimage('arith', new Uint8Array(1)), { code: 'INVALID_ARGUMENT', message: 'witness is already serialized' })
+  assert.throws(() => api.serializePreimage('arith', {}), { code: 'INVALID_WITNESS' })
+  assert.deepEqual(api.errorCodes(), fakeBinding().errorCodes())
+})

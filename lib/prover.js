@@ -1,0 +1,184 @@
+'use strict'
+// The Prover class over one binding. It is made by a factory taking the binding (the real one
+// from index.js, a fake in __test__/unit) so its logic runs without the compiled addon.
+const { EventEmitter } = require('node:events')
+const { ProverError } = require('./errors')
+const { encodeWitness, fieldText } = require('./witness')
+const { abortError, raceStop, timeoutOption, callOptions, rejecting } = require('./stop')
+const { KeyMaterial, keyMaterialLookup, describe } = require('./key-material')
+const { toEvent, toProofResult, toStatus } = require('./convert')
+
+function requireCircuitId(circuitId) {
+  if (typeof circuitId !== 'string') {
+    throw new ProverError('INVALID_CIRCUIT_ID', `circuit id must be a string, got ${typeof circuitId}`)
+  }
+}
+
+/**
+ * The Prover class for `binding` (its `CancelToken` and `irK`); `native` is that binding's
+ * error-converting call wrapper (lib/errors.js `nativeErrors`).
+ */
+function proverClass(binding, native) {
+  return class Prover extends EventEmitter {
+    #native
+    #timeoutMs
+    #pending = new Set()
+    #closing = null
+    #nextProofId = 1
+
+    /** Made by createProver only; `timeoutMs` is the default per-proof timeout. */
+    constructor(nativeProver, timeoutMs) {
+      super()
+      this.#native = nativeProver
+      this.#timeoutMs = timeoutMs
+      nativeProver.onEvent((e) => this.emit(e.kind, toEvent(e)))
+    }
+
+    /**
+     * Starts work synchronously (so a call made before `close()` is accepted) and tracks it so
+     * `close()` can wait for it. Validation errors become rejections, never throws.
+     */
+    #run(start, stop = {}) {
+      return rejecting(() => {
+        if (this.#closing) throw new ProverError('PROVER_CLOSED', 'the prover is closed')
+        if (stop.signal?.aborted) throw abortError(stop.signal)
+        const work = start()
+        const tracked = work.finally(() => this.#pending.delete(tracked))
+        tracked.catch(() => {})
+        this.#pending.add(tracked)
+        return raceStop(work, stop)
+      })
+    }
+
+    /** Proves `witness` for a circuit id; options: signal, timeoutMs, bindingInput. */
+    prove(circuitId, witness, options) {
+      return this.#prove(circuitId, witness, options)
+    }
+
+    /** `circuit` is an id (validated here) or a {@link KeyMaterial} (validated by its lookup). */
+    #prove(circuit, witness, options) {
+      return rejecting(() => {
+        const { signal, bindingInput, timeoutMs } = callOptions(options, 'prove')
+        const timeout = timeoutOption(timeoutMs, 'timeoutMs') ?? this.#timeoutMs
+        const token = new binding.CancelToken()
+        const start = () => {
+          if (!(circuit instanceof KeyMaterial)) requireCircuitId(circuit)
+          const data = encodeWitness(witness)
+          const bindingText = bindingInput === undefined ? undefined : fieldText(bindingInput, 'bindingInput')
+          const proofId = this.#nextProofId++ % 2 ** 32
+          const work = native(() => this.#native.prove(proofId, circuit, data, bindingText, token)).then(toProofResult)
+          this.emit('queued', { proofId, circuitId: circuit instanceof KeyMaterial ? circuit.location : circuit })
+          return work
+        }
+        return this.#run(start, { signal, timeoutMs: timeout, onStop: () => token.cancel() })
+      })
+    }
+
+    /** Runs the circuit on `witness` without proving: its skips (the ledger's check result). */
+    check(circuitId, witness, options) {
+      return this.#check(circuitId, witness, options)
+    }
+
+    #check(circuit, witness, options) {
+      return rejecting(() => {
+        const { signal } = callOptions(options, 'check')
+        return this.#run(() => {
+          if (!(circuit instanceof KeyMaterial)) requireCircuitId(circuit)
+          const data = encodeWitness(witness)
+          return native(() => this.#native.check(circuit, data)).then((skips) => skips.map((s) => s ?? undefined))
+        }, { signal })
+      })
+    }
+
+    /**
+     * Asks `kmProvider.getParams(k)` only for what the prover cannot find itself (k > 14 and no
+     * file in `paramsPath`); the bytes are checked against Midnight's pin before they are used.
+     */
+    async #paramsFor(ir, kmProvider) {
+      const k = await native(() => binding.irK(ir))
+      if (this.#native.hasParams(k)) return
+      if (typeof kmProvider.getParams !== 'function') {
+        throw new ProverError('PARAMS_NOT_FOUND', `k=${k} needs bls_midnight_2p${k}: not in paramsPath, and the kmProvider has no getParams`)
+      }
+      let file
+      try {
+        file = await kmProvider.getParams(k)
+      } catch (err) {
+        throw new ProverError('PARAMS_NOT_FOUND', `kmProvider.getParams(${k}) failed: ${describe(err)}`, { cause: err })
+      }
+      if (!(file instanceof Uint8Array)) throw new ProverError('INVALID_ARGUMENT', `kmProvider.getParams(${k}) must resolve to a Uint8Array`)
+      await native(() => this.#native.addParams(k, file))
+    }
+
+    /** The ledger's `ProvingProvider`, resolving key locations through this prover's key store. */
+    asProvingProvider() {
+      return {
+        check: (serializedPreimage, keyLocation) => this.#check(keyLocation, serializedPreimage),
+        prove: (serializedPreimage, keyLocation, overwriteBindingInput) =>
+          this.#prove(keyLocation, serializedPreimage, { bindingInput: overwriteBindingInput }).then((r) => r.proof),
+      }
+    }
+
+    /** The ledger's `ProvingProvider` over key material from `kmProvider`, as zkir-v2's `provingProvider`. */
+    provingProvider(kmProvider) {
+      const lookup = keyMaterialLookup(kmProvider)
+      return {
+        check: async (serializedPreimage, keyLocation) => this.#check(await lookup(keyLocation), serializedPreimage),
+        prove: async (serializedPreimage, keyLocation, overwriteBindingInput) => {
+          const material = await lookup(keyLocation)
+          await this.#paramsFor(material.ir, kmProvider)
+          const result = await this.#prove(material, serializedPreimage, { bindingInput: overwriteBindingInput })
+          return result.proof
+        },
+      }
+    }
+
+    /** Whether `proof` verifies for the circuit and public inputs. */
+    verify(circuitId, proof, publicInputs, options) {
+      return rejecting(() => {
+        const { signal } = callOptions(options, 'verify')
+        return this.#run(() => {
+          requireCircuitId(circuitId)
+          if (!(proof instanceof Uint8Array)) throw new ProverError('INVALID_ARGUMENT', 'proof must be a Uint8Array')
+          if (!Array.isArray(publicInputs)) throw new ProverError('INVALID_ARGUMENT', 'publicInputs must be an array')
+          const inputs = publicInputs.map((v, i) => fieldText(v, `publicInputs[${i}]`))
+          return native(() => this.#native.verify(circuitId, proof, inputs))
+        }, { signal })
+      })
+    }
+
+    /** Loads circuits' keys ahead of their first proof. */
+    preload(circuitIds, options) {
+      return rejecting(() => {
+        const { signal } = callOptions(options, 'preload')
+        return this.#run(() => {
+          if (!Array.isArray(circuitIds) || circuitIds.some((id) => typeof id !== 'string')) {
+            throw new ProverError('INVALID_ARGUMENT', 'preload takes an array of circuit ids')
+          }
+          return native(() => this.#native.preload(circuitIds))
+        }, { signal })
+      })
+    }
+
+    /** Prometheus text exposition (format 0.0.4) of the prover's metrics. */
+    async metrics() {
+      return this.#native.metrics()
+    }
+
+    /** The prover's state (circuits, memory, queues, tables) in the public shape. */
+    async getStatus() {
+      return toStatus(this.#native.status())
+    }
+
+    /** Refuses new work at once; resolves once submitted work has settled and the native side is freed. */
+    close() {
+      if (!this.#closing) {
+        this.#native.close()
+        this.#closing = Promise.allSettled([...this.#pending]).then(() => this.#native.release())
+      }
+      return this.#closing
+    }
+  }
+}
+
+module.exports = { proverClass }
