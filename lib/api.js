@@ -6,7 +6,6 @@ const { resolveOptions, paramsSources } = require('./options')
 const { encodeWitness } = require('./witness')
 const { abortError, raceStop, callOptions } = require('./stop')
 const { keyMaterialLookup } = require('./key-material')
-const { asBytes } = require('./bytes')
 const { proverClass } = require('./prover')
 
 /**
@@ -52,14 +51,13 @@ function makeApi(binding) {
     }
     const sources = paramsSources(rest)
     if (signal?.aborted) throw abortError(signal)
-    const keys = await raceStop(native(() => binding.keygen(ir, sources)), { signal })
-    return { proverKey: asBytes(keys.proverKey), verifierKey: asBytes(keys.verifierKey), k: keys.k }
+    return raceStop(native(() => binding.keygen(ir, sources)), { signal })
   }
 
   /** The `bls_midnight_2p{k}` file for k <= 14, from the SRS compiled into the addon. */
   function params(k) {
     if (!Number.isInteger(k) || k < 1 || k > 14) throw new ProverError('INVALID_ARGUMENT', `k must be an integer from 1 to 14, got ${k}`)
-    return asBytes(nativeSync(() => binding.params(k)))
+    return nativeSync(() => binding.params(k))
   }
 
   /**
@@ -78,7 +76,7 @@ function makeApi(binding) {
   function serializePreimage(keyLocation, witness) {
     if (typeof keyLocation !== 'string') throw new ProverError('INVALID_ARGUMENT', 'keyLocation must be a string')
     if (witness instanceof Uint8Array) throw new ProverError('INVALID_ARGUMENT', 'witness is already serialized')
-    return asBytes(nativeSync(() => binding.serializePreimage(keyLocation, encodeWitness(witness))))
+    return nativeSync(() => binding.serializePreimage(keyLocation, encodeWitness(witness)))
   }
 
   let sharedProver

@@ -6,7 +6,7 @@ const { ProverError } = require('./errors')
 const { encodeWitness, fieldText } = require('./witness')
 const { abortError, raceStop, timeoutOption, callOptions, rejecting } = require('./stop')
 const { KeyMaterial, keyMaterialLookup, describe } = require('./key-material')
-const { toEvent, toProofResult, toStatus } = require('./convert')
+const { toEvent } = require('./events')
 
 function requireCircuitId(circuitId) {
   if (typeof circuitId !== 'string') {
@@ -66,7 +66,7 @@ function proverClass(binding, native) {
           const data = encodeWitness(witness)
           const bindingText = bindingInput === undefined ? undefined : fieldText(bindingInput, 'bindingInput')
           const proofId = this.#nextProofId++ % 2 ** 32
-          const work = native(() => this.#native.prove(proofId, circuit, data, bindingText, token)).then(toProofResult)
+          const work = native(() => this.#native.prove(proofId, circuit, data, bindingText, token))
           this.emit('queued', { proofId, circuitId: circuit instanceof KeyMaterial ? circuit.location : circuit })
           return work
         }
@@ -167,7 +167,7 @@ function proverClass(binding, native) {
 
     /** The prover's state (circuits, memory, queues, tables) in the public shape. */
     async getStatus() {
-      return toStatus(this.#native.status())
+      return this.#native.status()
     }
 
     /** Refuses new work at once; resolves once submitted work has settled and the native side is freed. */

@@ -25,9 +25,10 @@ function nativeError(code, message = `native ${code}`) {
   return Object.assign(new Error(message), { code })
 }
 
-/** A NativeStatus with one loaded circuit, in the binding's own (flat) shape. */
+/** A ProverStatus with one loaded circuit: the binding returns the public shape itself. */
 function nativeStatus() {
   return {
+    loadedCircuits: ['arith'],
     circuits: [{ id: 'arith', k: 10, rows: 1024, proverKeyBytes: 300, loadMs: 5, peakProofBytes: 7, columns: 3, loadBytes: 11, reserveBytes: 13 }],
     availableCircuits: ['arith', 'midnight/zswap/output'],
     paramsK: [10],
@@ -35,31 +36,26 @@ function nativeStatus() {
     queuedProofs: 0,
     threads: 2,
     liveThreads: 2,
-    nativeBytes: 1000,
-    rssBytes: 2000,
-    memoryLimitBytes: undefined,
-    peakNativeBytes: 1500,
-    heldBytes: 10,
-    reservedBytes: 20,
-    reservations: [{ circuitId: 'arith', bytes: 20, extra: 'dropped' }],
-    waitingForMemory: [],
-    cacheLimitBytes: 4096,
-    maxLoadedCircuits: 8,
-    circuitsEvicted: 1,
-    taskThreads: 1,
-    maxTaskThreads: 2,
-    queuedTasks: 0,
-    maxQueuedTasks: 64,
-    msmTables: 2,
-    msmTableBytes: 512,
-    msmMappedBytes: 256,
-    maxMsmTables: 4,
+    memory: {
+      nativeBytes: 1000,
+      proverKeyBytes: 300,
+      rssBytes: 2000,
+      limitBytes: null,
+      peakNativeBytes: 1500,
+      budget: { limitBytes: null, heldBytes: 10, reservedBytes: 20, reservations: [{ circuitId: 'arith', bytes: 20 }], waiting: [] },
+    },
+    cache: { limitBytes: 4096, maxCircuits: 8, evicted: 1 },
+    tasks: { threads: 1, maxThreads: 2, queued: 0, maxQueued: 64 },
+    msm: { tables: 2, tableBytes: 512, mappedBytes: 256, maxTables: 4 },
     proofsCompleted: 3,
     proofsFailed: 1,
     keysDerived: 0,
     uptimeMs: 99,
   }
 }
+
+/** Bytes as the addon returns them: a plain Uint8Array. */
+const bytes = (data) => new Uint8Array(typeof data === 'string' ? Buffer.from(data) : data)
 
 /** A fresh fake binding: `provers` and `tokens` list what the code under test created. */
 function fakeBinding() {
@@ -135,15 +131,15 @@ function fakeBinding() {
     NativeProver,
     errorCodes: () => [...CODES],
     irK: async () => 10,
-    keygen: async (ir, sources) => ({ proverKey: Buffer.from([1, 2]), verifierKey: Buffer.from([3]), k: 10, sources }),
-    params: (k) => Buffer.alloc(k),
+    keygen: async () => ({ proverKey: bytes([1, 2]), verifierKey: bytes([3]), k: 10 }),
+    params: (k) => new Uint8Array(k),
     fetchParams: async (k, dir) => `${dir}/bls_midnight_2p${k}`,
-    serializePreimage: (keyLocation, json) => Buffer.from(`${keyLocation}|${json}`),
+    serializePreimage: (keyLocation, json) => bytes(`${keyLocation}|${json}`),
     checkWithIr: async () => [undefined],
-    decodeProveRequest: (body) => ({ preimage: Buffer.from(body), keyLocation: 'arith' }),
-    decodeCheckRequest: (body) => ({ preimage: Buffer.from(body), keyLocation: 'arith' }),
-    encodeProofResponse: (proof) => Buffer.from(proof),
-    encodeCheckResponse: (skips) => Buffer.from(JSON.stringify(skips.map(String))),
+    decodeProveRequest: (body) => ({ preimage: bytes(body), keyLocation: 'arith' }),
+    decodeCheckRequest: (body) => ({ preimage: bytes(body), keyLocation: 'arith' }),
+    encodeProofResponse: (proof) => bytes(proof),
+    encodeCheckResponse: (skips) => bytes(JSON.stringify(skips.map(String))),
   }
 }
 

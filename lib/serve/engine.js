@@ -2,7 +2,6 @@
 // What /prove and /check do with a decoded request: pick the ledger-style ProvingProvider that
 // proves it, and convert between the wire formats (src/core/payload.rs) and the provider's.
 const { nativeErrors } = require('../errors')
-const { asBytes } = require('../bytes')
 const { HttpError } = require('./http-error')
 
 /** Codes a decoder gives bytes it cannot read; anything else (a panic, say) is ours, not the client's. */
@@ -58,11 +57,11 @@ function makeEngine(binding) {
   /** `/prove`: createProvingPayload bytes in, tagged ProofVersioned out. */
   function proveRequest(prover, body) {
     const req = decoded(() => binding.decodeProveRequest(body))
-    const material = req.proverKey && { proverKey: asBytes(req.proverKey), verifierKey: asBytes(req.verifierKey), ir: asBytes(req.ir) }
+    const material = req.proverKey && { proverKey: req.proverKey, verifierKey: req.verifierKey, ir: req.ir }
     return async () => {
       let proof
       try {
-        proof = await providerFor(prover, material).prove(asBytes(req.preimage), req.keyLocation, req.bindingInput)
+        proof = await providerFor(prover, material).prove(req.preimage, req.keyLocation, req.bindingInput)
       } catch (err) {
         // With the client's own key material, a proof that fails its self-verification means the
         // material does not hang together (keys for another IR, a damaged key): the client's error.
@@ -76,9 +75,9 @@ function makeEngine(binding) {
   /** `/check`: createCheckPayload bytes in, tagged Vec<Option<u64>> (parseCheckResult's input) out. */
   function checkRequest(prover, body) {
     const req = decoded(() => binding.decodeCheckRequest(body))
-    const material = req.ir && { ir: asBytes(req.ir) }
+    const material = req.ir && { ir: req.ir }
     return async () => {
-      const skips = await providerFor(prover, material).check(asBytes(req.preimage), req.keyLocation)
+      const skips = await providerFor(prover, material).check(req.preimage, req.keyLocation)
       return nativeSync(() => binding.encodeCheckResponse(skips.map((s) => (s == null ? null : BigInt(s)))))
     }
   }
