@@ -12,6 +12,11 @@ use super::sync::{lock, read, write};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 
+/// The CPUs this process may use (affinity and cgroup quota included).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
 /// How a submitted job ends up being called: it runs, it was withdrawn before it started, or the
 /// queue was full when it was submitted.
 #[derive(Debug)]

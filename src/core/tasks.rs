@@ -41,7 +41,7 @@ pub const MAX_QUEUED_TASKS: usize = 1024;
 /// derivation does not hold up every check).
 pub fn global() -> &'static TaskPool {
     static POOL: OnceLock<TaskPool> = OnceLock::new();
-    POOL.get_or_init(|| TaskPool::new(super::prover::default_threads().max(2), MAX_QUEUED_TASKS))
+    POOL.get_or_init(|| TaskPool::new(super::scheduler::default_threads().max(2), MAX_QUEUED_TASKS))
 }
 
 /// Parameter downloads get threads of their own: Midnight's fetch has no timeout, so a stalled

@@ -11,6 +11,7 @@ mod status;
 pub use status::{CircuitStatus, Listener, ProofEvent, Status};
 
 pub use super::lent::Lent;
+pub use super::scheduler::default_threads;
 use super::budget::Budget;
 use super::circuit::check_preimage;
 use super::error::{fail, ErrorCode, Result, WithCode};
@@ -101,11 +102,6 @@ pub struct Prover {
     evictions: AtomicU64,
     metrics: Metrics,
     listener: RwLock<Option<Listener>>,
-}
-
-/// The CPUs this process may use (affinity and cgroup quota included).
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 impl Prover {
