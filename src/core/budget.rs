@@ -213,6 +213,11 @@ impl Budget {
         self.wake(s);
     }
 
+    /// Bytes held by loaded circuits and their parameters.
+    pub fn held(&self) -> u64 {
+        self.lock().held
+    }
+
     pub fn status(&self) -> BudgetStatus {
         let s = self.lock();
         let show = |c: &Claim| ClaimStatus { label: c.label.clone(), bytes: c.bytes };

@@ -240,6 +240,7 @@ impl Scheduler {
     }
 
     /// (taken by a driver, waiting for one) proofs.
+    #[cfg(test)]
     pub fn depth(&self) -> (usize, usize) {
         let q = lock(&self.shared.queue);
         let waiting = (q.jobs.len() + q.active).saturating_sub(self.max_concurrent);

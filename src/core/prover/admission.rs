@@ -25,7 +25,7 @@ impl Prover {
     /// Evicts idle circuits while more than `MAX_LOADED_CIRCUITS` are loaded or held memory is
     /// past the cache limit; `keep` (just loaded by the caller) stays.
     pub(super) fn trim(&self, keep: &str) {
-        while (self.keys.len() > MAX_LOADED_CIRCUITS || self.budget.status().held > self.cache_limit_bytes) && self.evict_one(keep) {}
+        while (self.keys.len() > MAX_LOADED_CIRCUITS || self.budget.held() > self.cache_limit_bytes) && self.evict_one(keep) {}
     }
 
     /// Evicts the least recently used idle circuit other than `keep`, giving its held memory
