@@ -1,7 +1,7 @@
 //! Exports that need no prover: keygen, parameters, preimages and the error codes.
 use super::prover::NativeParamsSources;
 use super::shapes::GeneratedKeys;
-use super::{ir_bytes, k_arg, on_task_pool, settle_later, sync};
+use super::{ir_bytes, k_arg, on_task_pool, promise_for, sync};
 use crate::core::error::ErrorCode;
 use crate::core::keygen;
 use crate::core::params::{self, ParamsStore};
@@ -24,9 +24,8 @@ pub fn keygen<'env>(env: &'env Env, ir: Either<String, Uint8Array>, params: Nati
 #[napi(ts_return_type = "Promise<string>", catch_unwind)]
 pub fn fetch_params<'env>(env: &'env Env, k: u32, dir: String, source: Option<String>) -> Result<Object<'env>, ErrorCode> {
     let k = sync(|| k_arg(k))?;
-    let (settle, promise) = settle_later(env, |path: PathBuf| path.display().to_string())?;
-    tasks::downloads().spawn(move || params::verified(k, Path::new(&dir), source.as_deref()), settle);
-    Ok(promise)
+    let fetch = move || params::verified(k, Path::new(&dir), source.as_deref());
+    promise_for(env, |path: PathBuf| path.display().to_string(), |settle| tasks::downloads().spawn(fetch, settle))
 }
 
 /// The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS.

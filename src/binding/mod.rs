@@ -38,20 +38,21 @@ fn sync<T>(work: impl FnOnce() -> CoreResult<T>) -> Result<T, ErrorCode> {
 /// The callback that settles a promise from any thread.
 type Settle<T> = Box<dyn FnOnce(CoreResult<T>) + Send>;
 
-/// A promise plus the thread-safe way to settle it from any thread. A rejection is made on the
-/// JS thread as a JS error with our code; napi's deferred only rejects with its own status
-/// codes, so the error travels as a reference to that object.
-fn settle_later<'env, T, J>(env: &'env Env, convert: fn(T) -> J) -> Result<(Settle<T>, Object<'env>), ErrorCode>
+/// A promise, and `start` called with the thread-safe way to settle it from any thread (start
+/// hands it to the work it queues). A rejection is made on the JS thread as a JS error with our
+/// code; napi's deferred only rejects with its own status codes, so the error travels as a
+/// reference to that object.
+fn promise_for<'env, T, J>(env: &'env Env, convert: fn(T) -> J, start: impl FnOnce(Settle<T>)) -> Result<Object<'env>, ErrorCode>
 where
     T: Send + 'static,
     J: ToNapiValue + 'static,
 {
     let (deferred, promise) = env.create_deferred::<J, Box<dyn FnOnce(Env) -> Result<J>>>().map_err(untyped)?;
-    let settle = move |result: CoreResult<T>| match result {
+    start(Box::new(move |result: CoreResult<T>| match result {
         Ok(value) => deferred.resolve(Box::new(move |_env| Ok(convert(value)))),
         Err(e) => deferred.resolve(Box::new(move |env| Err(napi::Error::from(JsError::from(typed(e)).into_unknown(env))))),
-    };
-    Ok((Box::new(settle), promise))
+    }));
+    Ok(promise)
 }
 
 /// Runs `work` on the process's task pool and settles the returned promise with its result.
@@ -60,9 +61,7 @@ where
     T: Send + 'static,
     J: ToNapiValue + 'static,
 {
-    let (settle, promise) = settle_later(env, convert)?;
-    tasks::global().spawn(work, settle);
-    Ok(promise)
+    promise_for(env, convert, |settle| tasks::global().spawn(work, settle))
 }
 
 /// A field element the JS layer sent as text (it parsed bigints and numbers into it).

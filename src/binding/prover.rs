@@ -1,6 +1,6 @@
 //! `NativeProver`: one core `Prover` behind the JS `Prover` class of index.js.
 use super::shapes::{NativeProofEvent, ProofResult, ProverStatus};
-use super::{field, k_arg, settle_later, sync};
+use super::{field, k_arg, promise_for, sync};
 use crate::core::error::{ErrorCode, Result as CoreResult};
 use crate::core::params::ParamsSources;
 use crate::core::prover::{default_threads, CircuitRef, Lent, ProofEvent, Prover, ProverConfig};
@@ -98,9 +98,7 @@ impl NativeProver {
         T: Send + 'static,
         J: ToNapiValue + 'static,
     {
-        let (settle, promise) = settle_later(env, convert)?;
-        self.inner.submit_task(work, settle);
-        Ok(promise)
+        promise_for(env, convert, |settle| self.inner.submit_task(work, settle))
     }
 }
 
@@ -133,10 +131,9 @@ impl NativeProver {
         cancel: Option<&CancelToken>,
     ) -> Result<Object<'env>, ErrorCode> {
         let binding = sync(|| binding_input.map(|b| field(&b, "bindingInput")).transpose())?;
-        let (settle, promise) = settle_later(env, ProofResult::from)?;
         let handle = cancel.map(|c| c.0.clone()).unwrap_or_default();
-        self.inner.submit_prove(proof_id.into(), circuit_ref(circuit), witness(witness_data), binding, &handle, settle);
-        Ok(promise)
+        let (circuit, witness) = (circuit_ref(circuit), witness(witness_data));
+        promise_for(env, ProofResult::from, |settle| self.inner.submit_prove(proof_id.into(), circuit, witness, binding, &handle, settle))
     }
 
     #[napi(ts_return_type = "Promise<Array<bigint | undefined>>", catch_unwind)]
