@@ -4,6 +4,7 @@ pub mod builtin;
 pub mod circuit;
 pub mod error;
 pub mod field;
+pub mod gates;
 pub mod files;
 #[cfg(test)]
 mod hostile_tests;

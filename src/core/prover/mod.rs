@@ -110,6 +110,7 @@ impl Prover {
             return fail(ErrorCode::InvalidOptions, "threads and maxConcurrent must be at least 1");
         }
         super::msm::install();
+        super::gates::install();
         let scheduler = Scheduler::new(config.threads, config.max_concurrent, config.max_queue)
             .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
         memory::reset_high_water();

@@ -166,17 +166,24 @@ fn proves_and_verifies_on_the_pool() {
 }
 
 #[test]
-fn proofs_with_the_msm_engine_equal_those_without_byte_for_byte() {
+fn proofs_with_our_msm_and_gate_engines_equal_those_without_byte_for_byte() {
     use rand::SeedableRng;
     let p = prover(compact_dir(&["bench_k10"]));
     let circuit = p.circuit("bench_k10").unwrap();
-    let prove = |engine: bool| {
-        super::super::msm::set_enabled(engine);
+    let engines = |on: bool| {
+        super::super::msm::set_enabled(on);
+        super::super::gates::set_enabled(on);
+    };
+    let prove = |on: bool| {
+        engines(on);
         let out = p.prove_with_rng(&circuit, witness("bench_k10.witness.json"), None, rand::rngs::StdRng::seed_from_u64(11));
-        super::super::msm::set_enabled(true);
+        engines(true);
         out.unwrap()
     };
-    let (upstream, ours) = (prove(false), prove(true));
+    let upstream = prove(false);
+    let evaluated = super::super::gates::evaluated();
+    let ours = prove(true);
+    assert!(super::super::gates::evaluated() > evaluated, "our gate evaluator ran");
     assert_eq!(upstream.proof, ours.proof);
     assert!(p.verify_now("bench_k10", &ours.proof, ours.public_inputs).unwrap());
     assert!(p.status().msm.bytes >= 2 * 1024 * 96, "the k=10 SRS vectors are held affine");
