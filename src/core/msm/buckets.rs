@@ -69,6 +69,10 @@ struct Accumulator {
     /// Additions that met a busy bucket twice (many equal digits) go here, projectively: the
     /// work stays linear whatever the digits are.
     overflow: Vec<Option<blst_p1>>,
+    /// The batch's denominators x_q − x_bucket, then their prefix products: kept across
+    /// batches, so a flush allocates nothing.
+    den: Vec<blst_fp>,
+    prefix: Vec<blst_fp>,
 }
 
 impl Accumulator {
@@ -79,6 +83,8 @@ impl Accumulator {
             batch: Vec::with_capacity(BATCH),
             later: Vec::new(),
             overflow: vec![None; buckets],
+            den: Vec::with_capacity(BATCH),
+            prefix: Vec::with_capacity(BATCH),
         }
     }
 
@@ -111,30 +117,65 @@ impl Accumulator {
         }
     }
 
-    /// Adds the batch into its buckets with one inversion, then requeues what had to wait.
+    /// Adds the batch into its buckets with one inversion (Montgomery's trick), then requeues
+    /// what had to wait. An equal x is done projectively: its denominator is left at zero and
+    /// skipped by the trick.
     fn flush(&mut self) {
         let batch = std::mem::take(&mut self.batch);
-        // Denominators x_q − x_bucket; an equal x is done projectively and left out (1).
-        let same_x: Vec<bool> = batch.iter().map(|(b, q)| self.buckets[*b].x == q.x).collect();
-        let den: Vec<_> = batch.iter().zip(&same_x).map(|((b, q), &same)| if same { one() } else { sub(&q.x, &self.buckets[*b].x) }).collect();
-        let inv = batch_inverse(&den);
-        for (k, (b, q)) in batch.iter().enumerate() {
-            let bucket = self.buckets[*b];
-            if same_x[k] {
+        let (mut den, mut prefix) = (std::mem::take(&mut self.den), std::mem::take(&mut self.prefix));
+        den.clear();
+        prefix.clear();
+        let mut acc = one();
+        for (b, q) in &batch {
+            let mut d = blst_fp::default();
+            unsafe { blst::blst_fp_sub(&mut d, &q.x, &self.buckets[*b].x) };
+            prefix.push(acc);
+            if !is_zero(&d) {
+                unsafe { blst::blst_fp_mul(&mut acc, &acc, &d) };
+            }
+            den.push(d);
+        }
+        let mut inv = blst_fp::default();
+        unsafe { blst::blst_fp_eucl_inverse(&mut inv, &acc) };
+        for k in (0..batch.len()).rev() {
+            let (b, q) = &batch[k];
+            if is_zero(&den[k]) {
+                let bucket = self.buckets[*b];
                 self.add_projective(*b, &bucket, q);
                 continue;
             }
-            let lambda = mul(&sub(&q.y, &bucket.y), &inv[k]);
-            let x3 = sub(&sub(&sqr(&lambda), &bucket.x), &q.x);
-            let y3 = sub(&mul(&lambda, &sub(&bucket.x, &x3)), &bucket.y);
-            self.buckets[*b] = blst_p1_affine { x: x3, y: y3 };
-            self.slots[*b] = Slot::Full;
+            // 1/den[k] = inv · prefix[k]; then inv becomes 1/(prefix[k]).
+            let mut t = blst_fp::default();
+            unsafe {
+                blst::blst_fp_mul(&mut t, &inv, &prefix[k]);
+                blst::blst_fp_mul(&mut inv, &inv, &den[k]);
+            }
+            self.add_affine(*b, q, &t);
         }
+        (self.den, self.prefix) = (den, prefix);
         self.batch = batch;
         self.batch.clear();
         for (b, q) in std::mem::take(&mut self.later) {
             self.add_point(b, q, true);
         }
+    }
+
+    /// bucket[b] += q, given 1/(x_q − x_bucket).
+    fn add_affine(&mut self, b: usize, q: &blst_p1_affine, inverse: &blst_fp) {
+        let bucket = &mut self.buckets[b];
+        let (mut lambda, mut x3, mut y3) = (blst_fp::default(), blst_fp::default(), blst_fp::default());
+        unsafe {
+            blst::blst_fp_sub(&mut lambda, &q.y, &bucket.y);
+            blst::blst_fp_mul(&mut lambda, &lambda, inverse);
+            blst::blst_fp_sqr(&mut x3, &lambda);
+            blst::blst_fp_sub(&mut x3, &x3, &bucket.x);
+            blst::blst_fp_sub(&mut x3, &x3, &q.x);
+            blst::blst_fp_sub(&mut y3, &bucket.x, &x3);
+            blst::blst_fp_mul(&mut y3, &y3, &lambda);
+            blst::blst_fp_sub(&mut bucket.y, &y3, &bucket.y);
+        }
+        bucket.x = x3;
+        self.slots[b] = Slot::Full;
     }
 
     /// bucket + q when both have the same x: 2·q, or the point at infinity.
@@ -173,42 +214,13 @@ fn is_infinity(p: &blst_p1_affine) -> bool {
     unsafe { blst::blst_p1_affine_is_inf(p) }
 }
 
-/// 1/den[k] for every k with one inversion: prefix products, then back.
-fn batch_inverse(den: &[blst_fp]) -> Vec<blst_fp> {
-    let mut prefix = Vec::with_capacity(den.len());
-    let mut acc = one();
-    for d in den {
-        prefix.push(acc);
-        acc = mul(&acc, d);
-    }
-    let mut inv = blst_fp::default();
-    unsafe { blst::blst_fp_eucl_inverse(&mut inv, &acc) };
-    let mut out = vec![blst_fp::default(); den.len()];
-    for k in (0..den.len()).rev() {
-        out[k] = mul(&inv, &prefix[k]);
-        inv = mul(&inv, &den[k]);
-    }
-    out
+fn is_zero(a: &blst_fp) -> bool {
+    a.l.iter().fold(0, |acc, &limb| acc | limb) == 0
 }
 
 fn one() -> blst_fp {
     let mut r = blst_fp::default();
     unsafe { blst::blst_fp_from_uint64(&mut r, [1u64, 0, 0, 0, 0, 0].as_ptr()) };
-    r
-}
-fn mul(a: &blst_fp, b: &blst_fp) -> blst_fp {
-    let mut r = blst_fp::default();
-    unsafe { blst::blst_fp_mul(&mut r, a, b) };
-    r
-}
-fn sqr(a: &blst_fp) -> blst_fp {
-    let mut r = blst_fp::default();
-    unsafe { blst::blst_fp_sqr(&mut r, a) };
-    r
-}
-fn sub(a: &blst_fp, b: &blst_fp) -> blst_fp {
-    let mut r = blst_fp::default();
-    unsafe { blst::blst_fp_sub(&mut r, a, b) };
     r
 }
 
