@@ -39,6 +39,20 @@ test('a real Compact output directory loads through circuitKeysPath; getStatus l
   await prover.close()
 })
 
+test('a zswap sign preimage built from a secret that ends in zero bytes checks, like any other', async () => {
+  const ledger = require('./helpers/ledger')
+  const prover = await createProver({ circuitKeysPath: dir })
+  for (const last of [0, 7]) {
+    const secret = Buffer.alloc(32, 9)
+    secret[30] = 0
+    secret[31] = last
+    const { keyLocation, preimage } = ledger.buildSignPreimage(secret)
+    assert.equal(keyLocation, 'midnight/zswap/sign')
+    assert.ok((await prover.check(keyLocation, preimage)).length > 0, `secret ending in ${last}`)
+  }
+  await prover.close()
+})
+
 test('preloading a missing circuit rejects createProver with its error', async () => {
   await assert.rejects(createProver({ circuitKeysPath: dir, preloadCircuits: ['arith', 'missing'] }), { code: 'CIRCUIT_NOT_FOUND' })
 })

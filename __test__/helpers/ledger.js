@@ -100,8 +100,12 @@ function buildDustSpendTx(opts = {}) {
  * Returns { keyLocation, preimage, overwriteBindingInput: undefined } (passes zkir check).
  */
 function buildSignPreimage(secret) {
-  const sk = secret ? new Uint8Array(secret) : new Uint8Array(crypto.randomBytes(32));
-  if (sk.length !== 32) throw new RangeError('secret must be 32 bytes');
+  const bytes = secret ? new Uint8Array(secret) : new Uint8Array(crypto.randomBytes(32));
+  if (bytes.length !== 32) throw new RangeError('secret must be 32 bytes');
+  // A Compact Bytes<32> value carries no trailing zero bytes (compact-runtime's toValue trims
+  // them); the untrimmed form fails in the ledger with "invalid alignment supplied", so one random
+  // secret in 256 used to fail here.
+  const sk = trimTrailingZeros(bytes);
   const b32 = { tag: 'atom', value: { tag: 'bytes', length: 32 } };
   const dom = new Uint8Array(Buffer.from('midnight:zswap-pk[v1]'));
   const pk = L.persistentHash([{ tag: 'atom', value: { tag: 'bytes', length: 21 } }, b32], [dom, sk]);
@@ -113,6 +117,12 @@ function buildSignPreimage(secret) {
   const keyLocation = 'midnight/zswap/sign';
   const preimage = L.proofDataIntoSerializedPreimage({ value: [sk], alignment: [b32] }, { value: [], alignment: [] }, ops, [], keyLocation);
   return { keyLocation, preimage, overwriteBindingInput: undefined };
+}
+
+function trimTrailingZeros(bytes) {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return bytes.slice(0, end);
 }
 
 let dummyProof;
