@@ -33,13 +33,18 @@ const zswapOutput = {
 }
 
 /**
- * Rows in print order. `id` is the circuit id in the bench's Compact directory, `ir` its IR file,
+ * Rows in print order. bench_k6 to bench_k14 are one synthetic family: the longest chain of
+ * transient hashes that fits each k (46 hashes at k = 10, 92, 185, 371, 744 at k = 14), showing
+ * how the gain scales with k. `id` is the circuit id in the bench's Compact directory, `ir` its IR file,
  * `k` what it should load as (checked), `tags` what BENCH_ONLY matches besides the name.
  */
 const CASES = [
   { name: 'bench_k6', id: 'bench_k6', k: 6, tags: ['k6'], ir: testCircuit('bench_k6'), preimage: ownPreimage('bench_k6') },
   { name: 'bench_k10', id: 'bench_k10', k: 10, tags: ['k10'], ir: testCircuit('bench_k10'), preimage: ownPreimage('bench_k10') },
+  { name: 'bench_k11', id: 'bench_k11', k: 11, tags: ['k11'], ir: testCircuit('bench_k11'), preimage: ownPreimage('bench_k11') },
+  { name: 'bench_k12', id: 'bench_k12', k: 12, tags: ['k12'], ir: testCircuit('bench_k12'), preimage: ownPreimage('bench_k12') },
   { name: 'bench_k13', id: 'bench_k13', k: 13, tags: ['k13'], ir: testCircuit('bench_k13'), preimage: ownPreimage('bench_k13') },
+  { name: 'bench_k14', id: 'bench_k14', k: 14, tags: ['k14'], ir: testCircuit('bench_k14'), preimage: ownPreimage('bench_k14') },
   {
     name: 'midnight/dust/spend', id: 'dust_spend', k: 13, tags: ['k13', 'dust'], ir: builtin('dust/spend').bzkir,
     preimage: ledgerPreimage('midnight/dust/spend', () => ledger.buildDustSpendTx()),
