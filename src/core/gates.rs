@@ -26,6 +26,11 @@ use rayon::prelude::*;
 const LANES: usize = 32;
 /// Blocks per parallel task, so each task's scratch is set up once for many blocks.
 const BLOCKS_PER_TASK: usize = 64;
+/// Registers a program may use. Each is `LANES` values (1 KiB) in every task's scratch, so this
+/// bounds a task's scratch to 16 MiB whatever the proving key's gates are. Real circuits use about
+/// a hundred (the zswap output's custom gates: 108); a graph that needs more is left to
+/// midnight-proofs, whose per-row scratch is `LANES` times smaller.
+const MAX_REGISTERS: usize = 1 << 14;
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 static EVALUATED: AtomicU64 = AtomicU64::new(0);
@@ -113,11 +118,15 @@ struct Compiler<'g> {
 }
 
 impl Program {
-    /// None when the graph reads an index out of range: the caller falls back.
+    /// None when the graph reads an index out of range or needs more than `MAX_REGISTERS`: the
+    /// caller falls back.
     fn compile(graph: &GraphEvaluator<Fq>, inputs: &GraphInputs<'_>) -> Option<Program> {
         let mut c = Compiler::new(graph, inputs)?;
         for (at, calc) in graph.calculations.iter().enumerate() {
             c.calculation(at, calc)?;
+            if c.program.registers > MAX_REGISTERS {
+                return None;
+            }
         }
         c.program.result = match graph.calculations.last() {
             Some(last) => Some(c.of_intermediate.get(last.target).copied().flatten()?),

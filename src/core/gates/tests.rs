@@ -147,3 +147,26 @@ fn an_empty_graph_gives_zero_and_indices_out_of_range_fall_back() {
     out_of_range.num_intermediates = 1;
     assert_eq!(ours(&out_of_range, &c, &previous), None, "a column index out of range");
 }
+
+#[test]
+fn a_graph_that_keeps_too_many_values_live_falls_back() {
+    let mut rng = StdRng::seed_from_u64(10);
+    let c = columns(&mut rng);
+    let previous: Vec<Fq> = (0..1 << ROWS_K).map(|_| Fq::random(&mut rng)).collect();
+    // Every value stays live until one Horner reads them all, as the custom gates' final sum
+    // reads every gate's polynomial.
+    let mut graph = GraphEvaluator::<Fq>::default();
+    graph.rotations = vec![0];
+    let count = MAX_REGISTERS + 1;
+    for target in 0..count {
+        graph.calculations.push(CalculationInfo { calculation: Calculation::Store(ValueSource::Advice(target % 4, 0)), target });
+    }
+    let parts = (0..count).map(ValueSource::Intermediate).collect();
+    graph.calculations.push(CalculationInfo { calculation: Calculation::Horner(ValueSource::PreviousValue(), parts, ValueSource::Y()), target: count });
+    graph.num_intermediates = count + 1;
+    assert_eq!(ours(&graph, &c, &previous), None, "more than MAX_REGISTERS live values");
+    graph.calculations.drain(1000..count);
+    let Calculation::Horner(_, parts, _) = &mut graph.calculations.last_mut().unwrap().calculation else { unreachable!() };
+    parts.truncate(1000);
+    assert_eq!(ours(&graph, &c, &previous).unwrap(), upstream(&graph, &c, &previous), "1000 live values compile");
+}
