@@ -9,7 +9,7 @@ use blst::{blst_p1, blst_p1_affine};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::buckets::{bucket_sum, signed_digits};
+use super::buckets::{shared_bucket_sum, signed_digits};
 use super::{to_affine, CHUNK};
 use crate::core::files;
 
@@ -138,34 +138,27 @@ impl FixedTable {
     /// Σ digits[i]·P_i over `which` (indices below `len`), scalars of at most `nbits` bits.
     pub fn msm(&self, digits: &[[u8; 32]], which: &[usize], nbits: usize) -> blst_p1 {
         let rows = (nbits / self.window + 1).min(row_count(self.window));
-        let columns = rayon::current_num_threads().clamp(1, which.len().max(1));
-        let width = which.len().div_ceil(columns).max(1);
-        let table = self.rows();
-        let sums: Vec<blst_p1> = which
-            .par_chunks(width)
-            .map(|chunk| {
-                let scalars: Vec<&[u8; 32]> = chunk.iter().map(|&i| &digits[i]).collect();
-                let signed = signed_digits(&scalars, self.window, rows);
-                let terms = chunk.iter().enumerate().flat_map(|(k, &i)| {
-                    if let Some(&ahead) = chunk.get(k + PREFETCH_AHEAD) {
-                        prefetch_column(table, self.n, ahead, rows);
-                    }
-                    (0..rows).map(move |j| (k, i, j))
-                });
-                bucket_sum(terms.map(|(k, i, j)| (&table[j * self.n + i], signed[k * rows + j])), self.window)
-            })
-            .collect();
-        let mut ret = blst_p1::default();
-        for s in &sums {
-            unsafe { blst::blst_p1_add_or_double(&mut ret, &ret, s) };
-        }
-        ret
+        let (table, n, window) = (self.rows(), self.n, self.window);
+        shared_bucket_sum(which.len(), STEP, window, |range| {
+            let chunk = &which[range];
+            let scalars: Vec<&[u8; 32]> = chunk.iter().map(|&i| &digits[i]).collect();
+            // Row-major per scalar, the order the points below come in.
+            let signed = signed_digits(&scalars, window, rows);
+            let points = chunk.iter().enumerate().flat_map(move |(k, &i)| {
+                if let Some(&ahead) = chunk.get(k + PREFETCH_AHEAD) {
+                    prefetch_column(table, n, ahead, rows);
+                }
+                (0..rows).map(move |j| &table[j * n + i])
+            });
+            points.zip(signed)
+        })
     }
 }
 
-/// Points ahead whose rows are prefetched: a point's rows lie a whole row (n points) apart, so
-/// no hardware prefetcher sees them coming, and each would be a cache miss in a table larger
-/// than the cache.
+/// Points a worker takes at a time: about 1 ms of additions, so the wait for the last step is
+/// short, and the shared counter is touched rarely.
+const STEP: usize = 128;
+
 const PREFETCH_AHEAD: usize = 4;
 
 /// Asks the CPU to start loading rows 0..rows of point i (a hint: no effect on results).

@@ -107,6 +107,8 @@ fn canonical(scalars: &[blst_fr]) -> Vec<[u8; 32]> {
 const CHUNK: usize = 1024;
 /// Below this many points one blst call does it all: tiles would cost more than they save.
 const SERIAL_BELOW: usize = 1024;
+/// Fewer points than this are not split between workers.
+const MIN_PART: usize = 64;
 
 /// Σ digits[i]·bases[i] over `which`, with `nbits`-bit scalars, in tiles of (points × window)
 /// on the current rayon pool, each tile summed with affine buckets (`buckets`).
@@ -117,9 +119,13 @@ fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbi
         return ret;
     }
     if n < SERIAL_BELOW {
-        let lists = Lists::new(bases, digits, which);
-        let mut scratch = vec![0 as limb_t; unsafe { blst::blst_p1s_mult_pippenger_scratch_sizeof(n) }.div_ceil(8)];
-        unsafe { blst::blst_p1s_mult_pippenger(&mut ret, lists.points(), n, lists.scalars(), nbits, scratch.as_mut_ptr()) };
+        // One blst call per worker: a single call held the other worker idle (about 50 ms per
+        // zswap output proof on 2 threads, whose advice columns have a few hundred large scalars).
+        let part = n.div_ceil(rayon::current_num_threads()).max(MIN_PART);
+        let sums: Vec<blst_p1> = which.par_chunks(part).map(|which| blst_pippenger(bases, digits, which, nbits)).collect();
+        for s in &sums {
+            unsafe { blst::blst_p1_add_or_double(&mut ret, &ret, s) };
+        }
         return ret;
     }
     let window = window_bits(n);
@@ -148,6 +154,15 @@ fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbi
             unsafe { blst::blst_p1_add_or_double(&mut ret, &ret, tile) };
         }
     }
+    ret
+}
+
+/// Σ digits[i]·bases[i] over `which` by one call of blst's serial Pippenger.
+fn blst_pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbits: usize) -> blst_p1 {
+    let mut ret = blst_p1::default();
+    let lists = Lists::new(bases, digits, which);
+    let mut scratch = vec![0 as limb_t; unsafe { blst::blst_p1s_mult_pippenger_scratch_sizeof(which.len()) }.div_ceil(8)];
+    unsafe { blst::blst_p1s_mult_pippenger(&mut ret, lists.points(), which.len(), lists.scalars(), nbits, scratch.as_mut_ptr()) };
     ret
 }
 
@@ -377,24 +392,29 @@ mod tests {
     }
 
     #[test]
-    fn srs_prefixes_use_the_prepared_table_on_a_one_thread_pool() {
+    fn srs_prefixes_use_the_prepared_table_on_one_and_three_thread_pools() {
         let params = crate::core::params::ParamsStore::new(vec![]).get(12).unwrap();
         prepare(&params.0, u64::MAX, None);
         assert!(table_for(as_p1(params.0.g_lagrange())).is_some());
         assert!(status().bytes >= 2 * 4096 * 96 && status().tables >= 2 && status().tables <= MAX_TABLES);
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         assert!(table_for(as_p1(params.0.g())).unwrap().fixed.is_some(), "k=12 has fixed-base tables");
-        for (n, kind) in [(4096usize, None), (4000, Some(0)), (1500, Some(1)), (2, None), (4096, Some(2)), (3000, Some(3))] {
-            // Full-width scalars, or a mix of every adversarial kind (zero, ±1, small, 2^64, repeated).
-            let scalars: Vec<Fq> = (0..n as u64)
-                .map(|i| match kind {
-                    None => Fq::from(i * i + 1).pow_vartime([i + 5]),
-                    Some(mix) => scalar(((i * 7 + mix) % 9) as u8, i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-                })
-                .collect();
-            for bases in [params.0.g(), params.0.g_lagrange()] {
-                let got = pool.install(|| engine(&scalars, &bases[..n], true).unwrap());
-                assert_eq!(got, G1Projective::multi_exp(&bases[..n], &scalars), "n = {n}");
+        let cases = [(4096usize, None), (4000, Some(0)), (1500, Some(1)), (2, None), (4096, Some(2)), (3000, Some(3)), (4096, Some(9)), (700, None)];
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            for (n, kind) in cases {
+                // Full-width scalars; a mix of every adversarial kind (zero, ±1, small, 2^64,
+                // repeated); or (9) one full-width scalar everywhere, every digit equal.
+                let scalars: Vec<Fq> = (0..n as u64)
+                    .map(|i| match kind {
+                        None => Fq::from(i * i + 1).pow_vartime([i + 5]),
+                        Some(9) => scalar(7, 12345),
+                        Some(mix) => scalar(((i * 7 + mix) % 9) as u8, i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+                    })
+                    .collect();
+                for bases in [params.0.g(), params.0.g_lagrange()] {
+                    let got = pool.install(|| engine(&scalars, &bases[..n], true).unwrap());
+                    assert_eq!(got, G1Projective::multi_exp(&bases[..n], &scalars), "n = {n}, {threads} threads");
+                }
             }
         }
     }
