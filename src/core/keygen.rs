@@ -15,8 +15,10 @@ pub struct GeneratedKeys {
 /// Generates keys for IR given as `.zkir` JSON or `.bzkir` bytes.
 pub fn keygen(ir_bytes: &[u8], params: &ParamsStore) -> Result<GeneratedKeys> {
     let (ir, k) = parse_ir_k(ir_bytes)?;
-    // Keygen commits to the fixed columns: the MSM engine serves it too, with or without a prover.
+    // Keygen commits to the fixed columns and transforms them: our MSM and FFT serve it too,
+    // with or without a prover.
     super::msm::install();
+    super::fft::install();
     params.get(k)?;
     let (pk, vk) = super::ready::run_ready(ir.keygen(&ReadyParams(params)))
         .code(ErrorCode::InvalidIr, || format!("keygen (k={k})"))?;

@@ -3,6 +3,7 @@ pub mod budget;
 pub mod builtin;
 pub mod circuit;
 pub mod error;
+pub mod fft;
 pub mod field;
 pub mod gates;
 pub mod files;

@@ -111,6 +111,7 @@ impl Prover {
         }
         super::msm::install();
         super::gates::install();
+        super::fft::install();
         let scheduler = Scheduler::new(config.threads, config.max_concurrent, config.max_queue)
             .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
         memory::reset_high_water();

@@ -166,13 +166,14 @@ fn proves_and_verifies_on_the_pool() {
 }
 
 #[test]
-fn proofs_with_our_msm_and_gate_engines_equal_those_without_byte_for_byte() {
+fn proofs_with_our_msm_gate_and_fft_engines_equal_those_without_byte_for_byte() {
     use rand::SeedableRng;
     let p = prover(compact_dir(&["bench_k10"]));
     let circuit = p.circuit("bench_k10").unwrap();
     let engines = |on: bool| {
         super::super::msm::set_enabled(on);
         super::super::gates::set_enabled(on);
+        super::super::fft::set_enabled(on);
     };
     let prove = |on: bool| {
         engines(on);
@@ -181,9 +182,10 @@ fn proofs_with_our_msm_and_gate_engines_equal_those_without_byte_for_byte() {
         out.unwrap()
     };
     let upstream = prove(false);
-    let evaluated = super::super::gates::evaluated();
+    let (evaluated, transforms) = (super::super::gates::evaluated(), super::super::fft::transforms());
     let ours = prove(true);
     assert!(super::super::gates::evaluated() > evaluated, "our gate evaluator ran");
+    assert!(super::super::fft::transforms() > transforms, "our FFT ran");
     assert_eq!(upstream.proof, ours.proof);
     assert!(p.verify_now("bench_k10", &ours.proof, ours.public_inputs).unwrap());
     assert!(p.status().msm.bytes >= 2 * 1024 * 96, "the k=10 SRS vectors are held affine");
