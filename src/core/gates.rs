@@ -24,8 +24,10 @@ use rayon::prelude::*;
 
 /// Rows per block: one operation runs over this many rows before the next is dispatched.
 const LANES: usize = 32;
-/// Blocks per parallel task, so each task's scratch is set up once for many blocks.
-const BLOCKS_PER_TASK: usize = 64;
+/// Blocks per parallel task: few, so that a worker done early takes more of the rest (with 64,
+/// the last task of a graph held one worker alone for about 30 ms per zswap output proof). The
+/// scratch is set up once per run of tasks on a worker, not per task.
+const BLOCKS_PER_TASK: usize = 8;
 /// Registers a program may use. Each is `LANES` values (1 KiB) in every task's scratch, so this
 /// bounds a task's scratch to 16 MiB whatever the proving key's gates are. Real circuits use about
 /// a hundred (the zswap output's custom gates: 108); a graph that needs more is left to
@@ -137,13 +139,15 @@ impl Program {
 
     fn run(&self, columns: &[&[Fq]], values: &mut [Fq]) {
         let task_rows = LANES * BLOCKS_PER_TASK;
-        values.par_chunks_mut(task_rows).enumerate().for_each(|(task, rows)| {
-            let mut scratch = self.scratch();
-            for (block, out) in rows.chunks_mut(LANES).enumerate() {
-                let start = task * task_rows + block * LANES;
-                self.block(&mut scratch, columns, start, out);
-            }
-        });
+        values.par_chunks_mut(task_rows).enumerate().for_each_init(
+            || self.scratch(),
+            |scratch, (task, rows)| {
+                for (block, out) in rows.chunks_mut(LANES).enumerate() {
+                    let start = task * task_rows + block * LANES;
+                    self.block(scratch, columns, start, out);
+                }
+            },
+        );
     }
 
     fn scratch(&self) -> Vec<Fq> {
