@@ -50,6 +50,11 @@ function proverClass(binding, native) {
       })
     }
 
+    /** `#run` for a call whose only option is `signal`, its options checked as `where`'s. */
+    #call(where, options, start) {
+      return rejecting(() => this.#run(start, { signal: callOptions(options, where).signal }))
+    }
+
     /** Proves `witness` for a circuit id; options: signal, timeoutMs, bindingInput. */
     prove(circuitId, witness, options) {
       return this.#prove(circuitId, witness, options)
@@ -80,13 +85,10 @@ function proverClass(binding, native) {
     }
 
     #check(circuit, witness, options) {
-      return rejecting(() => {
-        const { signal } = callOptions(options, 'check')
-        return this.#run(() => {
-          if (!(circuit instanceof KeyMaterial)) requireCircuitId(circuit)
-          const data = encodeWitness(witness)
-          return native(() => this.#native.check(circuit, data)).then((skips) => skips.map((s) => s ?? undefined))
-        }, { signal })
+      return this.#call('check', options, () => {
+        if (!(circuit instanceof KeyMaterial)) requireCircuitId(circuit)
+        const data = encodeWitness(witness)
+        return native(() => this.#native.check(circuit, data)).then((skips) => skips.map((s) => s ?? undefined))
       })
     }
 
@@ -135,28 +137,22 @@ function proverClass(binding, native) {
 
     /** Whether `proof` verifies for the circuit and public inputs. */
     verify(circuitId, proof, publicInputs, options) {
-      return rejecting(() => {
-        const { signal } = callOptions(options, 'verify')
-        return this.#run(() => {
-          requireCircuitId(circuitId)
-          if (!(proof instanceof Uint8Array)) throw new ProverError('INVALID_ARGUMENT', 'proof must be a Uint8Array')
-          if (!Array.isArray(publicInputs)) throw new ProverError('INVALID_ARGUMENT', 'publicInputs must be an array')
-          const inputs = publicInputs.map((v, i) => fieldText(v, `publicInputs[${i}]`))
-          return native(() => this.#native.verify(circuitId, proof, inputs))
-        }, { signal })
+      return this.#call('verify', options, () => {
+        requireCircuitId(circuitId)
+        if (!(proof instanceof Uint8Array)) throw new ProverError('INVALID_ARGUMENT', 'proof must be a Uint8Array')
+        if (!Array.isArray(publicInputs)) throw new ProverError('INVALID_ARGUMENT', 'publicInputs must be an array')
+        const inputs = publicInputs.map((v, i) => fieldText(v, `publicInputs[${i}]`))
+        return native(() => this.#native.verify(circuitId, proof, inputs))
       })
     }
 
     /** Loads circuits' keys ahead of their first proof. */
     preload(circuitIds, options) {
-      return rejecting(() => {
-        const { signal } = callOptions(options, 'preload')
-        return this.#run(() => {
-          if (!Array.isArray(circuitIds) || circuitIds.some((id) => typeof id !== 'string')) {
-            throw new ProverError('INVALID_ARGUMENT', 'preload takes an array of circuit ids')
-          }
-          return native(() => this.#native.preload(circuitIds))
-        }, { signal })
+      return this.#call('preload', options, () => {
+        if (!Array.isArray(circuitIds) || circuitIds.some((id) => typeof id !== 'string')) {
+          throw new ProverError('INVALID_ARGUMENT', 'preload takes an array of circuit ids')
+        }
+        return native(() => this.#native.preload(circuitIds))
       })
     }
 
