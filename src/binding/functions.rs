@@ -1,7 +1,7 @@
 //! Exports that need no prover: keygen, parameters, preimages and the error codes.
 use super::prover::NativeParamsSources;
 use super::shapes::GeneratedKeys;
-use super::{ir_bytes, k_arg, on_task_pool, promise_for, sync};
+use super::{k_arg, on_task_pool, promise_for, sync};
 use crate::core::error::ErrorCode;
 use crate::core::keygen;
 use crate::core::params::{self, ParamsStore};
@@ -11,6 +11,14 @@ use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
 use std::path::{Path, PathBuf};
+
+/// IR given as JSON text or as bytes, borrowed either way.
+fn ir_bytes(ir: &Either<String, Uint8Array>) -> &[u8] {
+    match ir {
+        Either::A(json) => json.as_bytes(),
+        Either::B(bytes) => bytes,
+    }
+}
 
 /// Keys for ZKIR v2 (`.zkir` JSON text, or `.bzkir` / `.zkir` bytes).
 #[napi(ts_return_type = "Promise<GeneratedKeys>", catch_unwind)]

@@ -73,11 +73,3 @@ fn field(text: &str, what: &str) -> CoreResult<Fr> {
 fn k_arg(k: u32) -> CoreResult<u8> {
     u8::try_from(k).ok().filter(|&k| k <= params::MAX_K).ok_or_else(|| ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range (at most {})", params::MAX_K)))
 }
-
-/// IR given as JSON text or as bytes, borrowed either way.
-fn ir_bytes(ir: &Either<String, Uint8Array>) -> &[u8] {
-    match ir {
-        Either::A(json) => json.as_bytes(),
-        Either::B(bytes) => bytes,
-    }
-}
