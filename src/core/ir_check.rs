@@ -6,10 +6,10 @@
 //! decoded and checked here, and `k()` is computed once under `catch_unwind`, before it is handed
 //! on. The checks mirror how the IR VM numbers variables: the inputs are variables
 //! `0..num_inputs`, then each instruction appends its outputs in order.
-use super::error::{fail, panic_text, ErrorCode, ProverError, Result};
+use super::error::{fail, panic_text, unwind_as, ErrorCode, ProverError, Result};
 use base_crypto::fab::{Alignment, AlignmentAtom, AlignmentSegment};
 use midnight_zkir::{Instruction as I, IrSource};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::catch_unwind;
 use transient_crypto::curve::{FR_BITS, FR_BYTES_STORED};
 use transient_crypto::proofs::Zkir;
 
@@ -92,7 +92,7 @@ pub const LAYOUT_PANICKED: &str = "the circuit cannot be laid out";
 /// The k the circuit needs, computed by the cost model under `catch_unwind` as a backstop: after
 /// `validate` no IR is known to make it panic.
 pub fn implied_k(ir: &IrSource) -> Result<u8> {
-    catch_unwind(AssertUnwindSafe(|| ir.k())).map_err(|p| ProverError::new(ErrorCode::InvalidIr, format!("{LAYOUT_PANICKED}: {}", panic_text(&p))))
+    unwind_as(ErrorCode::InvalidIr, || LAYOUT_PANICKED.into(), || Ok(ir.k()))
 }
 
 /// What the IR VM and the circuit need of an IR's structure, checked without running either.

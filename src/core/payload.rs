@@ -5,10 +5,9 @@
 //! `ProofPreimage`, so decoding unwraps the version and re-serializes the preimage. A proof goes
 //! back as `ProofVersioned`, which is what the proof server answers (the ledger also accepts a bare
 //! `proof[v5]`, but clients that parse responses themselves expect the versioned form).
-use super::circuit::{parse_ir, parse_ir_k};
+use super::circuit::{check_against_ir, parse_ir, parse_ir_k};
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
-use super::circuit::check_against_ir;
-use super::witness::{serialize_preimage, Witness};
+use super::witness::{preimage_from_bytes, serialize_preimage};
 use serialize::{Deserializable, Serializable, Tagged};
 use std::borrow::Cow;
 use std::io::{Read, Write};
@@ -127,7 +126,7 @@ pub fn encode_check_response(skips: &[Option<u64>]) -> Vec<u8> {
 /// `/check` with the IR the client sent: no keys are needed, so nothing is loaded or cached.
 pub fn check_with_ir(ir: &[u8], preimage: &[u8]) -> Result<Vec<Option<usize>>> {
     let ir = parse_ir(ir).map_err(|e| ProverError::new(e.code, format!("the check request's IR: {}", e.message)))?;
-    let preimage = Witness::Serialized(preimage.to_vec().into()).into_preimage("")?;
+    let preimage = preimage_from_bytes(preimage)?;
     // check_against_ir turns the IR VM's panic on witness values no IR check can rule out (EC
     // coordinates that do not decode as a point) into WITNESS_UNSATISFIED.
     check_against_ir(&ir, &preimage.key_location.0, &preimage)
@@ -142,6 +141,7 @@ pub fn ir_k(body: &[u8]) -> Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::witness::Witness;
 
     fn preimage(location: &str) -> ProofPreimage {
         Witness::Json(r#"{"inputs":["7"],"bindingInput":"3"}"#.into()).into_preimage(location).unwrap()

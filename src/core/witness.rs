@@ -27,10 +27,14 @@ impl Witness {
     pub fn into_preimage(self, circuit_id: &str) -> Result<ProofPreimage> {
         match self {
             Witness::Json(text) => from_json(&text, circuit_id),
-            Witness::Serialized(bytes) => serialize::tagged_deserialize::<ProofPreimage>(&mut &bytes[..])
-                .code(ErrorCode::InvalidWitness, || "not a tagged-serialized ProofPreimage".into()),
+            Witness::Serialized(bytes) => preimage_from_bytes(&bytes),
         }
     }
+}
+
+/// A tagged-serialized preimage, read where it lies.
+pub fn preimage_from_bytes(bytes: &[u8]) -> Result<ProofPreimage> {
+    serialize::tagged_deserialize::<ProofPreimage>(&mut &bytes[..]).code(ErrorCode::InvalidWitness, || "not a tagged-serialized ProofPreimage".into())
 }
 
 /// The ledger's tagged serialization of a preimage (`midnight:proof-preimage:`…).
