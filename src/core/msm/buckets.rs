@@ -108,6 +108,10 @@ struct Accumulator {
     /// batches, so a flush allocates nothing.
     den: Vec<blst_fp>,
     prefix: Vec<blst_fp>,
+    /// One past the highest bucket that got a point: `finish` starts there. Small scalars (bits,
+    /// bytes) use a few low buckets of a table's 4,096, and blst's additions cost the same
+    /// whether or not a point is at infinity.
+    top: usize,
 }
 
 impl Accumulator {
@@ -120,6 +124,7 @@ impl Accumulator {
             overflow: vec![None; buckets],
             den: Vec::with_capacity(BATCH),
             prefix: Vec::with_capacity(BATCH),
+            top: 0,
         }
     }
 
@@ -132,6 +137,7 @@ impl Accumulator {
     }
 
     fn add(&mut self, bucket: usize, p: &blst_p1_affine, negate: bool) {
+        self.top = self.top.max(bucket + 1);
         let mut q = *p;
         if negate {
             unsafe { blst::blst_fp_cneg(&mut q.y, &p.y, true) };
@@ -243,7 +249,7 @@ impl Accumulator {
     fn finish(mut self) -> blst_p1 {
         self.settle();
         let (mut running, mut sum) = (blst_p1::default(), blst_p1::default());
-        for b in (0..self.buckets.len()).rev() {
+        for b in (0..self.top).rev() {
             unsafe {
                 if self.slots[b] != Slot::Empty {
                     blst::blst_p1_add_or_double_affine(&mut running, &running, &self.buckets[b]);
