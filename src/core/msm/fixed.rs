@@ -159,6 +159,9 @@ impl FixedTable {
 /// short, and the shared counter is touched rarely.
 const STEP: usize = 128;
 
+/// Points ahead whose rows are prefetched: a point's rows lie a whole row (n points) apart, so
+/// no hardware prefetcher sees them coming, and each would be a cache miss in a table larger
+/// than the cache.
 const PREFETCH_AHEAD: usize = 4;
 
 /// Asks the CPU to start loading rows 0..rows of point i (a hint: no effect on results).
