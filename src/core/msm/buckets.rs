@@ -87,11 +87,7 @@ where
             }
         })
         .collect();
-    let mut ret = blst_p1::default();
-    for s in &sums {
-        unsafe { blst::blst_p1_add_or_double(&mut ret, &ret, s) };
-    }
-    ret
+    super::sum(&sums)
 }
 
 struct Accumulator {

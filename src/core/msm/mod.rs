@@ -123,10 +123,7 @@ fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbi
         // zswap output proof on 2 threads, whose advice columns have a few hundred large scalars).
         let part = n.div_ceil(rayon::current_num_threads()).max(MIN_PART);
         let sums: Vec<blst_p1> = which.par_chunks(part).map(|which| blst_pippenger(bases, digits, which, nbits)).collect();
-        for s in &sums {
-            unsafe { blst::blst_p1_add_or_double(&mut ret, &ret, s) };
-        }
-        return ret;
+        return sum(&sums);
     }
     let window = window_bits(n);
     // One row more than nbits / window: the top one takes the signed digits' carry.
@@ -153,6 +150,15 @@ fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbi
         for tile in &sums[row * columns..(row + 1) * columns] {
             unsafe { blst::blst_p1_add_or_double(&mut ret, &ret, tile) };
         }
+    }
+    ret
+}
+
+/// Σ points: the partial sums of the workers' shares.
+fn sum(points: &[blst_p1]) -> blst_p1 {
+    let mut ret = blst_p1::default();
+    for p in points {
+        unsafe { blst::blst_p1_add_or_double(&mut ret, &ret, p) };
     }
     ret
 }
