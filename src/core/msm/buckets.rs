@@ -1,18 +1,13 @@
 //! One window of Pippenger's algorithm with its buckets kept affine, adding points into them in
-//! batches that share one field inversion (Montgomery's trick). An affine addition then costs
-//! about 5 multiplications and a squaring, where blst's bucket addition (extended Jacobian
-//! coordinates) costs about 10; the rare equal-x case (doubling, or a sum at infinity) is done
-//! projectively.
+//! batches that share one field inversion (`affine`).
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use blst::{blst_fp, blst_p1, blst_p1_affine};
+use blst::{blst_p1, blst_p1_affine};
 use rayon::prelude::*;
 
-/// Points added per shared inversion: large enough that the inversion is a few percent of the
-/// batch, small enough that collisions on one bucket stay rare.
-const BATCH: usize = 256;
+use super::affine::{self, BATCH};
 
 /// Signed digits of every scalar, `rows` windows of `window` bits each, row-major per scalar:
 /// digit d stands for d·2^(row·window), with |d| ≤ 2^(window−1). The top row holds the carry.
@@ -97,13 +92,15 @@ struct Accumulator {
     batch: Vec<(usize, blst_p1_affine)>,
     /// Additions into a bucket that was busy in the batch: they wait for the next one.
     later: Vec<(usize, blst_p1_affine)>,
-    /// Additions that met a busy bucket twice (many equal digits) go here, projectively: the
-    /// work stays linear whatever the digits are.
-    overflow: Vec<Option<blst_p1>>,
-    /// The batch's denominators x_q − x_bucket, then their prefix products: kept across
-    /// batches, so a flush allocates nothing.
-    den: Vec<blst_fp>,
-    prefix: Vec<blst_fp>,
+    /// Additions that met a busy bucket twice (many equal digits), as (bucket, point): summed
+    /// among themselves (`affine::sum_runs`) once there are `SPILL` of them, then added into
+    /// their buckets, so the work stays linear and affine whatever the digits are.
+    spill: Vec<(u32, blst_p1_affine)>,
+    /// The batch's buckets (then their sums) and points, and the inversion's scratch: kept
+    /// across batches, so a flush allocates nothing.
+    sums: Vec<blst_p1_affine>,
+    points: Vec<blst_p1_affine>,
+    scratch: affine::Scratch,
     /// One past the highest bucket that got a point: `finish` starts there. Small scalars (bits,
     /// bytes) use a few low buckets of a table's 4,096, and blst's additions cost the same
     /// whether or not a point is at infinity.
@@ -117,9 +114,10 @@ impl Accumulator {
             slots: vec![Slot::Empty; buckets],
             batch: Vec::with_capacity(BATCH),
             later: Vec::new(),
-            overflow: vec![None; buckets],
-            den: Vec::with_capacity(BATCH),
-            prefix: Vec::with_capacity(BATCH),
+            spill: Vec::new(),
+            sums: Vec::with_capacity(BATCH),
+            points: Vec::with_capacity(BATCH),
+            scratch: affine::Scratch::default(),
             top: 0,
         }
     }
@@ -147,10 +145,7 @@ impl Accumulator {
                 self.buckets[bucket] = q;
                 self.slots[bucket] = Slot::Full;
             }
-            Slot::Busy if waited => {
-                let sum = self.overflow[bucket].get_or_insert_with(blst_p1::default);
-                unsafe { blst::blst_p1_add_or_double_affine(sum, sum, &q) };
-            }
+            Slot::Busy if waited => self.spill.push((bucket as u32, q)),
             Slot::Busy => self.later.push((bucket, q)),
             Slot::Full => {
                 self.slots[bucket] = Slot::Busy;
@@ -162,42 +157,18 @@ impl Accumulator {
         }
     }
 
-    /// Adds the batch into its buckets with one inversion (Montgomery's trick), then requeues
-    /// what had to wait. An equal x is done projectively: its denominator is left at zero and
-    /// skipped by the trick.
+    /// Adds the batch into its buckets with one shared inversion, then requeues what had to wait.
     fn flush(&mut self) {
         let batch = std::mem::take(&mut self.batch);
-        let (mut den, mut prefix) = (std::mem::take(&mut self.den), std::mem::take(&mut self.prefix));
-        den.clear();
-        prefix.clear();
-        let mut acc = one();
-        for (b, q) in &batch {
-            let mut d = blst_fp::default();
-            unsafe { blst::blst_fp_sub(&mut d, &q.x, &self.buckets[*b].x) };
-            prefix.push(acc);
-            if !is_zero(&d) {
-                unsafe { blst::blst_fp_mul(&mut acc, &acc, &d) };
-            }
-            den.push(d);
+        self.sums.clear();
+        self.sums.extend(batch.iter().map(|(b, _)| self.buckets[*b]));
+        self.points.clear();
+        self.points.extend(batch.iter().map(|(_, q)| *q));
+        affine::add_assign(&mut self.sums, &self.points, &mut self.scratch);
+        for ((b, _), sum) in batch.iter().zip(&self.sums) {
+            self.buckets[*b] = *sum;
+            self.slots[*b] = if affine::is_infinity(sum) { Slot::Empty } else { Slot::Full };
         }
-        let mut inv = blst_fp::default();
-        unsafe { blst::blst_fp_eucl_inverse(&mut inv, &acc) };
-        for k in (0..batch.len()).rev() {
-            let (b, q) = &batch[k];
-            if is_zero(&den[k]) {
-                let bucket = self.buckets[*b];
-                self.add_projective(*b, &bucket, q);
-                continue;
-            }
-            // 1/den[k] = inv · prefix[k]; then inv becomes 1/(prefix[k]).
-            let mut t = blst_fp::default();
-            unsafe {
-                blst::blst_fp_mul(&mut t, &inv, &prefix[k]);
-                blst::blst_fp_mul(&mut inv, &inv, &den[k]);
-            }
-            self.add_affine(*b, q, &t);
-        }
-        (self.den, self.prefix) = (den, prefix);
         self.batch = batch;
         self.batch.clear();
         for (b, q) in std::mem::take(&mut self.later) {
@@ -205,53 +176,41 @@ impl Accumulator {
         }
     }
 
-    /// bucket[b] += q, given 1/(x_q − x_bucket).
-    fn add_affine(&mut self, b: usize, q: &blst_p1_affine, inverse: &blst_fp) {
-        let bucket = &mut self.buckets[b];
-        let (mut lambda, mut x3, mut y3) = (blst_fp::default(), blst_fp::default(), blst_fp::default());
-        unsafe {
-            blst::blst_fp_sub(&mut lambda, &q.y, &bucket.y);
-            blst::blst_fp_mul(&mut lambda, &lambda, inverse);
-            blst::blst_fp_sqr(&mut x3, &lambda);
-            blst::blst_fp_sub(&mut x3, &x3, &bucket.x);
-            blst::blst_fp_sub(&mut x3, &x3, &q.x);
-            blst::blst_fp_sub(&mut y3, &bucket.x, &x3);
-            blst::blst_fp_mul(&mut y3, &y3, &lambda);
-            blst::blst_fp_sub(&mut bucket.y, &y3, &bucket.y);
-        }
-        bucket.x = x3;
-        self.slots[b] = Slot::Full;
-    }
-
-    /// bucket + q when both have the same x: 2·q, or the point at infinity.
-    fn add_projective(&mut self, b: usize, bucket: &blst_p1_affine, q: &blst_p1_affine) {
-        let mut sum = blst_p1::default();
-        unsafe {
-            blst::blst_p1_from_affine(&mut sum, bucket);
-            blst::blst_p1_add_or_double_affine(&mut sum, &sum, q);
-            blst::blst_p1_to_affine(&mut self.buckets[b], &sum);
-        }
-        self.slots[b] = if is_infinity(&self.buckets[b]) { Slot::Empty } else { Slot::Full };
-    }
-
-    /// Does every addition still waiting in the batch or for a busy bucket.
+    /// Does every addition still waiting in the batch or for a busy bucket, and the spilled
+    /// ones once there are `SPILL` of them.
     fn settle(&mut self) {
+        self.drain();
+        if self.spill.len() >= SPILL {
+            self.unspill();
+        }
+    }
+
+    fn drain(&mut self) {
         while !self.batch.is_empty() || !self.later.is_empty() {
             self.flush();
         }
     }
 
+    /// Sums the spilled points of each bucket, then adds each sum into its bucket. Called with
+    /// the batch drained, so no bucket is busy and every sum goes into the next batch.
+    fn unspill(&mut self) {
+        let mut spill = std::mem::take(&mut self.spill);
+        spill.sort_unstable_by_key(|&(b, _)| b);
+        for (b, q) in affine::sum_runs(spill) {
+            self.add_point(b as usize, q, false);
+        }
+        self.drain();
+    }
+
     /// Σ (b+1)·bucket[b], by running sums from the top bucket down.
     fn finish(mut self) -> blst_p1 {
-        self.settle();
+        self.drain();
+        self.unspill();
         let (mut running, mut sum) = (blst_p1::default(), blst_p1::default());
         for b in (0..self.top).rev() {
             unsafe {
                 if self.slots[b] != Slot::Empty {
                     blst::blst_p1_add_or_double_affine(&mut running, &running, &self.buckets[b]);
-                }
-                if let Some(extra) = &self.overflow[b] {
-                    blst::blst_p1_add_or_double(&mut running, &running, extra);
                 }
                 blst::blst_p1_add_or_double(&mut sum, &sum, &running);
             }
@@ -260,19 +219,9 @@ impl Accumulator {
     }
 }
 
-fn is_infinity(p: &blst_p1_affine) -> bool {
-    unsafe { blst::blst_p1_affine_is_inf(p) }
-}
-
-fn is_zero(a: &blst_fp) -> bool {
-    a.l.iter().fold(0, |acc, &limb| acc | limb) == 0
-}
-
-fn one() -> blst_fp {
-    let mut r = blst_fp::default();
-    unsafe { blst::blst_fp_from_uint64(&mut r, [1u64, 0, 0, 0, 0, 0].as_ptr()) };
-    r
-}
+/// Spilled additions an accumulator holds before it sums them: enough that the pairwise sums
+/// share their inversions well, few enough to be about 0.3 ms of work.
+const SPILL: usize = 1024;
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,9 @@
 //!   the same vector again on every commitment;
 //! - skips zero scalars and bases at infinity, and sums scalars below 2^64 as their own group,
 //!   windowed to their largest bit length (most advice columns in Lagrange form are small);
-//! - uses signed digits and affine buckets with batched inversions (`buckets`);
+//! - sums the points of each repeated large scalar first and multiplies each value once
+//!   (`repeats`): some commitments have one value on half their rows;
+//! - uses signed digits and affine buckets with batched inversions (`buckets`, `affine`);
 //! - for SRS vectors of up to `MAX_FIXED_POINTS`, uses fixed-base tables (`fixed`), built once
 //!   per host and shared through a cache file that every process maps;
 //! - runs on the caller's rayon pool, the prover's: blst's own global thread pool, which no
@@ -24,8 +26,10 @@ use rayon::prelude::*;
 
 use super::sync::lock;
 
+mod affine;
 mod buckets;
 mod fixed;
+mod repeats;
 
 use fixed::FixedTable;
 
@@ -64,25 +68,23 @@ fn engine(scalars: &[Fq], bases: &[G1Projective], srs: bool) -> Option<G1Project
 fn msm_with(scalars: &[blst_fr], bases: &[blst_p1_affine], fixed: Option<&FixedTable>) -> blst_p1 {
     let n = scalars.len().min(bases.len());
     let digits = canonical(&scalars[..n]);
-    let (mut small, mut large) = (Vec::new(), Vec::new());
-    for (i, d) in digits.iter().enumerate() {
-        // A base at infinity adds nothing (and the affine buckets cannot take it).
-        if unsafe { blst::blst_p1_affine_is_inf(&bases[i]) } {
-            continue;
-        }
-        if d[8..].iter().any(|&b| b != 0) {
-            large.push(i);
-        } else if d[..8].iter().any(|&b| b != 0) {
-            small.push(i);
-        }
-    }
+    // A zero scalar adds nothing, nor does a base at infinity (which affine sums cannot take).
+    let live = (0..n).filter(|&i| digits[i] != [0u8; 32] && !affine::is_infinity(&bases[i]));
+    let (large, small): (Vec<usize>, Vec<usize>) = live.partition(|&i| digits[i][8..].iter().any(|&b| b != 0));
+    // A repeated small scalar already costs one addition into its bucket: only large ones
+    // (20 windows at k = 14) gain from being summed per value.
+    let (large, repeated) = repeats::split(&digits, &large);
     let sum_of = |which: &[usize], nbits: usize| match fixed {
         Some(table) if which.len() >= SERIAL_BELOW && n <= table.len() => table.msm(&digits, which, nbits),
         _ => pippenger(bases, &digits, which, nbits),
     };
     let mut sum = sum_of(&large, 255);
-    let small = sum_of(&small, max_bits(&digits, &small));
-    unsafe { blst::blst_p1_add_or_double(&mut sum, &sum, &small) };
+    let mut add = |term: &blst_p1| unsafe { blst::blst_p1_add_or_double(&mut sum, &sum, term) };
+    add(&sum_of(&small, max_bits(&digits, &small)));
+    if !repeated.is_empty() {
+        let (points, values) = repeats::sums(bases, &digits, &repeated);
+        add(&pippenger(&points, &values, &(0..points.len()).collect::<Vec<_>>(), 255));
+    }
     sum
 }
 
@@ -393,6 +395,15 @@ mod tests {
         check(&[Fq::ZERO; 4096], &all[..4096]);
         check(&vec![-Fq::ONE; 2048], &all[..2048]);
         check(&vec![Fq::ONE; 3000], &vec![G1Projective::identity(); 3000]);
+        // Repeated scalars are summed per value first: a value on P and −P (a sum at infinity),
+        // on one point four times (doublings), on half of 4,096 points, and on all of 1,500.
+        let p = all[1];
+        check(&[Fq::from(9u64); 2], &[p, -p]);
+        check(&[Fq::from(9u64); 3], &[p, -p, p]);
+        check(&[scalar(7, 5); 4], &[p; 4]);
+        let half: Vec<Fq> = (0..4096u64).map(|i| if i % 2 == 0 { scalar(7, 5) } else { Fq::from(i) }).collect();
+        check(&half, &all[..4096]);
+        check(&vec![-Fq::from(3u64); 1500], &all[..1500]);
         // More scalars than bases: the shorter length counts, as in multi_exp.
         assert_eq!(engine(&[Fq::ONE, Fq::ONE], &all[..1], false).unwrap(), all[0]);
     }
@@ -432,7 +443,9 @@ mod timing {
     use ff::Field;
 
     /// `cargo test --release --lib msm::timing -- --ignored --nocapture`: ours against blst's
-    /// multi_exp on the k=14 Lagrange SRS, dense, half-zero and small scalars, on 2 threads.
+    /// multi_exp on the k=14 Lagrange SRS, on 2 threads: dense, half-zero, small (24-bit),
+    /// one-bit and one-byte scalars, half of them one value, and negated small ones (every
+    /// digit but the lowest the same).
     #[test]
     #[ignore]
     fn msm_timing() {
@@ -450,7 +463,15 @@ mod timing {
         let dense: Vec<Fq> = (0..bases.len()).map(|_| Fq::from(rand()).pow_vartime([rand(), rand(), rand(), 0])).collect();
         let half: Vec<Fq> = dense.iter().enumerate().map(|(i, s)| if i % 2 == 0 { Fq::ZERO } else { *s }).collect();
         let small: Vec<Fq> = (0..bases.len()).map(|_| Fq::from(rand() >> 40)).collect();
-        for (name, scalars) in [("dense", &dense), ("half zero", &half), ("small", &small)] {
+        let bits: Vec<Fq> = (0..bases.len()).map(|_| Fq::from(rand() >> 63)).collect();
+        let bytes: Vec<Fq> = (0..bases.len()).map(|_| Fq::from(rand() >> 56)).collect();
+        let repeated: Vec<Fq> = dense.iter().enumerate().map(|(i, s)| if i % 2 == 0 { dense[0] } else { *s }).collect();
+        let near: Vec<Fq> = (0..bases.len()).map(|_| -Fq::from(rand() >> 40)).collect();
+        let cases = [
+            ("dense", &dense), ("half zero", &half), ("small", &small), ("bits", &bits), ("bytes", &bytes),
+            ("half one value", &repeated), ("-(24-bit)", &near),
+        ];
+        for (name, scalars) in cases {
             let time = |f: &dyn Fn() -> G1Projective| {
                 let t = std::time::Instant::now();
                 let r = (0..5).map(|_| f()).last().unwrap();
