@@ -65,24 +65,72 @@ where
 {
     let next = AtomicUsize::new(0);
     let workers = rayon::current_num_threads().min(len.div_ceil(step.max(1))).max(1);
-    let sums: Vec<blst_p1> = (0..workers)
+    let filled: Vec<Vec<(u32, blst_p1_affine)>> = (0..workers)
         .into_par_iter()
         .map(|_| {
             let mut acc = Accumulator::new(1 << (window - 1));
             loop {
                 let start = next.fetch_add(step, Relaxed);
                 if start >= len {
-                    break acc.finish();
+                    break acc.into_buckets();
                 }
                 acc.extend(terms(start..(start + step).min(len)));
-                // The additions a step deferred are its work too: left to `finish`, a step of
+                // The additions a step deferred are its work too: left to the end, a step of
                 // many equal digits was cheap to take and then cost one worker alone up to
                 // 100 ms (measured in a zswap output proof).
                 acc.settle();
             }
         })
         .collect();
-    super::sum(&sums)
+    integrate_merged(&filled)
+}
+
+/// Σ (b+1)·B_b over the buckets of every worker, B_b the sum of their bucket b. The bucket range
+/// is cut into one segment per worker, and each segment is merged (affine, `sum_runs`) and
+/// integrated on its own: each worker integrating all its buckets cost about a third of a
+/// fixed-base MSM's time in a zswap output proof, most in commitments of a few thousand points.
+fn integrate_merged(filled: &[Vec<(u32, blst_p1_affine)>]) -> blst_p1 {
+    let top = filled.iter().filter_map(|f| f.last()).map(|&(b, _)| b as usize + 1).max().unwrap_or(0);
+    let segments = rayon::current_num_threads().clamp(1, top.max(1));
+    let width = top.div_ceil(segments);
+    let parts: Vec<blst_p1> = (0..segments)
+        .into_par_iter()
+        .map(|s| {
+            let range = (s * width).min(top)..((s + 1) * width).min(top);
+            let in_range = |f: &'_ [(u32, blst_p1_affine)]| {
+                let at = |b: usize| f.partition_point(|&(k, _)| (k as usize) < b);
+                f[at(range.start)..at(range.end)].to_vec()
+            };
+            let mut entries: Vec<(u32, blst_p1_affine)> = filled.iter().flat_map(|f| in_range(f)).collect();
+            entries.sort_by_key(|&(b, _)| b);
+            let (sum, running) = integrate(&affine::sum_runs(entries), range.clone());
+            // Σ (b+1)·B_b over the segment = its Σ (b − start + 1)·B_b + start·Σ B_b.
+            let mut shifted = blst_p1::default();
+            let start = (range.start as u64).to_le_bytes();
+            unsafe {
+                blst::blst_p1_mult(&mut shifted, &running, start.as_ptr(), 64);
+                blst::blst_p1_add_or_double(&mut shifted, &shifted, &sum);
+            }
+            shifted
+        })
+        .collect();
+    super::sum(&parts)
+}
+
+/// (Σ (b − start + 1)·P, Σ P) over `sums` (bucket b, point P), in increasing bucket order, all
+/// inside `range`: running sums from the top bucket down.
+fn integrate(sums: &[(u32, blst_p1_affine)], range: Range<usize>) -> (blst_p1, blst_p1) {
+    let (mut running, mut sum) = (blst_p1::default(), blst_p1::default());
+    let mut next = sums.iter().rev().peekable();
+    for b in range.rev() {
+        unsafe {
+            if let Some((_, p)) = next.next_if(|&&(k, _)| k as usize == b) {
+                blst::blst_p1_add_or_double_affine(&mut running, &running, p);
+            }
+            blst::blst_p1_add_or_double(&mut sum, &sum, &running);
+        }
+    }
+    (sum, running)
 }
 
 struct Accumulator {
@@ -202,20 +250,19 @@ impl Accumulator {
         self.drain();
     }
 
-    /// Σ (b+1)·bucket[b], by running sums from the top bucket down.
-    fn finish(mut self) -> blst_p1 {
+    /// Σ (b+1)·bucket[b].
+    fn finish(self) -> blst_p1 {
+        let top = self.top;
+        integrate(&self.into_buckets(), 0..top).0
+    }
+
+    /// The buckets that hold a point, as (bucket, point) in increasing bucket order, once every
+    /// waiting and spilled addition is done.
+    fn into_buckets(mut self) -> Vec<(u32, blst_p1_affine)> {
         self.drain();
         self.unspill();
-        let (mut running, mut sum) = (blst_p1::default(), blst_p1::default());
-        for b in (0..self.top).rev() {
-            unsafe {
-                if self.slots[b] != Slot::Empty {
-                    blst::blst_p1_add_or_double_affine(&mut running, &running, &self.buckets[b]);
-                }
-                blst::blst_p1_add_or_double(&mut sum, &sum, &running);
-            }
-        }
-        sum
+        let full = (0..self.top).filter(|&b| self.slots[b] != Slot::Empty);
+        full.map(|b| (b as u32, self.buckets[b])).collect()
     }
 }
 
