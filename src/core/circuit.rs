@@ -2,13 +2,13 @@
 use super::budget::Measured;
 use super::error::{fail, unwind_as, ErrorCode, ProverError, Result, WithCode};
 use super::files::read_file;
-use midnight_zkir::IrSource;
+use midnight_zkir::{IrSource, Preprocessed};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 use std::time::Instant;
-use transient_crypto::proofs::{ProofPreimage, ProverKey, VerifierKey, Zkir};
+use transient_crypto::proofs::{ProofPreimage, ProverKey, VerifierKey};
 
 pub struct Circuit {
     pub id: String,
@@ -124,15 +124,21 @@ pub fn gzip_isize(file: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Shape errors are the caller's (INVALID_WITNESS); a VM failure means the witness does not
-/// satisfy the circuit (WITNESS_UNSATISFIED), and its message says which constraint failed.
-pub fn check_preimage(circuit: &Circuit, preimage: &ProofPreimage) -> Result<Vec<Option<usize>>> {
-    check_against_ir(&circuit.ir, &circuit.id, preimage)
+/// Checks the preimage against the circuit and returns the IR VM's run, which the proof is made
+/// from (`Zkir::prove` would run the VM again). Errors as in `check_against_ir`.
+pub fn check_preimage(circuit: &Circuit, preimage: &ProofPreimage) -> Result<Preprocessed> {
+    preprocess(&circuit.ir, &circuit.id, preimage)
 }
 
 /// `check` against bare IR (no keys needed), as the proof server's `/check` does with the IR a
 /// client sends; `id` names the circuit in messages.
 pub fn check_against_ir(ir: &IrSource, id: &str, preimage: &ProofPreimage) -> Result<Vec<Option<usize>>> {
+    Ok(preprocess(ir, id, preimage)?.pi_skips)
+}
+
+/// Shape errors are the caller's (INVALID_WITNESS); a VM failure means the witness does not
+/// satisfy the circuit (WITNESS_UNSATISFIED), and its message says which constraint failed.
+fn preprocess(ir: &IrSource, id: &str, preimage: &ProofPreimage) -> Result<Preprocessed> {
     let expected = ir.num_inputs as usize;
     if preimage.inputs.len() != expected {
         return fail(
@@ -146,6 +152,6 @@ pub fn check_against_ir(ir: &IrSource, id: &str, preimage: &ProofPreimage) -> Re
     // The VM panics on witness values no check can rule out beforehand (EC coordinates that are
     // not a point): that is the witness failing the circuit too.
     unwind_as(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness (the IR VM panicked)"), || {
-        ir.check(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"))
+        ir.preprocess(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"))
     })
 }

@@ -164,7 +164,7 @@ impl Prover {
     pub fn check_now(&self, circuit: impl Into<CircuitRef>, witness: Witness) -> Result<Vec<Option<usize>>> {
         let circuit_ref = circuit.into();
         let circuit = self.resolve(&circuit_ref, &self.store_key(&circuit_ref))?;
-        check_preimage(&circuit, &witness.into_preimage(circuit_ref.label())?)
+        Ok(check_preimage(&circuit, &witness.into_preimage(circuit_ref.label())?)?.pi_skips)
     }
 
     /// Whether `proof` (tagged `proof[v5]` bytes) proves `public_inputs` for the circuit.
