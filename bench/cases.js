@@ -4,12 +4,21 @@
 // exactly what the tests prove.
 const fs = require('node:fs')
 const { serializePreimage } = require('..')
-const { testCircuit, witness, builtin, keysFor } = require('../__test__/support/fixtures')
+const path = require('node:path')
+const { testCircuit, witness, builtin, keysFor, ARTTT } = require('../__test__/support/fixtures')
 const ledger = require('../__test__/helpers/ledger')
 
 /** Tagged preimage bytes of one of our test circuits; its key location is the circuit id. */
 function ownPreimage(id) {
   return async () => ({ bytes: serializePreimage(id, witness(`${id}.witness.json`)), bindingInput: undefined })
+}
+
+/** Tagged preimage bytes of a real Compact circuit of the fixtures, with its witness from __test__/compact. */
+function compactPreimage(id) {
+  return async () => {
+    const file = path.join(__dirname, '..', '__test__', 'compact', `${id}.witness.json`)
+    return { bytes: serializePreimage(id, JSON.parse(fs.readFileSync(file, 'utf8'))), bindingInput: undefined }
+  }
 }
 
 /**
@@ -45,6 +54,11 @@ const CASES = [
   { name: 'bench_k12', id: 'bench_k12', k: 12, tags: ['k12'], ir: testCircuit('bench_k12'), preimage: ownPreimage('bench_k12') },
   { name: 'bench_k13', id: 'bench_k13', k: 13, tags: ['k13'], ir: testCircuit('bench_k13'), preimage: ownPreimage('bench_k13') },
   { name: 'bench_k14', id: 'bench_k14', k: 14, tags: ['k14'], ir: testCircuit('bench_k14'), preimage: ownPreimage('bench_k14') },
+  // Real Compact compiler output (arttt, compactc 0.31.1): a persistent hash and ledger reads and writes.
+  {
+    name: 'arttt clearMemos (Compact)', id: 'clearMemos', k: 13, tags: ['k13', 'compact'],
+    ir: path.join(ARTTT, 'zkir', 'clearMemos.bzkir'), preimage: compactPreimage('clearMemos'),
+  },
   {
     name: 'midnight/dust/spend', id: 'dust_spend', k: 13, tags: ['k13', 'dust'], ir: builtin('dust/spend').bzkir,
     preimage: ledgerPreimage('midnight/dust/spend', () => ledger.buildDustSpendTx()),

@@ -63,6 +63,8 @@ function render({ rows, machine, config, wallMs }) {
     "  its first proof at that k pays one-off costs (seconds at k = 14: the tx row, run later, is warm).",
     '- Rust floor: `examples/floor.rs`, only `Zkir::prove` timed (no check, no verification) in a rayon pool of',
     '  the same size.',
+    '- arttt clearMemos: real Compact compiler output (the fixtures\' `contracts/arttt`), with the witness of',
+    '  `__test__/compact/`; bench_k6 to bench_k14 are hand-written ZKIR (chains of transient hashes).',
     '- ledger tx: `tx.prove(provider, CostModel.initialCostModel())` of a ledger-v8 transaction with one zswap',
     "  output, through our `prover.provingProvider(kmProvider)` vs zkir-v2's `provingProvider(kmProvider)`, one",
     '  kmProvider (same keys) for both; every proven transaction passes `wellFormed`.',
