@@ -11,6 +11,8 @@ export declare class NativeProver {
   constructor(config: NativeConfig)
   prove(proofId: number, circuit: string | NativeKeyMaterial, witnessData: string | Uint8Array, bindingInput?: string | undefined | null, cancel?: CancelToken | undefined | null): Promise<ProofResult>
   check(circuit: string | NativeKeyMaterial, witnessData: string | Uint8Array): Promise<Array<bigint | undefined>>
+  /** The circuit's k, loading it (by id or by key material) on first use. */
+  circuitK(circuit: string | NativeKeyMaterial): Promise<number>
   verify(circuitId: string, proof: Uint8Array, publicInputs: Array<string>): Promise<boolean>
   /** Whether parameters for k are embedded, held or on disk. */
   hasParams(k: number): boolean

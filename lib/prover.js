@@ -15,7 +15,7 @@ function requireCircuitId(circuitId) {
 }
 
 /**
- * The Prover class for `binding` (its `CancelToken` and `irK`); `native` is that binding's
+ * The Prover class for `binding` (its `CancelToken`); `native` is that binding's
  * error-converting call wrapper (lib/errors.js `nativeErrors`).
  */
 function proverClass(binding, native) {
@@ -95,9 +95,10 @@ function proverClass(binding, native) {
     /**
      * Asks `kmProvider.getParams(k)` only for what the prover cannot find itself (k > 14 and no
      * file in `paramsPath`); the bytes are checked against Midnight's pin before they are used.
+     * The k is the loaded circuit's: the IR's cost model runs once per circuit, not per proof.
      */
-    async #paramsFor(ir, kmProvider) {
-      const k = await native(() => binding.irK(ir))
+    async #paramsFor(material, kmProvider) {
+      const k = await native(() => this.#native.circuitK(material))
       if (this.#native.hasParams(k)) return
       if (typeof kmProvider.getParams !== 'function') {
         throw new ProverError('PARAMS_NOT_FOUND', `k=${k} needs bls_midnight_2p${k}: not in paramsPath, and the kmProvider has no getParams`)
@@ -128,7 +129,7 @@ function proverClass(binding, native) {
         check: async (serializedPreimage, keyLocation) => this.#check(await lookup(keyLocation), serializedPreimage),
         prove: async (serializedPreimage, keyLocation, overwriteBindingInput) => {
           const material = await lookup(keyLocation)
-          await this.#paramsFor(material.ir, kmProvider)
+          await this.#paramsFor(material, kmProvider)
           const result = await this.#prove(material, serializedPreimage, { bindingInput: overwriteBindingInput })
           return result.proof
         },

@@ -241,15 +241,16 @@ test('provingProvider(kmProvider): proves with the looked-up material, fetching 
   assert.equal(native.calls[0][1].location, 'c')
   assert.equal(native.calls[0][1].proverKey, km.proverKey)
 
-  binding.irK = async () => 16 // not held: getParams answers it
+  native.k = 16 // not held: getParams answers it
   const proving = pp.prove(new Uint8Array([4]), 'c', 5n)
   while (native.pending.length === 0) await tick()
   native.pending[0].resolve(nativeProof())
   assert.deepEqual(await proving, new Uint8Array([9, 8, 7]))
   assert.deepEqual(asked, [16])
+  assert.equal(native.calls.find((c) => c[0] === 'circuitK')[1].proverKey, km.proverKey, 'k is the loaded circuit\'s')
   assert.deepEqual(native.calls.find((c) => c[0] === 'addParams'), ['addParams', 16, new Uint8Array([16])])
 
-  binding.irK = async () => 17
+  native.k = 17
   await assert.rejects(prover.provingProvider({ lookupKey: async () => km }).prove(new Uint8Array([4]), 'c'), { code: 'PARAMS_NOT_FOUND' })
   await assert.rejects(prover.provingProvider({ lookupKey: async () => km, getParams: async () => 'bytes' }).prove(new Uint8Array([4]), 'c'), { code: 'INVALID_ARGUMENT' })
   await assert.rejects(prover.provingProvider({ lookupKey: async () => km, getParams: async () => { throw new Error('offline') } }).prove(new Uint8Array([4]), 'c'), {

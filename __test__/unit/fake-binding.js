@@ -100,6 +100,12 @@ function fakeBinding() {
       this.calls.push(['verify', ...args])
       return true
     }
+    /** The k `circuitK` answers for any circuit. */
+    k = 10
+    async circuitK(circuit) {
+      this.calls.push(['circuitK', circuit])
+      return this.k
+    }
     hasParams(k) {
       return this.paramsHeld.has(k)
     }

@@ -142,6 +142,13 @@ impl NativeProver {
         self.task(env, skips_to_js, move |p| p.check_now(circuit, w))
     }
 
+    /// The circuit's k, loading it (by id or by key material) on first use.
+    #[napi(ts_return_type = "Promise<number>", catch_unwind)]
+    pub fn circuit_k<'env>(&self, env: &'env Env, circuit: Either<String, NativeKeyMaterial>) -> Result<Object<'env>, ErrorCode> {
+        let circuit = circuit_ref(circuit);
+        self.task(env, u32::from, move |p| p.circuit_k_now(circuit))
+    }
+
     #[napi(ts_return_type = "Promise<boolean>", catch_unwind)]
     pub fn verify<'env>(&self, env: &'env Env, circuit_id: String, proof: Uint8Array, public_inputs: Vec<String>) -> Result<Object<'env>, ErrorCode> {
         let pis = sync(|| public_inputs.iter().enumerate().map(|(i, s)| field(s, &format!("publicInputs[{i}]"))).collect::<CoreResult<Vec<_>>>())?;

@@ -42,6 +42,11 @@ impl Prover {
         format!("sha256:{}", crate::core::files::hex(&hasher.finalize()))
     }
 
+    /// Resolves a circuit reference, loading it on first use.
+    pub(super) fn loaded(&self, circuit: &CircuitRef) -> Result<Arc<Circuit>> {
+        self.resolve(circuit, &self.store_key(circuit))
+    }
+
     /// Resolves a circuit reference whose store key is `key`.
     pub(super) fn resolve(&self, circuit: &CircuitRef, key: &str) -> Result<Arc<Circuit>> {
         let CircuitRef::Material { location, ir, prover, verifier } = circuit else {

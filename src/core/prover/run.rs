@@ -96,7 +96,7 @@ impl Prover {
     /// then hands the computation to the pool.
     pub fn prove_now(&self, circuit: impl Into<CircuitRef>, witness: Witness, binding_input: Option<Fr>) -> Result<ProofOutput> {
         let circuit = circuit.into();
-        let circuit = self.resolve(&circuit, &self.store_key(&circuit))?;
+        let circuit = self.loaded(&circuit)?;
         self.prove_loaded(&circuit, witness, binding_input)
     }
 
