@@ -13,7 +13,7 @@ pub use status::{CircuitStatus, Listener, ProofEvent, Status};
 pub use super::lent::Lent;
 pub use super::scheduler::default_threads;
 use super::budget::Budget;
-use super::circuit::check_preimage;
+use super::circuit::{check_preimage, parse_ir_k};
 use super::error::{fail, ErrorCode, Result, WithCode};
 use super::keystore::KeyStore;
 use super::memory;
@@ -167,11 +167,19 @@ impl Prover {
         Ok(check_preimage(&circuit, &witness.into_preimage(circuit_ref.label())?)?.pi_skips)
     }
 
-    /// The circuit's k, loading it on first use: the k a kmProvider's `getParams` is asked for.
-    /// Once loaded it costs a lookup (and a hash of key material), not the IR's cost model again,
-    /// which takes ~0.4 s for the zswap output.
+    /// The circuit's k: the k a kmProvider's `getParams` is asked for. A loaded circuit answers
+    /// (a lookup and a hash of key material), so the IR's cost model (~0.4 s for the zswap
+    /// output) runs once, not before every proof. Key material not loaded yet is not loaded here:
+    /// its parameters are asked for before its keys are read.
     pub fn circuit_k_now(&self, circuit: impl Into<CircuitRef>) -> Result<u8> {
-        Ok(self.loaded(&circuit.into())?.k)
+        let circuit = circuit.into();
+        if let Some(loaded) = self.keys.peek(&self.store_key(&circuit)) {
+            return Ok(loaded.k);
+        }
+        match &circuit {
+            CircuitRef::Material { ir, .. } => Ok(parse_ir_k(ir)?.1),
+            CircuitRef::Id(_) => Ok(self.loaded(&circuit)?.k),
+        }
     }
 
     /// Whether `proof` (tagged `proof[v5]` bytes) proves `public_inputs` for the circuit.

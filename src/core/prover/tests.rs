@@ -218,3 +218,24 @@ fn cancelled_queued_proof_never_runs_and_closed_prover_rejects() {
     p.submit_task(|p| p.check_now("arith", witness("arith.witness.json")), move |r| tx.send(r).unwrap());
     assert_eq!(rx.recv().unwrap().err().unwrap().code, ErrorCode::ProverClosed);
 }
+
+#[test]
+fn circuit_k_comes_from_the_ir_until_the_material_is_loaded_then_from_the_circuit() {
+    let dir = compact_dir(&["arith"]);
+    let p = prover(dir.clone());
+    let file = |sub: &str, ext: &str| std::fs::read(dir.join(sub).join(format!("arith.{ext}"))).unwrap();
+    let material = |prover_key: Vec<u8>| CircuitRef::Material {
+        location: "arith".into(),
+        ir: file("zkir", "zkir").into(),
+        prover: prover_key.into(),
+        verifier: file("keys", "verifier").into(),
+    };
+    // Keys unread: a material whose prover key is empty still answers its IR's k.
+    assert_eq!(p.circuit_k_now(material(Vec::new())).unwrap(), 5);
+    assert_eq!(p.status().circuits.len(), 0, "asking for k loads nothing");
+    let full = material(file("keys", "prover"));
+    p.check_now(material(file("keys", "prover")), witness("arith.witness.json")).unwrap();
+    assert_eq!(p.circuit_k_now(full).unwrap(), 5);
+    assert_eq!(p.circuit_k_now("arith".to_owned()).unwrap(), 5);
+    assert_eq!(p.circuit_k_now(CircuitRef::Material { location: "x".into(), ir: b"{".to_vec().into(), prover: Vec::new().into(), verifier: Vec::new().into() }).unwrap_err().code, ErrorCode::InvalidIr);
+}
