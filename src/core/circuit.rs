@@ -94,7 +94,8 @@ impl Circuit {
 }
 
 /// IR from `.zkir` JSON or tagged `.bzkir` bytes, validated (see `ir_check`): `INVALID_IR` naming
-/// what is wrong, never a panic. Every IR from outside enters here.
+/// what is wrong, never a panic. Every IR from outside enters here, or `ir_check::parse_unsized`
+/// for a check against bare IR, which needs no k.
 pub fn parse_ir(bytes: &[u8]) -> Result<IrSource> {
     parse_ir_k(bytes).map(|(ir, _)| ir)
 }

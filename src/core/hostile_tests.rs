@@ -301,6 +301,9 @@ proptest! {
     #[test]
     fn structured_hostile_ir(ir in hostile_ir(), values in prop::collection::vec(any::<u64>(), 1..8)) {
         let bytes = bzkir(&ir);
+        // A check takes IR the cost model never saw (it skips the k): typed codes still.
+        let preimage = serialize_preimage(&preimage_for(&ir, &values));
+        expect_codes("check_with_ir", &[ErrorCode::InvalidIr, ErrorCode::InvalidWitness, ErrorCode::WitnessUnsatisfied], || check_with_ir(&bytes, &preimage))?;
         let from_bzkir = expect_codes("parse_ir", IR_CODES, || parse_ir(&bytes))?;
         if let Some(parsed) = &from_bzkir {
             prop_assert_eq!(parsed, &ir);

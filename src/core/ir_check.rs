@@ -57,16 +57,23 @@ pub const MAX_LESS_THAN_BITS: u32 = 252;
 /// real circuits, so callers take this k rather than asking `ir.k()` again). On success `ir.k()`
 /// and `ir.model()` are known not to panic.
 pub fn parse(bytes: &[u8]) -> Result<(IrSource, u8)> {
-    if bytes.len() > MAX_IR_BYTES {
-        return fail(ErrorCode::InvalidIr, format!("IR is {} bytes; the limit is {MAX_IR_BYTES}", bytes.len()));
-    }
-    let ir = decode(bytes)?;
-    validate(&ir)?;
+    let ir = parse_unsized(bytes)?;
     let k = implied_k(&ir)?;
     if k > MAX_K {
         return fail(ErrorCode::InvalidIr, format!("the circuit needs k={k}, more than the largest served (k={MAX_K})"));
     }
     Ok((ir, k))
+}
+
+/// `parse` without the k: the IR decoded and validated, the cost model not run. For the IR VM
+/// alone (a check), which runs under `unwind_as`; only proving needs the k.
+pub fn parse_unsized(bytes: &[u8]) -> Result<IrSource> {
+    if bytes.len() > MAX_IR_BYTES {
+        return fail(ErrorCode::InvalidIr, format!("IR is {} bytes; the limit is {MAX_IR_BYTES}", bytes.len()));
+    }
+    let ir = decode(bytes)?;
+    validate(&ir)?;
+    Ok(ir)
 }
 
 fn decode(bytes: &[u8]) -> Result<IrSource> {
