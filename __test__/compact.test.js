@@ -6,11 +6,11 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { createProver, params, serializePreimage } = require('..')
-const { ARTTT } = require('./support/fixtures')
+const { ARTTT, compactWitness } = require('./support/fixtures')
 const { zkirProve, zkirCheck } = require('./helpers/zkir-peer')
 
 const CIRCUIT = 'clearMemos'
-const WITNESS = JSON.parse(fs.readFileSync(path.join(__dirname, 'compact', `${CIRCUIT}.witness.json`), 'utf8'))
+const WITNESS = compactWitness(CIRCUIT)
 const material = {
   proverKey: fs.readFileSync(path.join(ARTTT, 'keys', `${CIRCUIT}.prover`)),
   verifierKey: fs.readFileSync(path.join(ARTTT, 'keys', `${CIRCUIT}.verifier`)),

@@ -3,23 +3,17 @@
 // ledger-transaction row. Everything comes from the shared test helpers, so the bench proves
 // exactly what the tests prove.
 const fs = require('node:fs')
-const { serializePreimage } = require('..')
 const path = require('node:path')
-const { testCircuit, witness, builtin, keysFor, ARTTT } = require('../__test__/support/fixtures')
+const { serializePreimage } = require('..')
+const { testCircuit, witness, compactWitness, builtin, keysFor, ARTTT } = require('../__test__/support/fixtures')
 const ledger = require('../__test__/helpers/ledger')
 
-/** Tagged preimage bytes of one of our test circuits; its key location is the circuit id. */
-function ownPreimage(id) {
-  return async () => ({ bytes: serializePreimage(id, witness(`${id}.witness.json`)), bindingInput: undefined })
-}
-
-/** Tagged preimage bytes of a real Compact circuit of the fixtures, with its witness from __test__/compact. */
-function compactPreimage(id) {
-  return async () => {
-    const file = path.join(__dirname, '..', '__test__', 'compact', `${id}.witness.json`)
-    return { bytes: serializePreimage(id, JSON.parse(fs.readFileSync(file, 'utf8'))), bindingInput: undefined }
-  }
-}
+/** Tagged preimage bytes of circuit `id` with the witness `read(id)`; its key location is the circuit id. */
+const preimageWith = (read) => (id) => async () => ({ bytes: serializePreimage(id, read(id)), bindingInput: undefined })
+/** One of our test circuits, with its witness from __test__/circuits. */
+const ownPreimage = preimageWith((id) => witness(`${id}.witness.json`))
+/** A real Compact circuit of the fixtures, with its witness from __test__/compact. */
+const compactPreimage = preimageWith(compactWitness)
 
 /**
  * The preimage ledger-v8 hands its ProvingProvider when proving `buildTx()`, recorded with

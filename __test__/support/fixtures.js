@@ -64,6 +64,8 @@ async function compactDir(circuits) {
 /** Our test circuit `name` from __test__/circuits. */
 const testCircuit = (name) => path.join(CIRCUITS, `${name}.zkir`)
 const witness = (file) => JSON.parse(fs.readFileSync(path.join(CIRCUITS, file), 'utf8'))
+/** The witness of a real Compact circuit `id` (arttt's), from __test__/compact. */
+const compactWitness = (id) => JSON.parse(fs.readFileSync(path.join(ROOT, '__test__', 'compact', `${id}.witness.json`), 'utf8'))
 const expected = JSON.parse(fs.readFileSync(path.join(CIRCUITS, 'expected.json'), 'utf8'))
 
 /** The ledger's built-in circuits in the fixtures: location → IR / verifier / prover sha256. */
@@ -76,4 +78,4 @@ function builtin(name) {
   }
 }
 
-module.exports = { ROOT, FIXTURES, ARTTT, CIRCUITS, sha256, freshKeys, keysFor, compactDir, tempDir, testCircuit, witness, expected, builtin }
+module.exports = { ROOT, FIXTURES, ARTTT, CIRCUITS, sha256, freshKeys, keysFor, compactDir, tempDir, testCircuit, witness, compactWitness, expected, builtin }
