@@ -173,11 +173,11 @@ impl Prover {
     /// its parameters are asked for before its keys are read.
     pub fn circuit_k_now(&self, circuit: impl Into<CircuitRef>) -> Result<u8> {
         let circuit = circuit.into();
-        if let Some(loaded) = self.keys.peek(&self.store_key(&circuit)) {
-            return Ok(loaded.k);
-        }
         match &circuit {
-            CircuitRef::Material { ir, .. } => Ok(parse_ir_k(ir)?.1),
+            CircuitRef::Material { ir, .. } => match self.keys.peek(&self.store_key(&circuit)) {
+                Some(loaded) => Ok(loaded.k),
+                None => Ok(parse_ir_k(ir)?.1),
+            },
             CircuitRef::Id(_) => Ok(self.loaded(&circuit)?.k),
         }
     }
