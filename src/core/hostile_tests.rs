@@ -197,10 +197,12 @@ fn expect_codes<T>(what: &str, allowed: &[ErrorCode], f: impl FnOnce() -> Result
     }
 }
 
-/// An IR that passed `parse_ir` (which ran the cost model for its k): its model must not panic,
-/// and checking a preimage against it (`/check` with IR) gives a witness error or skips, never a
-/// panic (the IR VM's own panics on witness values that are not curve points are caught there).
+/// An IR that passed `parse_ir` (validation, no k): its k and its model must not panic (a panic
+/// the k's backstop caught is a validation gap too), and checking a preimage against it
+/// (`/check` with IR) gives a witness error or skips, never a panic (the IR VM's own panics on
+/// witness values that are not curve points are caught there).
 fn exercise_valid_ir(ir: &IrSource, bytes: &[u8], values: &[u64]) -> std::result::Result<(), TestCaseError> {
+    expect_codes("ir_k", IR_CODES, || ir_k(bytes))?;
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ir.model().rows()))
         .map_err(|p| TestCaseError::fail(format!("a validated IR panicked upstream: {}\n{ir:?}", crate::core::error::panic_text(&p))))?;
     let preimage = serialize_preimage(&preimage_for(ir, values));

@@ -5,8 +5,7 @@
 //! `ProofPreimage`, so decoding unwraps the version and re-serializes the preimage. A proof goes
 //! back as `ProofVersioned`, which is what the proof server answers (the ledger also accepts a bare
 //! `proof[v5]`, but clients that parse responses themselves expect the versioned form).
-use super::circuit::{check_against_ir, parse_ir_k};
-use super::ir_check::parse_unsized;
+use super::circuit::{check_against_ir, parse_ir, parse_ir_k};
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::witness::{preimage_from_bytes, serialize_preimage};
 use serialize::{Deserializable, Serializable, Tagged};
@@ -127,7 +126,7 @@ pub fn encode_check_response(skips: &[Option<u64>]) -> Vec<u8> {
 /// `/check` with the IR the client sent: no keys are needed, so nothing is loaded or cached, and
 /// no k: the IR's cost model (0.1–2.6 s for arttt's circuits) would run on every request.
 pub fn check_with_ir(ir: &[u8], preimage: &[u8]) -> Result<Vec<Option<usize>>> {
-    let ir = parse_unsized(ir).map_err(|e| ProverError::new(e.code, format!("the check request's IR: {}", e.message)))?;
+    let ir = parse_ir(ir).map_err(|e| ProverError::new(e.code, format!("the check request's IR: {}", e.message)))?;
     let preimage = preimage_from_bytes(preimage)?;
     // check_against_ir turns the IR VM's panic on witness values no IR check can rule out (EC
     // coordinates that do not decode as a point) into WITNESS_UNSATISFIED.
