@@ -9,7 +9,9 @@
 //! - the butterflies that join two halves of at least `SERIAL_BELOW` points are shared out on
 //!   the pool too, where `best_fft` leaves the last stage, 1/log_n of the work, to one thread.
 //!
-//! Like the MSM engine it runs on the caller's rayon pool, the prover's.
+//! Like the MSM engine it runs on the caller's rayon pool, the prover's. Its butterflies use the
+//! inlined arithmetic of `montgomery`.
+use super::montgomery::{self, with_fast_arith};
 use ff::Field;
 use midnight_curves::Fq;
 use rayon::prelude::*;
@@ -113,34 +115,34 @@ fn butterflies(a: &mut [Fq], stride: usize, twiddles: &[Fq]) {
     left.par_chunks_mut(SERIAL_BELOW)
         .zip(right.par_chunks_mut(SERIAL_BELOW))
         .enumerate()
-        .for_each(|(c, (l, r))| combine(l, r, c * SERIAL_BELOW, stride, twiddles));
+        .for_each(|(c, (l, r))| with_fast_arith(#[inline(always)] || combine(l, r, c * SERIAL_BELOW, stride, twiddles)));
 }
 
 /// All stages of a block, smallest first, on this thread.
 fn serial(a: &mut [Fq], stride: usize, twiddles: &[Fq]) {
     let m = a.len();
-    let mut half = 1;
-    while half < m {
-        let step = stride * (m / (2 * half));
-        for block in a.chunks_mut(2 * half) {
-            let (left, right) = block.split_at_mut(half);
-            combine(left, right, 0, step, twiddles);
+    with_fast_arith(#[inline(always)] || {
+        let mut half = 1;
+        while half < m {
+            let step = stride * (m / (2 * half));
+            for block in a.chunks_mut(2 * half) {
+                let (left, right) = block.split_at_mut(half);
+                combine(left, right, 0, step, twiddles);
+            }
+            half *= 2;
         }
-        half *= 2;
-    }
+    })
 }
 
 /// left[i], right[i] ← left[i] + w^j·right[i], left[i] − w^j·right[i], with j = offset + i and
 /// w = twiddles[step]: the butterflies of positions offset.. of a block's two halves.
+#[inline(always)]
 fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddles: &[Fq]) {
     for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
         let j = offset + i;
-        let mut t = *r;
-        if j != 0 {
-            t *= twiddles[j * step];
-        }
-        *r = *l - t;
-        *l += t;
+        let t = if j == 0 { *r } else { montgomery::mul(r, &twiddles[j * step]) };
+        *r = montgomery::sub(l, &t);
+        *l = montgomery::add(l, &t);
     }
 }
 

@@ -9,14 +9,16 @@
 //! Here a graph is compiled once per call into a flat program over registers, and each operation
 //! runs over a block of `LANES` rows at a time: the dispatch is paid once per block, and the
 //! inner loops are field operations only. Registers are reused once their value is dead, so a
-//! block's working set stays small. Field arithmetic is exact, so the values are the same as
-//! midnight-proofs' (tested against its own evaluator, and proofs are byte-identical).
+//! block's working set stays small. The operations use the inlined arithmetic of `montgomery`.
+//! Field arithmetic is exact, so the values are the same as midnight-proofs' (tested against its
+//! own evaluator, and proofs are byte-identical).
 //!
 //! Installed by the hook in `patches/midnight-proofs+0.7.3.patch` (`set_graph_engine`); a graph
 //! this program cannot compile (an index out of range) is left to midnight-proofs' evaluator.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
+use super::montgomery::{self, with_fast_arith};
 use ff::Field;
 use midnight_curves::Fq;
 use midnight_proofs::plonk::evaluation::{Calculation, GraphInputs, GraphEvaluator, ValueSource};
@@ -142,10 +144,12 @@ impl Program {
         values.par_chunks_mut(task_rows).enumerate().for_each_init(
             || self.scratch(),
             |scratch, (task, rows)| {
-                for (block, out) in rows.chunks_mut(LANES).enumerate() {
-                    let start = task * task_rows + block * LANES;
-                    self.block(scratch, columns, start, out);
-                }
+                with_fast_arith(#[inline(always)] || {
+                    for (block, out) in rows.chunks_mut(LANES).enumerate() {
+                        let start = task * task_rows + block * LANES;
+                        self.block(scratch, columns, start, out);
+                    }
+                })
             },
         );
     }
@@ -159,25 +163,26 @@ impl Program {
     }
 
     /// Evaluates rows `start..start + out.len()` into `out` (which holds the previous values).
+    #[inline(always)]
     fn block(&self, s: &mut [Fq], columns: &[&[Fq]], start: usize, out: &mut [Fq]) {
         let n = out.len();
         for op in &self.ops {
             match *op {
                 Op::Load { dst, column, rotation } => load(&mut lanes_mut(s, dst)[..n], columns[column as usize], start, rotation),
                 Op::Previous { dst } => lanes_mut(s, dst)[..n].copy_from_slice(out),
-                Op::Add(d, a, b) => binary(s, d, a, b, n, |x, y| x + y),
-                Op::Sub(d, a, b) => binary(s, d, a, b, n, |x, y| x - y),
-                Op::Mul(d, a, b) => binary(s, d, a, b, n, |x, y| x * y),
-                Op::Square(d, a) => unary(s, d, a, n, |x| x.square()),
-                Op::Double(d, a) => unary(s, d, a, n, |x| x.double()),
-                Op::Negate(d, a) => unary(s, d, a, n, |x| -x),
+                Op::Add(d, a, b) => binary(s, d, a, b, n, montgomery::add),
+                Op::Sub(d, a, b) => binary(s, d, a, b, n, montgomery::sub),
+                Op::Mul(d, a, b) => binary(s, d, a, b, n, montgomery::mul),
+                Op::Square(d, a) => unary(s, d, a, n, |x| montgomery::square(&x)),
+                Op::Double(d, a) => unary(s, d, a, n, |x| montgomery::double(&x)),
+                Op::Negate(d, a) => unary(s, d, a, n, |x| montgomery::neg(&x)),
                 Op::Copy(d, a) => unary(s, d, a, n, |x| x),
                 Op::Horner { dst, start: first, factor, from, to } => {
                     unary(s, dst, first, n, |x| x);
                     for &part in &self.horner_parts[from as usize..to as usize] {
                         let (d, [f, p]) = regs(s, dst, [factor, part]);
                         for i in 0..n {
-                            d[i] = d[i] * f[i] + p[i];
+                            d[i] = montgomery::add(&montgomery::mul(&d[i], &f[i]), &p[i]);
                         }
                     }
                 }
@@ -374,13 +379,15 @@ fn regs<const N: usize>(scratch: &mut [Fq], dst: Reg, operands: [Reg; N]) -> (&m
     (d, lanes)
 }
 
-fn binary(s: &mut [Fq], d: Reg, a: Reg, b: Reg, n: usize, f: impl Fn(Fq, Fq) -> Fq) {
+#[inline(always)]
+fn binary(s: &mut [Fq], d: Reg, a: Reg, b: Reg, n: usize, f: impl Fn(&Fq, &Fq) -> Fq) {
     let (d, [a, b]) = regs(s, d, [a, b]);
     for i in 0..n {
-        d[i] = f(a[i], b[i]);
+        d[i] = f(&a[i], &b[i]);
     }
 }
 
+#[inline(always)]
 fn unary(s: &mut [Fq], d: Reg, a: Reg, n: usize, f: impl Fn(Fq) -> Fq) {
     let (d, [a]) = regs(s, d, [a]);
     for i in 0..n {

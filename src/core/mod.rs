@@ -16,6 +16,7 @@ pub mod keystore;
 pub mod lent;
 pub mod memory;
 pub mod metrics;
+pub mod montgomery;
 pub mod msm;
 pub mod params;
 pub mod payload;
