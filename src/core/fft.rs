@@ -57,9 +57,34 @@ pub fn fft(a: &mut [Fq], omega: Fq, log_n: u32) {
     if n <= 1 {
         return;
     }
-    bit_reverse(a, log_n);
+    let copies = n / live_len(a);
+    if copies == 1 {
+        bit_reverse(a, log_n);
+    } else {
+        spread(a, copies);
+    }
     let twiddles = twiddles(omega, n / 2);
-    butterflies(a, 1, &twiddles);
+    butterflies(a, 1, &twiddles, copies);
+}
+
+/// The smallest power of two that holds every nonzero value of `a` (at least 1). midnight-proofs
+/// extends a polynomial to a larger domain by padding its coefficients with zeros: 3/4 or 7/8 of
+/// such a transform's input is zero, and the scan stops at the first nonzero value from the end.
+fn live_len(a: &[Fq]) -> usize {
+    let last = a.iter().rposition(|x| *x != Fq::ZERO).unwrap_or(0);
+    (last + 1).next_power_of_two()
+}
+
+/// Bit reversal for an input that is zero beyond its first n / copies values. In bit-reversed
+/// order those values fall on every copies-th position, with zeros between, and the first
+/// log2(copies) stages of butterflies only copy each into the zeros of its block. So this writes
+/// the blocks directly: block b is `copies` times the value at the bit reversal of b among the
+/// live values.
+fn spread(a: &mut [Fq], copies: usize) {
+    let live = a.len() / copies;
+    let mut values = a[..live].to_vec();
+    bit_reverse(&mut values, live.trailing_zeros());
+    a.par_chunks_mut(copies).zip(values.par_iter()).with_min_len((CHUNK / copies).max(1)).for_each(|(block, v)| block.fill(*v));
 }
 
 /// Swaps every element with the one at its bit-reversed index. Each pair is swapped once, by
@@ -102,27 +127,31 @@ fn twiddles(omega: Fq, count: usize) -> Vec<Fq> {
     out
 }
 
-/// The butterflies of `a`, already in bit-reversed order. `stride` is the twiddle step at this
-/// block size: `twiddles` holds the powers of the full transform's root, so a block of m points
-/// uses every (n / m)-th one.
-fn butterflies(a: &mut [Fq], stride: usize, twiddles: &[Fq]) {
+/// The butterflies of `a`, already in bit-reversed order, for blocks larger than `done` (the
+/// stages up to blocks of `done` points are done). `stride` is the twiddle step at this block
+/// size: `twiddles` holds the powers of the full transform's root, so a block of m points uses
+/// every (n / m)-th one.
+fn butterflies(a: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) {
     let m = a.len();
+    if m <= done {
+        return;
+    }
     if m < SERIAL_BELOW {
-        return serial(a, stride, twiddles);
+        return serial(a, stride, twiddles, done);
     }
     let (left, right) = a.split_at_mut(m / 2);
-    rayon::join(|| butterflies(left, stride * 2, twiddles), || butterflies(right, stride * 2, twiddles));
+    rayon::join(|| butterflies(left, stride * 2, twiddles, done), || butterflies(right, stride * 2, twiddles, done));
     left.par_chunks_mut(SERIAL_BELOW)
         .zip(right.par_chunks_mut(SERIAL_BELOW))
         .enumerate()
         .for_each(|(c, (l, r))| with_fast_arith(#[inline(always)] || combine(l, r, c * SERIAL_BELOW, stride, twiddles)));
 }
 
-/// All stages of a block, smallest first, on this thread.
-fn serial(a: &mut [Fq], stride: usize, twiddles: &[Fq]) {
+/// The stages of a block beyond blocks of `done` points, smallest first, on this thread.
+fn serial(a: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) {
     let m = a.len();
     with_fast_arith(#[inline(always)] || {
-        let mut half = 1;
+        let mut half = done;
         while half < m {
             let step = stride * (m / (2 * half));
             for block in a.chunks_mut(2 * half) {
@@ -176,6 +205,38 @@ mod tests {
     }
 
     #[test]
+    fn inputs_padded_with_zeros_equal_best_fft() {
+        let mut rng = StdRng::seed_from_u64(9);
+        for log_n in [1, 2, 5, 11, 12, 14] {
+            let n = 1usize << log_n;
+            // Live prefixes of every power-of-two length and between them, down to none at all.
+            for live in [n, n - 1, n / 2 + 1, n / 2, n / 4, n / 8 + 3, 1, 0].map(|l| l.min(n)) {
+                let mut values = vec![Fq::ZERO; n];
+                values[..live].iter_mut().for_each(|v| *v = Fq::random(&mut rng));
+                let mut theirs = values.clone();
+                midnight_curves::fft::best_fft(&mut theirs, root(log_n), log_n);
+                for threads in [1, 3] {
+                    let mut ours = values.clone();
+                    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| fft(&mut ours, root(log_n), log_n));
+                    assert!(ours == theirs, "2^{log_n} points, {live} live, {threads} threads");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn live_len_is_the_power_of_two_past_the_last_nonzero_value() {
+        let mut a = vec![Fq::ZERO; 64];
+        assert_eq!(live_len(&a), 1);
+        a[0] = Fq::ONE;
+        assert_eq!(live_len(&a), 1);
+        a[16] = Fq::ONE;
+        assert_eq!(live_len(&a), 32);
+        a[63] = -Fq::ONE;
+        assert_eq!(live_len(&a), 64);
+    }
+
+    #[test]
     fn edge_values_zero_one_and_minus_one() {
         for fill in [Fq::ZERO, Fq::ONE, -Fq::ONE] {
             let log_n = 11;
@@ -192,9 +253,11 @@ mod tests {
     #[ignore]
     fn timing() {
         let mut rng = StdRng::seed_from_u64(1);
-        for log_n in [14, 16, 17] {
+        // Dense, and as coeff_to_extended pads a polynomial of a quarter of the points.
+        for (log_n, live) in [(14, 0), (16, 0), (16, 1 << 14), (17, 0)] {
             let n = 1usize << log_n;
-            let values: Vec<Fq> = (0..n).map(|_| Fq::from(rng.gen::<u64>())).collect();
+            let live = if live == 0 { n } else { live };
+            let values: Vec<Fq> = (0..n).map(|i| if i < live { Fq::from(rng.gen::<u64>()) } else { Fq::ZERO }).collect();
             let time = |f: &dyn Fn(&mut Vec<Fq>)| {
                 let mut best = f64::MAX;
                 for _ in 0..5 {
@@ -207,7 +270,7 @@ mod tests {
             };
             let ours = time(&|v| fft(v, root(log_n), log_n));
             let theirs = time(&|v| midnight_curves::fft::best_fft(v, root(log_n), log_n));
-            println!("2^{log_n}: ours {ours:.2} ms, best_fft {theirs:.2} ms ({:.2}x)", ours / theirs);
+            println!("2^{log_n}, {live} live: ours {ours:.2} ms, best_fft {theirs:.2} ms ({:.2}x)", ours / theirs);
         }
     }
 }
