@@ -61,18 +61,38 @@ fn mac(a: u64, b: u64, c: u64, carry: u64) -> (u64, u64) {
     (t as u64, (t >> 64) as u64)
 }
 
+/// a ∘ b word by word with `step` (an overflowing add or sub), the carry (or borrow) of each
+/// word going into the next; and whether the last word carried (borrowed).
+#[inline(always)]
+fn ripple(a: [u64; 4], b: [u64; 4], step: impl Fn(u64, u64) -> (u64, bool)) -> ([u64; 4], bool) {
+    let mut out = [0u64; 4];
+    let mut carry = false;
+    for i in 0..4 {
+        let (x, c1) = step(a[i], b[i]);
+        let (x, c2) = step(x, carry as u64);
+        out[i] = x;
+        carry = c1 | c2;
+    }
+    (out, carry)
+}
+
+#[inline(always)]
+fn add_words(a: [u64; 4], b: [u64; 4]) -> ([u64; 4], bool) {
+    ripple(a, b, u64::overflowing_add)
+}
+
+#[inline(always)]
+fn sub_words(a: [u64; 4], b: [u64; 4]) -> ([u64; 4], bool) {
+    ripple(a, b, u64::overflowing_sub)
+}
+
 /// t − r if t ≥ r, else t (t < 2r).
 #[inline(always)]
 fn reduce_once(t: [u64; 4]) -> [u64; 4] {
-    let mut d = [0u64; 4];
-    let mut borrow = false;
-    for i in 0..4 {
-        let (x, b1) = t[i].overflowing_sub(MODULUS[i]);
-        let (x, b2) = x.overflowing_sub(borrow as u64);
-        d[i] = x;
-        borrow = b1 | b2;
+    match sub_words(t, MODULUS) {
+        (_, true) => t,
+        (d, false) => d,
     }
-    if borrow { t } else { d }
 }
 
 /// a·b in Montgomery form (coarsely integrated operand scanning).
@@ -104,16 +124,7 @@ pub fn square(a: &Fq) -> Fq {
 /// a + b: both are below r < 2^255, so the sum fits in four words.
 #[inline(always)]
 pub fn add(a: &Fq, b: &Fq) -> Fq {
-    let (a, b) = (words(a), words(b));
-    let mut s = [0u64; 4];
-    let mut carry = false;
-    for i in 0..4 {
-        let (x, c1) = a[i].overflowing_add(b[i]);
-        let (x, c2) = x.overflowing_add(carry as u64);
-        s[i] = x;
-        carry = c1 | c2;
-    }
-    element(reduce_once(s))
+    element(reduce_once(add_words(words(a), words(b)).0))
 }
 
 #[inline(always)]
@@ -124,25 +135,10 @@ pub fn double(a: &Fq) -> Fq {
 /// a − b, adding r back when it borrows.
 #[inline(always)]
 pub fn sub(a: &Fq, b: &Fq) -> Fq {
-    let (a, b) = (words(a), words(b));
-    let mut d = [0u64; 4];
-    let mut borrow = false;
-    for i in 0..4 {
-        let (x, b1) = a[i].overflowing_sub(b[i]);
-        let (x, b2) = x.overflowing_sub(borrow as u64);
-        d[i] = x;
-        borrow = b1 | b2;
+    match sub_words(words(a), words(b)) {
+        (d, true) => element(add_words(d, MODULUS).0),
+        (d, false) => element(d),
     }
-    if borrow {
-        let mut carry = false;
-        for i in 0..4 {
-            let (x, c1) = d[i].overflowing_add(MODULUS[i]);
-            let (x, c2) = x.overflowing_add(carry as u64);
-            d[i] = x;
-            carry = c1 | c2;
-        }
-    }
-    element(d)
 }
 
 #[inline(always)]
