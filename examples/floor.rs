@@ -51,7 +51,7 @@ fn run() -> Result<String, String> {
     let args = parse_args()?;
     let circuit = Circuit::load(&args.id, &CircuitFiles::in_dir(&args.dir, &args.id)).map_err(|e| e.message)?;
     let bytes = std::fs::read(&args.preimage).map_err(|e| format!("{}: {e}", args.preimage.display()))?;
-    let preimage = Witness::Serialized(bytes).into_preimage(&args.id).map_err(|e| e.message)?;
+    let preimage = Witness::Serialized(bytes.into()).into_preimage(&args.id).map_err(|e| e.message)?;
     // Hot params: the embedded SRS is parsed and downsized to k here, outside the timed loop.
     let params = ParamsStore::new(vec![]);
     params.get(circuit.k).map_err(|e| e.message)?;
