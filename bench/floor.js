@@ -14,11 +14,18 @@ const BINARY = path.join(TARGET, 'release', 'examples', 'floor')
  */
 function floorBinary(log) {
   log('building the Rust floor: cargo build --release --example floor')
-  // Cargo's output goes to stderr so stdout keeps only the table.
-  const built = spawnSync('cargo', ['build', '--release', '--example', 'floor'], { cwd: ROOT, stdio: ['ignore', 2, 2] })
-  if (built.error) throw built.error
-  if (built.status !== 0) throw new Error(`cargo build --example floor failed (exit ${built.status})`)
+  // Like every build path, first our diffs to the crates.io sources (kept when already applied).
+  // Output goes to stderr so stdout keeps only the table.
+  run(process.execPath, [path.join(ROOT, 'scripts', 'patch-crates.js')])
+  run('cargo', ['build', '--release', '--example', 'floor'])
   return BINARY
+}
+
+/** Runs a build step in the repository root; throws when it fails. */
+function run(command, args) {
+  const step = spawnSync(command, args, { cwd: ROOT, stdio: ['ignore', 2, 2] })
+  if (step.error) throw step.error
+  if (step.status !== 0) throw new Error(`${path.basename(command)} ${args.join(' ')} failed (exit ${step.status})`)
 }
 
 /**
