@@ -11,10 +11,19 @@
 //! In proofs, with the FFT and the gate evaluator on these functions: zswap output 3.23 → 3.11 s,
 //! arttt clearMemos 1.57 → 1.52 s (means of 4 alternating runs each).
 //!
+//! `mul_slices` and `mul_assign_slices` multiply whole slices: on CPUs with AVX-512 IFMA they
+//! make eight products at a time (`ifma`), otherwise one at a time with `mul`. The gate
+//! evaluator's multiplications and the FFT's twiddle products go through them. Measured on an
+//! Intel Xeon with IFMA: zswap output proofs 3.25 → 2.86 s with the gate evaluator on them, and
+//! 2.77 s with the FFT too (3 alternating runs of 3 proofs each).
+//!
 //! These functions work on `Fq`'s own representation (blst's `blst_fr`: four little-endian
 //! words in Montgomery form with R = 2^256, always fully reduced), so each result is the same
 //! element in the same bits as blst's: they are tested against `Fq`'s operators.
 use midnight_curves::Fq;
+
+#[cfg(target_arch = "x86_64")]
+mod ifma;
 
 /// Runs `f`, compiled with BMI2 and ADX when this CPU has them. That applies only to code inlined
 /// here, so `f` is the hot loop itself, written as an `#[inline(always)]` closure (without it,
@@ -146,6 +155,52 @@ pub fn neg(a: &Fq) -> Fq {
     sub(&element([0; 4]), a)
 }
 
+/// out[i] = a[i]·b[i] for every i (the slices are as long as `out`): eight at a time with
+/// AVX-512 IFMA on CPUs that have it (`ifma`), one at a time with `mul` otherwise.
+#[inline(always)]
+pub fn mul_slices(out: &mut [Fq], a: &[Fq], b: &[Fq]) {
+    let n = out.len();
+    let (a, b) = (&a[..n], &b[..n]);
+    let done = products_in_groups(out.as_mut_ptr(), a.as_ptr(), b.as_ptr(), n);
+    for i in done..n {
+        out[i] = mul(&a[i], &b[i]);
+    }
+}
+
+/// acc[i] = acc[i]·b[i] for every i (b is as long as `acc`), like `mul_slices`.
+#[inline(always)]
+pub fn mul_assign_slices(acc: &mut [Fq], b: &[Fq]) {
+    let n = acc.len();
+    let b = &b[..n];
+    let at = acc.as_mut_ptr();
+    let done = products_in_groups(at, at, b.as_ptr(), n);
+    for i in done..n {
+        acc[i] = mul(&acc[i], &b[i]);
+    }
+}
+
+/// Whether `mul_slices` makes its products eight at a time on this CPU: callers that would
+/// regroup their work for it ask first.
+#[inline(always)]
+pub fn vector_products() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return ifma::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// How many of the first n products the vector unit made, from the start: none without one.
+#[inline(always)]
+fn products_in_groups(out: *mut Fq, a: *const Fq, b: *const Fq, n: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if ifma::available() {
+        // Safe: the CPU has the features, and the callers' pointers hold n elements.
+        return unsafe { ifma::mul_raw(out, a, b, n) };
+    }
+    let _ = (out, a, b, n);
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,8 +239,57 @@ mod tests {
         }
     }
 
+    /// Every pair of samples, as two slices.
+    fn pairs() -> (Vec<Fq>, Vec<Fq>) {
+        let xs = samples();
+        xs.iter().flat_map(|a| xs.iter().map(move |b| (*a, *b))).unzip()
+    }
+
+    #[test]
+    fn slice_products_equal_blsts_bit_for_bit() {
+        let (a, b) = pairs();
+        let want: Vec<Fq> = a.iter().zip(&b).map(|(x, y)| *x * y).collect();
+        // Slices of every length from 1 to 19, so each ends at every offset from a group of 8.
+        let mut at = 0;
+        for len in (1..=19).cycle() {
+            if at >= a.len() {
+                break;
+            }
+            let r = at..(at + len).min(a.len());
+            let mut out = vec![Fq::ZERO; r.len()];
+            mul_slices(&mut out, &a[r.clone()], &b[r.clone()]);
+            let mut acc = a[r.clone()].to_vec();
+            mul_assign_slices(&mut acc, &b[r.clone()]);
+            for (i, k) in r.clone().enumerate() {
+                assert_eq!(words(&out[i]), words(&want[k]), "{:?} · {:?}", a[k], b[k]);
+                assert_eq!(words(&acc[i]), words(&want[k]), "in place: {:?} · {:?}", a[k], b[k]);
+            }
+            at = r.end;
+        }
+    }
+
+    /// On a CPU with IFMA, `mul_slices` takes the vector path (checked here, where the results
+    /// are already checked above): a silent fallback would lose the speed and test nothing.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_vector_path_runs_where_the_cpu_has_ifma() {
+        let (a, b) = pairs();
+        let mut out = vec![Fq::ZERO; 64];
+        let done = products_in_groups(out.as_mut_ptr(), a.as_ptr(), b.as_ptr(), 64);
+        assert_eq!(done, if vector_products() { 64 } else { 0 });
+        println!("IFMA: {}", ifma::available());
+    }
+
     /// Nanoseconds per `op` over arrays that stay in cache, run inside `with_fast_arith` or not.
     fn per_op(op: impl Fn(&Fq, &Fq) -> Fq, fast: bool) -> f64 {
+        per_element(|d, a, b| {
+            let run = |d: &mut [Fq]| d.iter_mut().zip(a.iter().zip(b)).for_each(|(d, (x, y))| *d = op(x, y));
+            if fast { with_fast_arith(#[inline(always)] || run(d)) } else { run(d) }
+        })
+    }
+
+    /// Nanoseconds per element of `round(d, a, b)` over 1,024 random elements in cache.
+    fn per_element(round: impl Fn(&mut [Fq], &[Fq], &[Fq])) -> f64 {
         let mut rng = StdRng::seed_from_u64(3);
         let (n, rounds) = (1 << 10, 3000);
         let a: Vec<Fq> = (0..n).map(|_| Fq::random(&mut rng)).collect();
@@ -193,8 +297,7 @@ mod tests {
         let mut d = vec![Fq::ZERO; n];
         let t = std::time::Instant::now();
         for _ in 0..rounds {
-            let run = |d: &mut [Fq]| d.iter_mut().zip(a.iter().zip(&b)).for_each(|(d, (x, y))| *d = op(x, y));
-            if fast { with_fast_arith(#[inline(always)] || run(&mut d)) } else { run(&mut d) }
+            round(&mut d, &a, &b);
             std::hint::black_box(&d);
         }
         t.elapsed().as_secs_f64() * 1e9 / (rounds * n) as f64
@@ -207,5 +310,15 @@ mod tests {
         println!("mul: blst {:.1} ns, ours {:.1} ns, ours with_fast_arith {:.1} ns", per_op(|x, y| *x * y, false), per_op(mul, false), per_op(mul, true));
         println!("add: blst {:.1} ns, ours with_fast_arith {:.1} ns", per_op(|x, y| *x + y, false), per_op(add, true));
         println!("sub: blst {:.1} ns, ours with_fast_arith {:.1} ns", per_op(|x, y| *x - y, false), per_op(sub, true));
+        println!("mul over slices of 32: {:.1} ns", per_slice_op());
+    }
+
+    /// Nanoseconds per product of `mul_slices` over 32-element slices (the gate evaluator's).
+    fn per_slice_op() -> f64 {
+        per_element(|d, a, b| {
+            for ((d, a), b) in d.chunks_mut(32).zip(a.chunks(32)).zip(b.chunks(32)) {
+                mul_slices(d, a, b);
+            }
+        })
     }
 }
