@@ -13,6 +13,8 @@ pub mod ir_check;
 pub mod key_check;
 pub mod keygen;
 pub mod keystore;
+#[cfg(target_arch = "x86_64")]
+pub mod lanes;
 pub mod lent;
 pub mod memory;
 pub mod metrics;

@@ -6,19 +6,49 @@
 use blst::{blst_fp, blst_p1, blst_p1_affine};
 use rayon::prelude::*;
 
+#[cfg(target_arch = "x86_64")]
+mod ifma;
+
 /// The batch's denominators x_b − x_a, then their prefix products: kept across batches, so a
 /// batch allocates nothing.
 #[derive(Default)]
 pub struct Scratch {
     den: Vec<blst_fp>,
     prefix: Vec<blst_fp>,
+    /// The same for eight additions at a time (`ifma`), and the additions it leaves.
+    #[cfg(target_arch = "x86_64")]
+    lanes: ifma::Prefixes,
+    #[cfg(target_arch = "x86_64")]
+    equal_x: Vec<usize>,
 }
 
-/// a[k] += b[k] for every k. No input may be at infinity; a sum at infinity comes out as blst's
-/// affine infinity (all zero, `is_infinity`). Equal x (a doubling, or a sum at infinity) is
-/// done projectively: its denominator is zero and the shared inversion skips it.
+/// a[k] += b[k] for every k (b is as long as a). No input may be at infinity; a sum at infinity
+/// comes out as blst's affine infinity (all zero, `is_infinity`). Equal x (a doubling, or a sum
+/// at infinity) is done projectively: its denominator is zero and the shared inversion skips it.
+/// Eight additions at a time on CPUs with AVX-512 IFMA (`ifma`), one at a time otherwise.
 pub fn add_assign(a: &mut [blst_p1_affine], b: &[blst_p1_affine], scratch: &mut Scratch) {
-    let Scratch { den, prefix } = scratch;
+    #[cfg(target_arch = "x86_64")]
+    if a.len() >= LANES_FROM && ifma::available() {
+        let Scratch { lanes, equal_x, .. } = scratch;
+        equal_x.clear();
+        // Safe: the CPU has the features, checked just above.
+        unsafe { ifma::add_assign(a, b, lanes, equal_x) };
+        for &k in equal_x.iter() {
+            a[k] = add_projective(&a[k], &b[k]);
+        }
+        return;
+    }
+    add_assign_one_by_one(a, b, scratch);
+}
+
+/// Batches shorter than this go one addition at a time: the eight lanes' own inversion costs
+/// about as much as a score of products.
+#[cfg(target_arch = "x86_64")]
+const LANES_FROM: usize = 32;
+
+/// `add_assign`, one addition at a time.
+fn add_assign_one_by_one(a: &mut [blst_p1_affine], b: &[blst_p1_affine], scratch: &mut Scratch) {
+    let Scratch { den, prefix, .. } = scratch;
     den.clear();
     prefix.clear();
     let mut acc = one();
@@ -137,4 +167,81 @@ fn pair_starts(entries: &[(u32, blst_p1_affine)]) -> Vec<usize> {
         }
     }
     starts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    fn random_points(n: usize, rng: &mut StdRng) -> Vec<blst_p1_affine> {
+        let g = unsafe { *blst::blst_p1_generator() };
+        (0..n)
+            .map(|_| {
+                let s: [u8; 32] = rng.gen();
+                let (mut p, mut out) = (blst_p1::default(), blst_p1_affine::default());
+                unsafe {
+                    blst::blst_p1_mult(&mut p, &g, s.as_ptr(), 255);
+                    blst::blst_p1_to_affine(&mut out, &p);
+                }
+                out
+            })
+            .collect()
+    }
+
+    fn neg(p: &blst_p1_affine) -> blst_p1_affine {
+        let mut q = *p;
+        unsafe { blst::blst_fp_cneg(&mut q.y, &p.y, true) };
+        q
+    }
+
+    /// Batches of every length up to 40 and a few longer, a fifth of their additions doublings
+    /// or sums at infinity, in both orders of operands: `add_assign` equals the one-by-one
+    /// additions bit for bit, and both equal blst's projective sums.
+    #[test]
+    fn batched_additions_equal_one_by_one_and_blsts() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let pool = random_points(300, &mut rng);
+        for n in (1..=40).chain([63, 64, 65, 255, 256]) {
+            let a: Vec<_> = (0..n).map(|_| pool[rng.gen_range(0..pool.len())]).collect();
+            let b: Vec<_> = a
+                .iter()
+                .map(|p| match rng.gen_range(0..10) {
+                    0 => *p,
+                    1 => neg(p),
+                    _ => pool[rng.gen_range(0..pool.len())],
+                })
+                .collect();
+            let (mut fast, mut slow) = (a.clone(), a.clone());
+            add_assign(&mut fast, &b, &mut Scratch::default());
+            add_assign_one_by_one(&mut slow, &b, &mut Scratch::default());
+            for k in 0..n {
+                assert_eq!(format!("{:?}", fast[k]), format!("{:?}", slow[k]), "n {n}, addition {k}");
+                let want = add_projective(&a[k], &b[k]);
+                assert_eq!(format!("{:?}", fast[k]), format!("{:?}", want), "n {n}, addition {k}");
+            }
+        }
+    }
+
+    /// On a CPU with IFMA the lanes do the additions, leaving only the equal x to the caller.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_lanes_add_where_the_cpu_has_ifma() {
+        println!("IFMA: {}", ifma::available());
+        if !ifma::available() {
+            return;
+        }
+        let mut rng = StdRng::seed_from_u64(8);
+        let a = random_points(21, &mut rng);
+        let mut b = random_points(21, &mut rng);
+        b[3] = a[3];
+        b[20] = neg(&a[20]);
+        let (mut sums, mut equal_x) = (a.clone(), Vec::new());
+        unsafe { ifma::add_assign(&mut sums, &b, &mut Vec::new(), &mut equal_x) };
+        equal_x.sort();
+        assert_eq!(equal_x, [3, 20]);
+        for k in (0..21).filter(|k| ![3, 20].contains(k)) {
+            assert_eq!(format!("{:?}", sums[k]), format!("{:?}", add_projective(&a[k], &b[k])), "addition {k}");
+        }
+    }
 }
