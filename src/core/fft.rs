@@ -17,6 +17,9 @@ use midnight_curves::Fq;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
+#[cfg(target_arch = "x86_64")]
+mod ifma;
+
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
 /// Installs the engine into midnight-proofs (once per process; later calls do nothing).
@@ -136,7 +139,7 @@ fn butterflies(a: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) {
     if m <= done {
         return;
     }
-    if m < SERIAL_BELOW {
+    if m < SERIAL_BELOW || (lanes_take(m) && stride >= rayon::current_num_threads()) {
         return serial(a, stride, twiddles, done);
     }
     let (left, right) = a.split_at_mut(m / 2);
@@ -152,6 +155,11 @@ fn serial(a: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) {
     let m = a.len();
     with_fast_arith(#[inline(always)] || {
         let mut half = done;
+        #[cfg(target_arch = "x86_64")]
+        if lanes_take(m) {
+            // Safe: the CPU has the features (`lanes_take`).
+            half = unsafe { ifma::first_stages(a, stride, twiddles, done) };
+        }
         while half < m {
             let step = stride * (m / (2 * half));
             for block in a.chunks_mut(2 * half) {
@@ -161,6 +169,15 @@ fn serial(a: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) {
             half *= 2;
         }
     })
+}
+
+/// Whether `ifma::first_stages` takes a block of m points on this CPU.
+#[inline(always)]
+fn lanes_take(m: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return (16..=8 * ifma::MAX_EIGHTH).contains(&m) && ifma::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// left[i], right[i] ← left[i] + w^j·right[i], left[i] − w^j·right[i], with j = offset + i and
@@ -215,7 +232,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         for threads in [1, 2, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            for log_n in [0, 1, 2, 3, 9, 10, 11, 12, 13, 16] {
+            for log_n in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16] {
                 let n = 1usize << log_n;
                 let values: Vec<Fq> = (0..n).map(|_| Fq::from(rng.gen::<u64>()) * Fq::from(rng.gen::<u64>())).collect();
                 for omega in [root(log_n), root(log_n).invert().unwrap()] {

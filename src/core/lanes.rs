@@ -227,6 +227,22 @@ pub unsafe fn sub<const L: usize>(x: &[__m512i; L], y: &[__m512i; L], m: &Modulu
     out
 }
 
+/// x + y mod m, for x and y below m in normalized limbs.
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+pub unsafe fn add<const L: usize>(x: &[__m512i; L], y: &[__m512i; L], m: &Modulus<L>) -> [__m512i; L] {
+    let mask = _mm512_set1_epi64(MASK as i64);
+    let mut sum = [_mm512_setzero_si512(); L];
+    let mut carry = _mm512_setzero_si512();
+    for j in 0..L {
+        let v = _mm512_add_epi64(_mm512_add_epi64(x[j], y[j]), carry);
+        sum[j] = _mm512_and_si512(v, mask);
+        carry = _mm512_srli_epi64::<52>(v);
+    }
+    // Below 2m < 2^(52·L): the top limb's carry is zero.
+    reduce_once(&sum, &splat(&m.limbs))
+}
+
 /// The lanes where x is zero.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]

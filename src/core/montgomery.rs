@@ -47,6 +47,10 @@ const MODULUS: [u64; 4] = [0xffff_ffff_0000_0001, 0x53bd_a402_fffe_5bfe, 0x3339_
 /// −r^−1 mod 2^64, the Montgomery reduction's per-word factor.
 const INV: u64 = 0xffff_fffe_ffff_ffff;
 
+/// r as the AVX-512 lanes use it (`lanes`).
+#[cfg(target_arch = "x86_64")]
+pub const LANES_MODULUS: crate::core::lanes::Modulus<5> = crate::core::lanes::Modulus::new::<4>(MODULUS, INV);
+
 // The multiplication below skips the carry out of the top word, which holds only because r's
 // top word leaves more than a bit of headroom.
 const _: () = assert!(MODULUS[3] < (u64::MAX >> 1) - 1);

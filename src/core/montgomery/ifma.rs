@@ -11,14 +11,11 @@
 
 use std::arch::x86_64::*;
 
-use super::{Fq, INV, MODULUS};
-use crate::core::lanes::{self, Modulus};
+use super::{Fq, LANES_MODULUS as R};
+use crate::core::lanes;
 
 /// Whether this CPU can run `mul_raw`.
 pub use crate::core::lanes::available;
-
-/// r as the lanes use it.
-const R: Modulus<5> = Modulus::new::<4>(MODULUS, INV);
 
 /// out[i] = a[i]·b[i] for every full group of 8; returns how many it did. `out` may be `a`:
 /// each group is read whole before it is written.
