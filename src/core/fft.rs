@@ -10,7 +10,10 @@
 //!   the pool too, where `best_fft` leaves the last stage, 1/log_n of the work, to one thread.
 //!
 //! Like the MSM engine it runs on the caller's rayon pool, the prover's. Its butterflies use the
-//! inlined arithmetic of `montgomery`.
+//! inlined arithmetic of `montgomery`. On CPUs with AVX-512 IFMA, blocks of up to 4,096 points
+//! make their first stages eight lanes at a time (`ifma`): 2^17 points took 23 ms before and
+//! 14–17 ms after, and zswap output proofs 2,284 ms before and 2,040 ms after (Intel Xeon,
+//! means of 3 alternating runs of 3).
 use super::montgomery::{self, with_fast_arith};
 use ff::Field;
 use midnight_curves::Fq;

@@ -12,7 +12,8 @@
 //! arttt clearMemos 1.57 → 1.52 s (means of 4 alternating runs each).
 //!
 //! `mul_slices` and `mul_assign_slices` multiply whole slices: on CPUs with AVX-512 IFMA they
-//! make eight products at a time (`ifma`), otherwise one at a time with `mul`. The gate
+//! make eight products at a time (`ifma`, on the lane arithmetic of `lanes`), otherwise one at a
+//! time with `mul`. The gate
 //! evaluator's multiplications and the FFT's twiddle products go through them. Measured on an
 //! Intel Xeon with IFMA: zswap output proofs 3.25 → 2.86 s with the gate evaluator on them, and
 //! 2.77 s with the FFT too (3 alternating runs of 3 proofs each).
@@ -129,10 +130,6 @@ pub fn mul(a: &Fq, b: &Fq) -> Fq {
     element(reduce_once(t))
 }
 
-#[inline(always)]
-pub fn square(a: &Fq) -> Fq {
-    mul(a, a)
-}
 
 /// a + b: both are below r < 2^255, so the sum fits in four words.
 #[inline(always)]
@@ -197,7 +194,7 @@ pub fn vector_products() -> bool {
 #[inline(always)]
 fn products_in_groups(out: *mut Fq, a: *const Fq, b: *const Fq, n: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if ifma::available() {
+    if vector_products() {
         // Safe: the CPU has the features, and the callers' pointers hold n elements.
         return unsafe { ifma::mul_raw(out, a, b, n) };
     }
@@ -233,7 +230,7 @@ mod tests {
         let xs = samples();
         for a in &xs {
             assert_eq!(words(&neg(a)), words(&-*a));
-            assert_eq!(words(&square(a)), words(&a.square()));
+            assert_eq!(words(&mul(a, a)), words(&a.square()));
             assert_eq!(words(&double(a)), words(&a.double()));
             for b in &xs {
                 assert_eq!(words(&mul(a, b)), words(&(*a * b)), "{a:?} · {b:?}");

@@ -2,6 +2,11 @@
 //! 5 multiplications and a squaring per addition, where blst's projective addition of an
 //! affine point costs about 11. The buckets (`buckets`) and the sums of points with a repeated
 //! scalar (`repeats`) both add this way.
+//!
+//! On CPUs with AVX-512 IFMA a batch goes eight additions at a time (`ifma`). Measured on an
+//! Intel Xeon (CPU model 207, `msm::timing`, 3 alternating runs): a dense MSM of 16,384 points
+//! took 78–97 ms one at a time and 45–48 ms eight at a time; zswap output proofs went from
+//! 2,904 to 2,326 ms (means of 3 alternating runs of 3).
 
 use blst::{blst_fp, blst_p1, blst_p1_affine};
 use rayon::prelude::*;
