@@ -180,7 +180,10 @@ fn lanes_take(m: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     return (16..=8 * ifma::MAX_EIGHTH).contains(&m) && ifma::available();
     #[cfg(not(target_arch = "x86_64"))]
-    false
+    {
+        let _ = m;
+        false
+    }
 }
 
 /// left[i], right[i] ← left[i] + w^j·right[i], left[i] − w^j·right[i], with j = offset + i and
