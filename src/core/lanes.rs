@@ -174,14 +174,7 @@ pub unsafe fn mont<const L: usize>(x: &[__m512i; L], y: &[__m512i; L], m: &Modul
         t[L - 1] = top;
         t[0] = _mm512_add_epi64(t[0], carry);
     }
-    let mask = _mm512_set1_epi64(MASK as i64);
-    let mut carry = zero;
-    for t in t.iter_mut() {
-        let v = _mm512_add_epi64(*t, carry);
-        *t = _mm512_and_si512(v, mask);
-        carry = _mm512_srli_epi64::<52>(v);
-    }
-    reduce_once(&t, &r)
+    reduce_once(&add_limbs(&t, &[zero; L]), &r)
 }
 
 /// x − m where that is not negative, else x; x below 2m in normalized limbs.
@@ -211,36 +204,40 @@ unsafe fn sub_limbs<const L: usize>(x: &[__m512i; L], y: &[__m512i; L]) -> ([__m
     (out, _mm512_test_epi64_mask(borrow, borrow))
 }
 
+/// x + y mod 2^(52·L) in normalized limbs; the limbs of x and y may exceed 52 bits (below 2^63).
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+unsafe fn add_limbs<const L: usize>(x: &[__m512i; L], y: &[__m512i; L]) -> [__m512i; L] {
+    let mask = _mm512_set1_epi64(MASK as i64);
+    let mut out = [_mm512_setzero_si512(); L];
+    let mut carry = _mm512_setzero_si512();
+    for j in 0..L {
+        let v = _mm512_add_epi64(_mm512_add_epi64(x[j], y[j]), carry);
+        out[j] = _mm512_and_si512(v, mask);
+        carry = _mm512_srli_epi64::<52>(v);
+    }
+    out
+}
+
 /// x − y mod m, for x and y below m in normalized limbs.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 pub unsafe fn sub<const L: usize>(x: &[__m512i; L], y: &[__m512i; L], m: &Modulus<L>) -> [__m512i; L] {
-    let (mut out, negative) = sub_limbs(x, y);
+    let (diff, negative) = sub_limbs(x, y);
     // Lanes that went below zero get m back; the carry out of the top limb cancels the borrow.
-    let mask = _mm512_set1_epi64(MASK as i64);
-    let mut carry = _mm512_setzero_si512();
-    for (o, &limb) in out.iter_mut().zip(&m.limbs) {
-        let v = _mm512_add_epi64(_mm512_add_epi64(*o, _mm512_maskz_set1_epi64(negative, limb as i64)), carry);
-        *o = _mm512_and_si512(v, mask);
-        carry = _mm512_srli_epi64::<52>(v);
+    let mut back = splat(&m.limbs);
+    for b in back.iter_mut() {
+        *b = _mm512_maskz_mov_epi64(negative, *b);
     }
-    out
+    add_limbs(&diff, &back)
 }
 
 /// x + y mod m, for x and y below m in normalized limbs.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 pub unsafe fn add<const L: usize>(x: &[__m512i; L], y: &[__m512i; L], m: &Modulus<L>) -> [__m512i; L] {
-    let mask = _mm512_set1_epi64(MASK as i64);
-    let mut sum = [_mm512_setzero_si512(); L];
-    let mut carry = _mm512_setzero_si512();
-    for j in 0..L {
-        let v = _mm512_add_epi64(_mm512_add_epi64(x[j], y[j]), carry);
-        sum[j] = _mm512_and_si512(v, mask);
-        carry = _mm512_srli_epi64::<52>(v);
-    }
     // Below 2m < 2^(52·L): the top limb's carry is zero.
-    reduce_once(&sum, &splat(&m.limbs))
+    reduce_once(&add_limbs(x, y), &splat(&m.limbs))
 }
 
 /// The lanes where x is zero.
