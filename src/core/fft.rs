@@ -11,9 +11,10 @@
 //!
 //! Like the MSM engine it runs on the caller's rayon pool, the prover's. Its butterflies use the
 //! inlined arithmetic of `montgomery`. On CPUs with AVX-512 IFMA, blocks of up to 4,096 points
-//! make their first stages eight lanes at a time (`ifma`): 2^17 points took 23 ms before and
-//! 14–17 ms after, and zswap output proofs 2,284 ms before and 2,040 ms after (Intel Xeon,
-//! means of 3 alternating runs of 3).
+//! make their first stages eight lanes at a time, and every other stage makes its butterflies
+//! eight at a time (`ifma`): 2^17 points took 23 ms before and 10.5–10.7 ms after, and zswap
+//! output proofs 2,284 ms before and 2,040 ms after the first part (Intel Xeon, means of 3
+//! alternating runs of 3; docs/fft.md has each step).
 use super::montgomery::{self, with_fast_arith};
 use ff::Field;
 use midnight_curves::Fq;
@@ -190,35 +191,16 @@ fn lanes_take(m: usize) -> bool {
 /// w = twiddles[step]: the butterflies of positions offset.. of a block's two halves.
 #[inline(always)]
 fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddles: &[Fq]) {
-    if left.len() >= GROUP && montgomery::vector_products() {
-        return combine_grouped(left, right, offset, step, twiddles);
+    #[cfg(target_arch = "x86_64")]
+    if left.len() % 8 == 0 && ifma::available() {
+        // Safe: the CPU has the features, checked just above.
+        return unsafe { ifma::combine(left, right, offset, step, twiddles) };
     }
     for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
         let j = offset + i;
         let t = if j == 0 { *r } else { montgomery::mul(r, &twiddles[j * step]) };
         *r = montgomery::sub(l, &t);
         *l = montgomery::add(l, &t);
-    }
-}
-
-/// Butterflies per call of `mul_slices` in `combine_grouped`.
-const GROUP: usize = 32;
-
-/// `combine` with its twiddle products made `GROUP` at a time by `mul_slices`, which the vector
-/// unit does eight at a time (it multiplies by w^0 = 1 too, which costs one product in a group).
-#[inline(always)]
-fn combine_grouped(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddles: &[Fq]) {
-    let (mut w, mut t) = ([Fq::ZERO; GROUP], [Fq::ZERO; GROUP]);
-    for (g, (l, r)) in left.chunks_mut(GROUP).zip(right.chunks_mut(GROUP)).enumerate() {
-        let (n, first) = (l.len(), offset + g * GROUP);
-        for (k, w) in w[..n].iter_mut().enumerate() {
-            *w = twiddles[(first + k) * step];
-        }
-        montgomery::mul_slices(&mut t[..n], r, &w[..n]);
-        for k in 0..n {
-            r[k] = montgomery::sub(&l[k], &t[k]);
-            l[k] = montgomery::add(&l[k], &t[k]);
-        }
     }
 }
 

@@ -24,7 +24,7 @@
 use midnight_curves::Fq;
 
 #[cfg(target_arch = "x86_64")]
-mod ifma;
+pub mod ifma;
 
 /// Runs `f`, compiled with BMI2 and ADX when this CPU has them. That applies only to code inlined
 /// here, so `f` is the hot loop itself, written as an `#[inline(always)]` closure (without it,

@@ -9,7 +9,7 @@ use std::arch::x86_64::*;
 use midnight_curves::Fq;
 
 use crate::core::lanes;
-use crate::core::montgomery::LANES_MODULUS as R;
+use crate::core::montgomery::{ifma as fr8, LANES_MODULUS as R};
 
 pub use crate::core::lanes::available;
 
@@ -74,6 +74,38 @@ unsafe fn stages(block: &mut [Fq], columns: &mut [Fr8], stride: usize, twiddles:
         store(base.add(4 * g), eighth, c);
     }
     half
+}
+
+/// left[i], right[i] ← left[i] + w^j·right[i], left[i] − w^j·right[i], with j = offset + i and
+/// w = twiddles[step], eight butterflies at a time: `fft::combine` for halves whose length is a
+/// multiple of 8.
+///
+/// # Safety
+/// The CPU must have AVX-512F and IFMA (`available`).
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub unsafe fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddles: &[Fq]) {
+    let n = left.len();
+    assert!(right.len() == n && n % 8 == 0 && (n == 0 || (offset + n - 1) * step < twiddles.len()));
+    let (l, r, w) = (left.as_mut_ptr(), right.as_mut_ptr(), twiddles.as_ptr() as *const i64);
+    for k in (0..n).step_by(8) {
+        let (u, v) = (fr8::load(l.add(k), 0), fr8::load(r.add(k), 0));
+        let t = lanes::mont(&twiddles8(w, (offset + k) * step, step), &v, &R);
+        fr8::store(l.add(k), &lanes::add(&u, &t, &R));
+        fr8::store(r.add(k), &lanes::sub(&u, &t, &R));
+    }
+}
+
+/// twiddles[first], twiddles[first + step], … (8 of them), shifted as a product's left operand.
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+unsafe fn twiddles8(twiddles: *const i64, first: usize, step: usize) -> Fr8 {
+    let (first, step) = (4 * first as i64, 4 * step as i64);
+    let at = _mm512_setr_epi64(first, first + step, first + 2 * step, first + 3 * step, first + 4 * step, first + 5 * step, first + 6 * step, first + 7 * step);
+    let mut w = [_mm512_setzero_si512(); 4];
+    for (k, w) in w.iter_mut().enumerate() {
+        *w = _mm512_i64gather_epi64::<8>(_mm512_add_epi64(at, _mm512_set1_epi64(k as i64)), twiddles);
+    }
+    lanes::split::<4, 5>(&w, R.shift)
 }
 
 /// Position g of every eighth (the point at `at` and those eighth, 2·eighth, … points after it).

@@ -26,11 +26,30 @@ pub use crate::core::lanes::available;
 pub unsafe fn mul_raw(out: *mut Fq, a: *const Fq, b: *const Fq, n: usize) -> usize {
     let full = n / 8 * 8;
     for k in (0..full).step_by(8) {
-        let x = lanes::split::<4, 5>(&transpose_in(a.add(k)), R.shift);
-        let y = lanes::split::<4, 5>(&transpose_in(b.add(k)), 0);
-        transpose_out(out.add(k), lanes::join(&lanes::mont(&x, &y, &R)));
+        store(out.add(k), &lanes::mont(&load(a.add(k), R.shift), &load(b.add(k), 0), &R));
     }
     full
+}
+
+/// The eight elements at p in limbs, lane k holding element k, shifted left by `shift` bits
+/// (R.shift for a product's left operand, see `lanes`).
+///
+/// # Safety
+/// As `mul_raw`'s; p holds at least 8 elements.
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+pub unsafe fn load(p: *const Fq, shift: u32) -> [__m512i; 5] {
+    lanes::split::<4, 5>(&transpose_in(p), shift)
+}
+
+/// The inverse of `load` (unshifted), stored at p.
+///
+/// # Safety
+/// As `mul_raw`'s; p holds at least 8 elements.
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+pub unsafe fn store(p: *mut Fq, limbs: &[__m512i; 5]) {
+    transpose_out(p, lanes::join(limbs))
 }
 
 // The helpers below carry the same target features as `mul_raw`, so they inline into it, and
