@@ -24,14 +24,18 @@ use midnight_curves::Fq;
 use midnight_proofs::plonk::evaluation::{Calculation, GraphInputs, GraphEvaluator, ValueSource};
 use rayon::prelude::*;
 
+#[cfg(target_arch = "x86_64")]
+mod ifma;
+
 /// Rows per block: one operation runs over this many rows before the next is dispatched.
 const LANES: usize = 32;
 /// Blocks per parallel task: few, so that a worker done early takes more of the rest (with 64,
 /// the last task of a graph held one worker alone for about 30 ms per zswap output proof). The
 /// scratch is set up once per run of tasks on a worker, not per task.
 const BLOCKS_PER_TASK: usize = 8;
-/// Registers a program may use. Each is `LANES` values (1 KiB) in every task's scratch, so this
-/// bounds a task's scratch to 16 MiB whatever the proving key's gates are. Real circuits use about
+/// Registers a program may use. Each is `LANES` values (1 KiB, or 1.25 KiB in limbs on CPUs with
+/// IFMA) in every worker's scratch, so this bounds a worker's scratch to 16 MiB (20 MiB in limbs,
+/// and 36 MiB if it met both kinds of block) whatever the proving key's gates are. Real circuits use about
 /// a hundred (the zswap output's custom gates: 108); a graph that needs more is left to
 /// midnight-proofs, whose per-row scratch is `LANES` times smaller.
 const MAX_REGISTERS: usize = 1 << 14;
@@ -65,7 +69,7 @@ fn engine(graph: &GraphEvaluator<Fq>, inputs: &GraphInputs<'_>, values: &mut [Fq
     }
     match Program::compile(graph, inputs) {
         Some(program) => {
-            program.run(&columns, values);
+            program.run(&columns, values, in_lanes());
             EVALUATED.fetch_add(1, Relaxed);
             true
         }
@@ -104,6 +108,22 @@ struct Program {
     result: Option<Reg>,
 }
 
+/// A worker's registers, set up on its first block of each kind and kept for the next.
+#[derive(Default)]
+struct Scratch {
+    plain: Option<Vec<Fq>>,
+    #[cfg(target_arch = "x86_64")]
+    lanes: Option<Vec<ifma::Reg8>>,
+}
+
+/// Whether this CPU evaluates full blocks in lanes.
+fn in_lanes() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return ifma::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// Where a calculation's operand lives before compilation: a register, or a value to load.
 enum Operand {
     Reg(Reg),
@@ -139,19 +159,26 @@ impl Program {
         Some(c.program)
     }
 
-    fn run(&self, columns: &[&[Fq]], values: &mut [Fq]) {
+    /// Evaluates every row into `values`: full blocks in lanes when `in_lanes` (a CPU with
+    /// AVX-512 IFMA, `ifma`), everything else one row at a time.
+    fn run(&self, columns: &[&[Fq]], values: &mut [Fq], in_lanes: bool) {
         let task_rows = LANES * BLOCKS_PER_TASK;
-        values.par_chunks_mut(task_rows).enumerate().for_each_init(
-            || self.scratch(),
-            |scratch, (task, rows)| {
-                with_fast_arith(#[inline(always)] || {
-                    for (block, out) in rows.chunks_mut(LANES).enumerate() {
-                        let start = task * task_rows + block * LANES;
-                        self.block(scratch, columns, start, out);
+        values.par_chunks_mut(task_rows).enumerate().for_each_init(Scratch::default, |scratch, (task, rows)| {
+            for (block, out) in rows.chunks_mut(LANES).enumerate() {
+                let start = task * task_rows + block * LANES;
+                #[cfg(target_arch = "x86_64")]
+                if in_lanes && out.len() == LANES {
+                    // Safe: `in_lanes` only where the CPU has the features (`engine`).
+                    unsafe {
+                        let s = scratch.lanes.get_or_insert_with(|| self.lane_scratch());
+                        self.lane_block(s, columns, start, out);
                     }
-                })
-            },
-        );
+                    continue;
+                }
+                let s = scratch.plain.get_or_insert_with(|| self.scratch());
+                with_fast_arith(#[inline(always)] || self.block(s, columns, start, out));
+            }
+        });
     }
 
     fn scratch(&self) -> Vec<Fq> {

@@ -1,0 +1,115 @@
+//! The evaluator's blocks in lanes, on CPUs with AVX-512 IFMA. A register holds its block's 32
+//! rows as four groups of eight, in 52-bit limbs (`lanes`), from the loads to the result: every
+//! operation between them is vertical, with no transposes, where `mul_slices` transposes its
+//! operands in and its products out for each multiplication.
+
+use std::arch::x86_64::*;
+
+use midnight_curves::Fq;
+
+use super::{load, Op, Program, LANES};
+use crate::core::lanes;
+use crate::core::montgomery::{ifma as fr8, LANES_MODULUS as R};
+
+pub use crate::core::lanes::available;
+
+/// A register: `LANES` rows, eight to a group of limbs.
+pub type Reg8 = [[__m512i; 5]; LANES / 8];
+
+impl Program {
+    /// A scratch of registers in limbs, with the broadcast ones set.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F and IFMA (`available`).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) unsafe fn lane_scratch(&self) -> Vec<Reg8> {
+        let mut scratch = vec![[[_mm512_setzero_si512(); 5]; LANES / 8]; self.registers];
+        for (reg, value) in &self.broadcast {
+            let group = fr8::load([*value; 8].as_ptr(), 0);
+            scratch[*reg as usize] = [group; LANES / 8];
+        }
+        scratch
+    }
+
+    /// `block` for a full block of `LANES` rows, in limbs.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F and IFMA (`available`); `out` holds `LANES` rows.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    pub(super) unsafe fn lane_block(&self, s: &mut [Reg8], columns: &[&[Fq]], start: usize, out: &mut [Fq]) {
+        assert_eq!(out.len(), LANES);
+        let zero = [[_mm512_setzero_si512(); 5]; LANES / 8];
+        for op in &self.ops {
+            match *op {
+                Op::Load { dst, column, rotation } => {
+                    let mut rows = [Fq::default(); LANES];
+                    load(&mut rows, columns[column as usize], start, rotation);
+                    s[dst as usize] = from_rows(&rows);
+                }
+                Op::Previous { dst } => s[dst as usize] = from_rows(out),
+                Op::Add(d, a, b) => s[d as usize] = add(&s[a as usize], &s[b as usize]),
+                Op::Sub(d, a, b) => s[d as usize] = sub(&s[a as usize], &s[b as usize]),
+                Op::Mul(d, a, b) => s[d as usize] = mul(&s[a as usize], &s[b as usize]),
+                Op::Square(d, a) => s[d as usize] = mul(&s[a as usize], &s[a as usize]),
+                Op::Double(d, a) => s[d as usize] = add(&s[a as usize], &s[a as usize]),
+                Op::Negate(d, a) => s[d as usize] = sub(&zero, &s[a as usize]),
+                Op::Copy(d, a) => s[d as usize] = s[a as usize],
+                Op::Horner { dst, start: first, factor, from, to } => {
+                    let mut acc = s[first as usize];
+                    for &part in &self.horner_parts[from as usize..to as usize] {
+                        acc = add(&mul(&acc, &s[factor as usize]), &s[part as usize]);
+                    }
+                    s[dst as usize] = acc;
+                }
+            }
+        }
+        match self.result {
+            Some(r) => {
+                for (g, group) in s[r as usize].iter().enumerate() {
+                    fr8::store(out.as_mut_ptr().add(8 * g), group);
+                }
+            }
+            None => out.fill(Fq::default()),
+        }
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+unsafe fn from_rows(rows: &[Fq]) -> Reg8 {
+    let mut reg = [[_mm512_setzero_si512(); 5]; LANES / 8];
+    for (g, group) in reg.iter_mut().enumerate() {
+        *group = fr8::load(rows.as_ptr().add(8 * g), 0);
+    }
+    reg
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+unsafe fn add(a: &Reg8, b: &Reg8) -> Reg8 {
+    let mut out = *a;
+    for g in 0..LANES / 8 {
+        out[g] = lanes::add(&a[g], &b[g], &R);
+    }
+    out
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+unsafe fn sub(a: &Reg8, b: &Reg8) -> Reg8 {
+    let mut out = *a;
+    for g in 0..LANES / 8 {
+        out[g] = lanes::sub(&a[g], &b[g], &R);
+    }
+    out
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+unsafe fn mul(a: &Reg8, b: &Reg8) -> Reg8 {
+    let mut out = *a;
+    for g in 0..LANES / 8 {
+        out[g] = lanes::mul(&a[g], &b[g], &R);
+    }
+    out
+}
