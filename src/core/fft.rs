@@ -192,7 +192,7 @@ fn lanes_take(m: usize) -> bool {
 #[inline(always)]
 fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddles: &[Fq]) {
     #[cfg(target_arch = "x86_64")]
-    if left.len() % 8 == 0 && ifma::available() {
+    if left.len().is_multiple_of(8) && ifma::available() {
         // Safe: the CPU has the features, checked just above.
         return unsafe { ifma::combine(left, right, offset, step, twiddles) };
     }

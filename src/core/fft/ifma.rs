@@ -85,7 +85,7 @@ unsafe fn stages(block: &mut [Fq], columns: &mut [Fr8], stride: usize, twiddles:
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub unsafe fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddles: &[Fq]) {
     let n = left.len();
-    assert!(right.len() == n && n % 8 == 0 && (n == 0 || (offset + n - 1) * step < twiddles.len()));
+    assert!(right.len() == n && n.is_multiple_of(8) && (n == 0 || (offset + n - 1) * step < twiddles.len()));
     let (l, r, w) = (left.as_mut_ptr(), right.as_mut_ptr(), twiddles.as_ptr() as *const i64);
     for k in (0..n).step_by(8) {
         let (u, v) = (fr8::load(l.add(k), 0), fr8::load(r.add(k), 0));

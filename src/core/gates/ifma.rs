@@ -47,17 +47,17 @@ impl Program {
                     s[dst as usize] = from_rows(&rows);
                 }
                 Op::Previous { dst } => s[dst as usize] = from_rows(out),
-                Op::Add(d, a, b) => s[d as usize] = add(&s[a as usize], &s[b as usize]),
-                Op::Sub(d, a, b) => s[d as usize] = sub(&s[a as usize], &s[b as usize]),
-                Op::Mul(d, a, b) => s[d as usize] = mul(&s[a as usize], &s[b as usize]),
-                Op::Square(d, a) => s[d as usize] = mul(&s[a as usize], &s[a as usize]),
-                Op::Double(d, a) => s[d as usize] = add(&s[a as usize], &s[a as usize]),
-                Op::Negate(d, a) => s[d as usize] = sub(&zero, &s[a as usize]),
+                Op::Add(d, a, b) => s[d as usize] = rows(Arith::Add, &s[a as usize], &s[b as usize]),
+                Op::Sub(d, a, b) => s[d as usize] = rows(Arith::Sub, &s[a as usize], &s[b as usize]),
+                Op::Mul(d, a, b) => s[d as usize] = rows(Arith::Mul, &s[a as usize], &s[b as usize]),
+                Op::Square(d, a) => s[d as usize] = rows(Arith::Mul, &s[a as usize], &s[a as usize]),
+                Op::Double(d, a) => s[d as usize] = rows(Arith::Add, &s[a as usize], &s[a as usize]),
+                Op::Negate(d, a) => s[d as usize] = rows(Arith::Sub, &zero, &s[a as usize]),
                 Op::Copy(d, a) => s[d as usize] = s[a as usize],
                 Op::Horner { dst, start: first, factor, from, to } => {
                     let mut acc = s[first as usize];
                     for &part in &self.horner_parts[from as usize..to as usize] {
-                        acc = add(&mul(&acc, &s[factor as usize]), &s[part as usize]);
+                        acc = rows(Arith::Add, &rows(Arith::Mul, &acc, &s[factor as usize]), &s[part as usize]);
                     }
                     s[dst as usize] = acc;
                 }
@@ -84,32 +84,24 @@ unsafe fn from_rows(rows: &[Fq]) -> Reg8 {
     reg
 }
 
-#[target_feature(enable = "avx512f,avx512ifma")]
-#[inline]
-unsafe fn add(a: &Reg8, b: &Reg8) -> Reg8 {
-    let mut out = *a;
-    for g in 0..LANES / 8 {
-        out[g] = lanes::add(&a[g], &b[g], &R);
-    }
-    out
+/// The field operations a block makes, row by row.
+#[derive(Clone, Copy)]
+enum Arith {
+    Add,
+    Sub,
+    Mul,
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
-unsafe fn sub(a: &Reg8, b: &Reg8) -> Reg8 {
+unsafe fn rows(op: Arith, a: &Reg8, b: &Reg8) -> Reg8 {
     let mut out = *a;
     for g in 0..LANES / 8 {
-        out[g] = lanes::sub(&a[g], &b[g], &R);
-    }
-    out
-}
-
-#[target_feature(enable = "avx512f,avx512ifma")]
-#[inline]
-unsafe fn mul(a: &Reg8, b: &Reg8) -> Reg8 {
-    let mut out = *a;
-    for g in 0..LANES / 8 {
-        out[g] = lanes::mul(&a[g], &b[g], &R);
+        out[g] = match op {
+            Arith::Add => lanes::add(&a[g], &b[g], &R),
+            Arith::Sub => lanes::sub(&a[g], &b[g], &R),
+            Arith::Mul => lanes::mul(&a[g], &b[g], &R),
+        };
     }
     out
 }

@@ -82,29 +82,26 @@ fn slices(cols: &[Polynomial<Fq, LagrangeCoeff>]) -> Vec<&[Fq]> {
     cols.iter().map(|p| &p[..]).collect()
 }
 
-fn ours(graph: &GraphEvaluator<Fq>, c: &Columns, previous: &[Fq]) -> Option<Vec<Fq>> {
-    let inputs = GraphInputs {
+fn inputs(c: &Columns) -> GraphInputs<'_> {
+    GraphInputs {
         fixed: slices(&c.fixed),
         advice: slices(&c.advice),
         instance: slices(&c.instance),
         challenges: &c.challenges,
         scalars: c.scalars,
         rot_scale: ROT_SCALE,
-    };
+    }
+}
+
+fn ours(graph: &GraphEvaluator<Fq>, c: &Columns, previous: &[Fq]) -> Option<Vec<Fq>> {
+    let inputs = inputs(c);
     let mut values = previous.to_vec();
     engine(graph, &inputs, &mut values).then_some(values)
 }
 
 /// The compiled program run on the first `rows` rows of every column, in lanes or not.
 fn run_on(graph: &GraphEvaluator<Fq>, c: &Columns, previous: &[Fq], rows: usize, lanes: bool) -> Vec<Fq> {
-    let inputs = GraphInputs {
-        fixed: slices(&c.fixed),
-        advice: slices(&c.advice),
-        instance: slices(&c.instance),
-        challenges: &c.challenges,
-        scalars: c.scalars,
-        rot_scale: ROT_SCALE,
-    };
+    let inputs = inputs(c);
     let columns: Vec<&[Fq]> = inputs.fixed.iter().chain(&inputs.advice).chain(&inputs.instance).map(|c| &c[..rows]).collect();
     let mut values = previous[..rows].to_vec();
     Program::compile(graph, &inputs).expect("compiled").run(&columns, &mut values, lanes);
