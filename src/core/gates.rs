@@ -69,7 +69,7 @@ fn engine(graph: &GraphEvaluator<Fq>, inputs: &GraphInputs<'_>, values: &mut [Fq
     }
     match Program::compile(graph, inputs) {
         Some(program) => {
-            program.run(&columns, values, in_lanes());
+            program.run(&columns, values, montgomery::vector_products());
             EVALUATED.fetch_add(1, Relaxed);
             true
         }
@@ -114,14 +114,6 @@ struct Scratch {
     plain: Option<Vec<Fq>>,
     #[cfg(target_arch = "x86_64")]
     lanes: Option<Vec<ifma::Reg8>>,
-}
-
-/// Whether this CPU evaluates full blocks in lanes.
-fn in_lanes() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return ifma::available();
-    #[cfg(not(target_arch = "x86_64"))]
-    false
 }
 
 /// Where a calculation's operand lives before compilation: a register, or a value to load.

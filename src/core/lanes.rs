@@ -104,6 +104,15 @@ pub unsafe fn join<const L: usize, const W: usize>(l: &[__m512i; L]) -> [__m512i
     out
 }
 
+/// first, first + step, …, first + 7·step: the word offsets of eight elements `step` words apart,
+/// for gathers and scatters.
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+pub unsafe fn strided(first: usize, step: usize) -> __m512i {
+    let (f, s) = (first as i64, step as i64);
+    _mm512_setr_epi64(f, f + s, f + 2 * s, f + 3 * s, f + 4 * s, f + 5 * s, f + 6 * s, f + 7 * s)
+}
+
 /// The same limbs for all eight lanes.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]

@@ -180,8 +180,8 @@ pub fn mul_assign_slices(acc: &mut [Fq], b: &[Fq]) {
     }
 }
 
-/// Whether `mul_slices` makes its products eight at a time on this CPU: callers that would
-/// regroup their work for it ask first.
+/// Whether this CPU has the AVX-512 IFMA lanes (`lanes`): `mul_slices` makes its products eight
+/// at a time, and the gate evaluator keeps full blocks in limbs.
 #[inline(always)]
 pub fn vector_products() -> bool {
     #[cfg(target_arch = "x86_64")]

@@ -99,11 +99,9 @@ pub unsafe fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: us
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 unsafe fn twiddles8(twiddles: *const i64, first: usize, step: usize) -> Fr8 {
-    let (first, step) = (4 * first as i64, 4 * step as i64);
-    let at = _mm512_setr_epi64(first, first + step, first + 2 * step, first + 3 * step, first + 4 * step, first + 5 * step, first + 6 * step, first + 7 * step);
     let mut w = [_mm512_setzero_si512(); 4];
     for (k, w) in w.iter_mut().enumerate() {
-        *w = _mm512_i64gather_epi64::<8>(_mm512_add_epi64(at, _mm512_set1_epi64(k as i64)), twiddles);
+        *w = _mm512_i64gather_epi64::<8>(lanes::strided(4 * first + k, 4 * step), twiddles);
     }
     lanes::split::<4, 5>(&w, R.shift)
 }
@@ -114,7 +112,7 @@ unsafe fn twiddles8(twiddles: *const i64, first: usize, step: usize) -> Fr8 {
 unsafe fn load(at: *const i64, eighth: usize) -> Fr8 {
     let mut w = [_mm512_setzero_si512(); 4];
     for (k, w) in w.iter_mut().enumerate() {
-        *w = _mm512_i64gather_epi64::<8>(offsets(eighth, k), at);
+        *w = _mm512_i64gather_epi64::<8>(lanes::strided(k, 4 * eighth), at);
     }
     lanes::split::<4, 5>(&w, 0)
 }
@@ -124,16 +122,8 @@ unsafe fn load(at: *const i64, eighth: usize) -> Fr8 {
 unsafe fn store(at: *mut i64, eighth: usize, v: &Fr8) {
     let w: [__m512i; 4] = lanes::join(v);
     for (k, w) in w.iter().enumerate() {
-        _mm512_i64scatter_epi64::<8>(at, offsets(eighth, k), *w);
+        _mm512_i64scatter_epi64::<8>(at, lanes::strided(k, 4 * eighth), *w);
     }
-}
-
-/// Word k of the point at the start of each eighth (4 words a point).
-#[target_feature(enable = "avx512f,avx512ifma")]
-#[inline]
-unsafe fn offsets(eighth: usize, k: usize) -> __m512i {
-    let (s, k) = (4 * eighth as i64, k as i64);
-    _mm512_setr_epi64(k, k + s, k + 2 * s, k + 3 * s, k + 4 * s, k + 5 * s, k + 6 * s, k + 7 * s)
 }
 
 /// w in every lane, in limbs shifted as a product's left operand.

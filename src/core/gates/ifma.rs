@@ -11,8 +11,6 @@ use super::{load, Op, Program, LANES};
 use crate::core::lanes;
 use crate::core::montgomery::{ifma as fr8, LANES_MODULUS as R};
 
-pub use crate::core::lanes::available;
-
 /// A register: `LANES` rows, eight to a group of limbs.
 pub type Reg8 = [[__m512i; 5]; LANES / 8];
 
@@ -20,7 +18,7 @@ impl Program {
     /// A scratch of registers in limbs, with the broadcast ones set.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F and IFMA (`available`).
+    /// The CPU must have AVX-512F and IFMA (`lanes::available`).
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(super) unsafe fn lane_scratch(&self) -> Vec<Reg8> {
         let mut scratch = vec![[[_mm512_setzero_si512(); 5]; LANES / 8]; self.registers];
@@ -34,7 +32,7 @@ impl Program {
     /// `block` for a full block of `LANES` rows, in limbs.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F and IFMA (`available`); `out` holds `LANES` rows.
+    /// The CPU must have AVX-512F and IFMA (`lanes::available`); `out` holds `LANES` rows.
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(super) unsafe fn lane_block(&self, s: &mut [Reg8], columns: &[&[Fq]], start: usize, out: &mut [Fq]) {
         assert_eq!(out.len(), LANES);

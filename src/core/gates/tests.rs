@@ -125,14 +125,14 @@ fn random_graphs_evaluate_as_midnight_proofs_does() {
 /// last block shorter than `LANES` one row at a time: the results agree on 100 rows.
 #[test]
 fn lanes_and_rows_agree_with_a_short_last_block() {
-    println!("lanes: {}", in_lanes());
+    println!("lanes: {}", montgomery::vector_products());
     let mut rng = StdRng::seed_from_u64(11);
     for calculations in [1, 40, 300] {
         let c = columns(&mut rng);
         let graph = random_graph(&mut rng, calculations);
         let previous: Vec<Fq> = (0..1 << ROWS_K).map(|_| Fq::random(&mut rng)).collect();
         let plain = run_on(&graph, &c, &previous, 100, false);
-        assert_eq!(run_on(&graph, &c, &previous, 100, in_lanes()), plain, "{calculations} calculations");
+        assert_eq!(run_on(&graph, &c, &previous, 100, montgomery::vector_products()), plain, "{calculations} calculations");
     }
 }
 

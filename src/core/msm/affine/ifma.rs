@@ -28,7 +28,8 @@ type Fp8 = [__m512i; 8];
 /// Each group's running products before it, limb-major: kept across batches by the caller.
 pub type Prefixes = Vec<[[u64; 8]; 8]>;
 
-/// Where an affine point's coordinates start, in words.
+/// Words per affine point, and where its coordinates start.
+const POINT: usize = 12;
 const X: usize = 0;
 const Y: usize = 6;
 
@@ -84,7 +85,7 @@ unsafe fn coord(points: &[blst_p1_affine], g: usize, live: __mmask8, at: usize) 
     let base = points.as_ptr().add(8 * g) as *const i64;
     let mut w = [_mm512_setzero_si512(); 6];
     for (k, w) in w.iter_mut().enumerate() {
-        *w = _mm512_mask_i64gather_epi64::<8>(_mm512_setzero_si512(), live, offsets(at + k), base);
+        *w = _mm512_mask_i64gather_epi64::<8>(_mm512_setzero_si512(), live, lanes::strided(at + k, POINT), base);
     }
     lanes::split::<6, 8>(&w, 0)
 }
@@ -96,16 +97,8 @@ unsafe fn put(points: &mut [blst_p1_affine], g: usize, keep: __mmask8, at: usize
     let base = points.as_mut_ptr().add(8 * g) as *mut i64;
     let w: [__m512i; 6] = lanes::join(v);
     for (k, w) in w.iter().enumerate() {
-        _mm512_mask_i64scatter_epi64::<8>(base, keep, offsets(at + k), *w);
+        _mm512_mask_i64scatter_epi64::<8>(base, keep, lanes::strided(at + k, POINT), *w);
     }
-}
-
-/// Word `word` of each of eight consecutive points (12 words each).
-#[target_feature(enable = "avx512f,avx512ifma")]
-#[inline]
-unsafe fn offsets(word: usize) -> __m512i {
-    let w = word as i64;
-    _mm512_setr_epi64(w, w + 12, w + 24, w + 36, w + 48, w + 60, w + 72, w + 84)
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
