@@ -59,6 +59,10 @@ impl Prover {
             self.budget.hold(bytes);
             held.push(k);
         }
+        drop(held);
+        // New parameters may take held memory past the cache limit too. The circuit that needs
+        // them is in its caller's hands, so it is not idle and stays.
+        self.trim("");
         Ok(())
     }
 
