@@ -179,7 +179,7 @@ fn serial(a: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) {
 #[inline(always)]
 fn lanes_take(m: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
-    return (16..=8 * ifma::MAX_EIGHTH).contains(&m) && ifma::available();
+    return (16..=8 * ifma::MAX_EIGHTH).contains(&m) && super::lanes::available();
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = m;
@@ -192,7 +192,7 @@ fn lanes_take(m: usize) -> bool {
 #[inline(always)]
 fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddles: &[Fq]) {
     #[cfg(target_arch = "x86_64")]
-    if left.len().is_multiple_of(8) && ifma::available() {
+    if left.len().is_multiple_of(8) && super::lanes::available() {
         // Safe: the CPU has the features, checked just above.
         return unsafe { ifma::combine(left, right, offset, step, twiddles) };
     }

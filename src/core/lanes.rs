@@ -21,6 +21,9 @@ pub fn available() -> bool {
 
 pub const MASK: u64 = (1 << 52) - 1;
 
+/// Every one of the eight lanes, for `gather` and `scatter`.
+pub const ALL: __mmask8 = 0xff;
+
 /// A modulus of W words, as the lanes use it.
 pub struct Modulus<const L: usize> {
     /// The modulus in 52-bit limbs.
@@ -104,13 +107,36 @@ pub unsafe fn join<const L: usize, const W: usize>(l: &[__m512i; L]) -> [__m512i
     out
 }
 
-/// first, first + step, …, first + 7·step: the word offsets of eight elements `step` words apart,
-/// for gathers and scatters.
+/// first, first + step, …, first + 7·step: the word offsets of eight elements `step` words apart.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
-pub unsafe fn strided(first: usize, step: usize) -> __m512i {
+unsafe fn strided(first: usize, step: usize) -> __m512i {
     let (f, s) = (first as i64, step as i64);
     _mm512_setr_epi64(f, f + s, f + 2 * s, f + 3 * s, f + 4 * s, f + 5 * s, f + 6 * s, f + 7 * s)
+}
+
+/// Eight elements of W words, element j at `at` + j·`step` words, in limbs shifted left by
+/// `shift` bits (`split`); lanes outside `live` are zero and read nothing.
+///
+/// The W words from each element's start are read for every live lane.
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+pub unsafe fn gather<const W: usize, const L: usize>(at: *const i64, step: usize, live: __mmask8, shift: u32) -> [__m512i; L] {
+    let mut w = [_mm512_setzero_si512(); W];
+    for (k, w) in w.iter_mut().enumerate() {
+        *w = _mm512_mask_i64gather_epi64::<8>(_mm512_setzero_si512(), live, strided(k, step), at);
+    }
+    split::<W, L>(&w, shift)
+}
+
+/// The inverse of `gather` (unshifted): stores the lanes in `keep`, and writes nothing else.
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+pub unsafe fn scatter<const L: usize, const W: usize>(at: *mut i64, step: usize, keep: __mmask8, v: &[__m512i; L]) {
+    let w: [__m512i; W] = join(v);
+    for (k, w) in w.iter().enumerate() {
+        _mm512_mask_i64scatter_epi64::<8>(at, keep, strided(k, step), *w);
+    }
 }
 
 /// The same limbs for all eight lanes.

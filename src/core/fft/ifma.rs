@@ -11,8 +11,6 @@ use midnight_curves::Fq;
 use crate::core::lanes;
 use crate::core::montgomery::{ifma as fr8, LANES_MODULUS as R};
 
-pub use crate::core::lanes::available;
-
 /// The longest eighth this runs on: a block of 4,096 points, whose limbs (160 KiB, kept per
 /// thread) stay in the core's L2 cache.
 pub const MAX_EIGHTH: usize = 512;
@@ -29,7 +27,7 @@ type Fr8 = [__m512i; 5];
 /// the first half it left.
 ///
 /// # Safety
-/// The CPU must have AVX-512F and IFMA (`available`).
+/// The CPU must have AVX-512F and IFMA (`lanes::available`).
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub unsafe fn first_stages(block: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) -> usize {
     let m = block.len();
@@ -81,7 +79,7 @@ unsafe fn stages(block: &mut [Fq], columns: &mut [Fr8], stride: usize, twiddles:
 /// multiple of 8.
 ///
 /// # Safety
-/// The CPU must have AVX-512F and IFMA (`available`).
+/// The CPU must have AVX-512F and IFMA (`lanes::available`).
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub unsafe fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddles: &[Fq]) {
     let n = left.len();
@@ -99,31 +97,20 @@ pub unsafe fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: us
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 unsafe fn twiddles8(twiddles: *const i64, first: usize, step: usize) -> Fr8 {
-    let mut w = [_mm512_setzero_si512(); 4];
-    for (k, w) in w.iter_mut().enumerate() {
-        *w = _mm512_i64gather_epi64::<8>(lanes::strided(4 * first + k, 4 * step), twiddles);
-    }
-    lanes::split::<4, 5>(&w, R.shift)
+    lanes::gather::<4, 5>(twiddles.add(4 * first), 4 * step, lanes::ALL, R.shift)
 }
 
 /// Position g of every eighth (the point at `at` and those eighth, 2·eighth, … points after it).
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 unsafe fn load(at: *const i64, eighth: usize) -> Fr8 {
-    let mut w = [_mm512_setzero_si512(); 4];
-    for (k, w) in w.iter_mut().enumerate() {
-        *w = _mm512_i64gather_epi64::<8>(lanes::strided(k, 4 * eighth), at);
-    }
-    lanes::split::<4, 5>(&w, 0)
+    lanes::gather::<4, 5>(at, 4 * eighth, lanes::ALL, 0)
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 unsafe fn store(at: *mut i64, eighth: usize, v: &Fr8) {
-    let w: [__m512i; 4] = lanes::join(v);
-    for (k, w) in w.iter().enumerate() {
-        _mm512_i64scatter_epi64::<8>(at, lanes::strided(k, 4 * eighth), *w);
-    }
+    lanes::scatter::<5, 4>(at, 4 * eighth, lanes::ALL, v)
 }
 
 /// w in every lane, in limbs shifted as a product's left operand.

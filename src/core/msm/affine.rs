@@ -33,7 +33,7 @@ pub struct Scratch {
 /// Eight additions at a time on CPUs with AVX-512 IFMA (`ifma`), one at a time otherwise.
 pub fn add_assign(a: &mut [blst_p1_affine], b: &[blst_p1_affine], scratch: &mut Scratch) {
     #[cfg(target_arch = "x86_64")]
-    if a.len() >= LANES_FROM && ifma::available() {
+    if a.len() >= LANES_FROM && crate::core::lanes::available() {
         let Scratch { lanes, equal_x, .. } = scratch;
         equal_x.clear();
         // Safe: the CPU has the features, checked just above.
@@ -232,8 +232,8 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_lanes_add_where_the_cpu_has_ifma() {
-        println!("IFMA: {}", ifma::available());
-        if !ifma::available() {
+        println!("IFMA: {}", crate::core::lanes::available());
+        if !crate::core::lanes::available() {
             return;
         }
         let mut rng = StdRng::seed_from_u64(8);

@@ -13,8 +13,6 @@ use blst::{blst_fp, blst_p1_affine};
 
 use crate::core::lanes::{self, Modulus};
 
-pub use crate::core::lanes::available;
-
 /// G1's base field modulus p (little-endian words), with −p^−1 mod 2^64.
 const P: Modulus<8> = Modulus::new::<6>(
     [0xb9fe_ffff_ffff_aaab, 0x1eab_fffe_b153_ffff, 0x6730_d2a0_f6b0_f624, 0x6477_4b84_f385_12bf, 0x4b1b_a7b6_434b_acd7, 0x1a01_11ea_397f_e69a],
@@ -37,7 +35,7 @@ const Y: usize = 6;
 /// sum at infinity) are pushed onto `equal_x`, for the caller to add. b is as long as a.
 ///
 /// # Safety
-/// The CPU must have AVX-512F and IFMA (`available`).
+/// The CPU must have AVX-512F and IFMA (`lanes::available`).
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub unsafe fn add_assign(a: &mut [blst_p1_affine], b: &[blst_p1_affine], prefixes: &mut Prefixes, equal_x: &mut Vec<usize>) {
     let (n, one) = (a.len(), lanes::splat(&ONE));
@@ -82,23 +80,14 @@ fn live(g: usize, n: usize) -> __mmask8 {
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 unsafe fn coord(points: &[blst_p1_affine], g: usize, live: __mmask8, at: usize) -> Fp8 {
-    let base = points.as_ptr().add(8 * g) as *const i64;
-    let mut w = [_mm512_setzero_si512(); 6];
-    for (k, w) in w.iter_mut().enumerate() {
-        *w = _mm512_mask_i64gather_epi64::<8>(_mm512_setzero_si512(), live, lanes::strided(at + k, POINT), base);
-    }
-    lanes::split::<6, 8>(&w, 0)
+    lanes::gather::<6, 8>((points.as_ptr().add(8 * g) as *const i64).add(at), POINT, live, 0)
 }
 
 /// Stores v as the x (at = X) or y (at = Y) of points 8g..8g + 8, in lanes `keep` only.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 unsafe fn put(points: &mut [blst_p1_affine], g: usize, keep: __mmask8, at: usize, v: &Fp8) {
-    let base = points.as_mut_ptr().add(8 * g) as *mut i64;
-    let w: [__m512i; 6] = lanes::join(v);
-    for (k, w) in w.iter().enumerate() {
-        _mm512_mask_i64scatter_epi64::<8>(base, keep, lanes::strided(at + k, POINT), *w);
-    }
+    lanes::scatter::<8, 6>((points.as_mut_ptr().add(8 * g) as *mut i64).add(at), POINT, keep, v)
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
