@@ -154,6 +154,8 @@ impl Program {
     /// Evaluates every row into `values`: full blocks in lanes when `in_lanes` (a CPU with
     /// AVX-512 IFMA, `ifma`), everything else one row at a time.
     fn run(&self, columns: &[&[Fq]], values: &mut [Fq], in_lanes: bool) {
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = in_lanes;
         let task_rows = LANES * BLOCKS_PER_TASK;
         values.par_chunks_mut(task_rows).enumerate().for_each_init(Scratch::default, |scratch, (task, rows)| {
             for (block, out) in rows.chunks_mut(LANES).enumerate() {
@@ -191,8 +193,8 @@ impl Program {
                 Op::Previous { dst } => lanes_mut(s, dst)[..n].copy_from_slice(out),
                 Op::Add(d, a, b) => binary(s, d, a, b, n, montgomery::add),
                 Op::Sub(d, a, b) => binary(s, d, a, b, n, montgomery::sub),
-                Op::Mul(d, a, b) => products(s, d, [a, b], n),
-                Op::Square(d, a) => products(s, d, [a, a], n),
+                Op::Mul(d, a, b) => binary(s, d, a, b, n, montgomery::mul),
+                Op::Square(d, a) => binary(s, d, a, a, n, montgomery::mul),
                 Op::Double(d, a) => unary(s, d, a, n, |x| montgomery::double(&x)),
                 Op::Negate(d, a) => unary(s, d, a, n, |x| montgomery::neg(&x)),
                 Op::Copy(d, a) => unary(s, d, a, n, |x| x),
@@ -200,9 +202,8 @@ impl Program {
                     unary(s, dst, first, n, |x| x);
                     for &part in &self.horner_parts[from as usize..to as usize] {
                         let (d, [f, p]) = regs(s, dst, [factor, part]);
-                        montgomery::mul_assign_slices(&mut d[..n], &f[..n]);
                         for i in 0..n {
-                            d[i] = montgomery::add(&d[i], &p[i]);
+                            d[i] = montgomery::add(&montgomery::mul(&d[i], &f[i]), &p[i]);
                         }
                     }
                 }
@@ -405,13 +406,6 @@ fn binary(s: &mut [Fq], d: Reg, a: Reg, b: Reg, n: usize, f: impl Fn(&Fq, &Fq) -
     for i in 0..n {
         d[i] = f(&a[i], &b[i]);
     }
-}
-
-/// d = a·b lane by lane, through `mul_slices` (eight lanes at a time where the CPU can).
-#[inline(always)]
-fn products(s: &mut [Fq], d: Reg, [a, b]: [Reg; 2], n: usize) {
-    let (d, [a, b]) = regs(s, d, [a, b]);
-    montgomery::mul_slices(&mut d[..n], &a[..n], &b[..n]);
 }
 
 #[inline(always)]

@@ -11,12 +11,10 @@
 //! In proofs, with the FFT and the gate evaluator on these functions: zswap output 3.23 → 3.11 s,
 //! arttt clearMemos 1.57 → 1.52 s (means of 4 alternating runs each).
 //!
-//! `mul_slices` and `mul_assign_slices` multiply whole slices: on CPUs with AVX-512 IFMA they
-//! make eight products at a time (`ifma`, on the lane arithmetic of `lanes`), otherwise one at a
-//! time with `mul`. The gate
-//! evaluator's multiplications and the FFT's twiddle products go through them. Measured on an
-//! Intel Xeon with IFMA: zswap output proofs 3.25 → 2.86 s with the gate evaluator on them, and
-//! 2.77 s with the FFT too (3 alternating runs of 3 proofs each).
+//! On CPUs with AVX-512 IFMA the FFT and the gate evaluator make their products eight at a time
+//! instead, in limbs (`ifma`, on the lane arithmetic of `lanes`). Measured on an Intel Xeon with
+//! IFMA: zswap output proofs 3.25 → 2.86 s when the gate evaluator's products went to lanes, and
+//! 2.77 s with the FFT's too (3 alternating runs of 3 proofs each).
 //!
 //! These functions work on `Fq`'s own representation (blst's `blst_fr`: four little-endian
 //! words in Montgomery form with R = 2^256, always fully reduced), so each result is the same
@@ -156,50 +154,14 @@ pub fn neg(a: &Fq) -> Fq {
     sub(&element([0; 4]), a)
 }
 
-/// out[i] = a[i]·b[i] for every i (the slices are as long as `out`): eight at a time with
-/// AVX-512 IFMA on CPUs that have it (`ifma`), one at a time with `mul` otherwise.
-#[inline(always)]
-pub fn mul_slices(out: &mut [Fq], a: &[Fq], b: &[Fq]) {
-    let n = out.len();
-    let (a, b) = (&a[..n], &b[..n]);
-    let done = products_in_groups(out.as_mut_ptr(), a.as_ptr(), b.as_ptr(), n);
-    for i in done..n {
-        out[i] = mul(&a[i], &b[i]);
-    }
-}
-
-/// acc[i] = acc[i]·b[i] for every i (b is as long as `acc`), like `mul_slices`.
-#[inline(always)]
-pub fn mul_assign_slices(acc: &mut [Fq], b: &[Fq]) {
-    let n = acc.len();
-    let b = &b[..n];
-    let at = acc.as_mut_ptr();
-    let done = products_in_groups(at, at, b.as_ptr(), n);
-    for i in done..n {
-        acc[i] = mul(&acc[i], &b[i]);
-    }
-}
-
-/// Whether this CPU has the AVX-512 IFMA lanes (`lanes`): `mul_slices` makes its products eight
-/// at a time, and the gate evaluator keeps full blocks in limbs.
+/// Whether this CPU has the AVX-512 IFMA lanes (`lanes`): the FFT and the gate evaluator then
+/// make their products eight at a time.
 #[inline(always)]
 pub fn vector_products() -> bool {
     #[cfg(target_arch = "x86_64")]
-    return ifma::available();
+    return super::lanes::available();
     #[cfg(not(target_arch = "x86_64"))]
     false
-}
-
-/// How many of the first n products the vector unit made, from the start: none without one.
-#[inline(always)]
-fn products_in_groups(out: *mut Fq, a: *const Fq, b: *const Fq, n: usize) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if vector_products() {
-        // Safe: the CPU has the features, and the callers' pointers hold n elements.
-        return unsafe { ifma::mul_raw(out, a, b, n) };
-    }
-    let _ = (out, a, b, n);
-    0
 }
 
 #[cfg(test)]
@@ -246,39 +208,32 @@ mod tests {
         xs.iter().flat_map(|a| xs.iter().map(move |b| (*a, *b))).unzip()
     }
 
+    /// The lanes' product (`lanes::mont`, through `ifma`'s transposes) over every pair of samples,
+    /// eight at a time: the edge values of the scalar field's lane arithmetic.
+    #[cfg(target_arch = "x86_64")]
     #[test]
-    fn slice_products_equal_blsts_bit_for_bit() {
+    fn lane_products_equal_blsts_bit_for_bit() {
+        println!("IFMA: {}", vector_products());
+        if !vector_products() {
+            return;
+        }
         let (a, b) = pairs();
-        let want: Vec<Fq> = a.iter().zip(&b).map(|(x, y)| *x * y).collect();
-        // Slices of every length from 1 to 19, so each ends at every offset from a group of 8.
-        let mut at = 0;
-        for len in (1..=19).cycle() {
-            if at >= a.len() {
-                break;
+        let mut out = vec![Fq::ZERO; 8];
+        for k in (0..a.len() / 8 * 8).step_by(8) {
+            // Safe: the CPU has the features, and each group holds 8 elements.
+            unsafe { ifma::store(out.as_mut_ptr(), &lane_product(&a[k..], &b[k..])) };
+            for i in 0..8 {
+                assert_eq!(words(&out[i]), words(&(a[k + i] * b[k + i])), "{:?} · {:?}", a[k + i], b[k + i]);
             }
-            let r = at..(at + len).min(a.len());
-            let mut out = vec![Fq::ZERO; r.len()];
-            mul_slices(&mut out, &a[r.clone()], &b[r.clone()]);
-            let mut acc = a[r.clone()].to_vec();
-            mul_assign_slices(&mut acc, &b[r.clone()]);
-            for (i, k) in r.clone().enumerate() {
-                assert_eq!(words(&out[i]), words(&want[k]), "{:?} · {:?}", a[k], b[k]);
-                assert_eq!(words(&acc[i]), words(&want[k]), "in place: {:?} · {:?}", a[k], b[k]);
-            }
-            at = r.end;
         }
     }
 
-    /// On a CPU with IFMA, `mul_slices` takes the vector path (checked here, where the results
-    /// are already checked above): a silent fallback would lose the speed and test nothing.
+    /// a[0..8]·b[0..8] in lanes.
     #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn the_vector_path_runs_where_the_cpu_has_ifma() {
-        let (a, b) = pairs();
-        let mut out = vec![Fq::ZERO; 64];
-        let done = products_in_groups(out.as_mut_ptr(), a.as_ptr(), b.as_ptr(), 64);
-        assert_eq!(done, if vector_products() { 64 } else { 0 });
-        println!("IFMA: {}", ifma::available());
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn lane_product(a: &[Fq], b: &[Fq]) -> [std::arch::x86_64::__m512i; 5] {
+        let (a, b) = (ifma::load(a.as_ptr(), LANES_MODULUS.shift), ifma::load(b.as_ptr(), 0));
+        crate::core::lanes::mont(&a, &b, &LANES_MODULUS)
     }
 
     /// Nanoseconds per `op` over arrays that stay in cache, run inside `with_fast_arith` or not.
@@ -311,14 +266,20 @@ mod tests {
         println!("mul: blst {:.1} ns, ours {:.1} ns, ours with_fast_arith {:.1} ns", per_op(|x, y| *x * y, false), per_op(mul, false), per_op(mul, true));
         println!("add: blst {:.1} ns, ours with_fast_arith {:.1} ns", per_op(|x, y| *x + y, false), per_op(add, true));
         println!("sub: blst {:.1} ns, ours with_fast_arith {:.1} ns", per_op(|x, y| *x - y, false), per_op(sub, true));
-        println!("mul over slices of 32: {:.1} ns", per_slice_op());
+        #[cfg(target_arch = "x86_64")]
+        if vector_products() {
+            println!("mul in lanes: {:.1} ns", per_lane_product());
+        }
     }
 
-    /// Nanoseconds per product of `mul_slices` over 32-element slices (the gate evaluator's).
-    fn per_slice_op() -> f64 {
+    /// Nanoseconds per product eight at a time in lanes, from elements to elements.
+    #[cfg(target_arch = "x86_64")]
+    fn per_lane_product() -> f64 {
         per_element(|d, a, b| {
-            for ((d, a), b) in d.chunks_mut(32).zip(a.chunks(32)).zip(b.chunks(32)) {
-                mul_slices(d, a, b);
+            for k in (0..d.len()).step_by(8) {
+                // Safe: the CPU has the features (checked by the caller), and the slices hold
+                // whole groups of 8.
+                unsafe { ifma::store(d[k..].as_mut_ptr(), &lane_product(&a[k..], &b[k..])) };
             }
         })
     }

@@ -1,7 +1,6 @@
 //! The evaluator's blocks in lanes, on CPUs with AVX-512 IFMA. A register holds its block's 32
 //! rows as four groups of eight, in 52-bit limbs (`lanes`), from the loads to the result: every
-//! operation between them is vertical, with no transposes, where `mul_slices` transposes its
-//! operands in and its products out for each multiplication.
+//! operation between them is vertical, with no transposes but the loads' and the result's.
 
 use std::arch::x86_64::*;
 

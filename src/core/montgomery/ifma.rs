@@ -1,41 +1,24 @@
-//! Products of scalar-field elements eight at a time, with AVX-512 IFMA (52-bit multiply-add into
-//! 64-bit lanes, `lanes`): each element is split into five 52-bit limbs, and the eight elements
-//! of a step sit side by side, one per lane, limb by limb. Measured on an Intel Xeon (CPU model 207):
-//! 8.9–9.5 ns per product over slices of 32, against 21.4–21.9 ns for `montgomery::mul` with
-//! BMI2/ADX and 22–23 ns for blst's (`montgomery::tests::timing`).
+//! Scalar-field elements in and out of the AVX-512 lanes (`lanes`): eight elements of 4 words,
+//! element after element, become five vectors of 52-bit limbs, one element per lane, and back.
+//! The FFT and the gate evaluator make their products there: measured on an Intel Xeon (CPU
+//! model 207), 8.9–9.5 ns per product with the transposes, against 21.4–21.9 ns for
+//! `montgomery::mul` with BMI2/ADX and 22–23 ns for blst's (`montgomery::tests::timing`).
 //!
-//! The result is the same element in the same bits as `montgomery::mul`'s (Montgomery form,
+//! The lanes keep the same element in the same bits as `montgomery::mul`'s (Montgomery form,
 //! R = 2^256, fully reduced), so callers can mix the two. Five steps of 52-bit Montgomery
-//! reduction divide by 2^260, not 2^256: so a enters shifted left by 4 bits as it is split, and
-//! (16·a)·b / 2^260 = a·b / 2^256.
+//! reduction divide by 2^260, not 2^256: so a product's left operand enters shifted left by
+//! 4 bits as it is split (`LANES_MODULUS.shift`), and (16·a)·b / 2^260 = a·b / 2^256.
 
 use std::arch::x86_64::*;
 
-use super::{Fq, LANES_MODULUS as R};
+use super::Fq;
 use crate::core::lanes;
 
-/// Whether this CPU can run `mul_raw`.
-pub use crate::core::lanes::available;
-
-/// out[i] = a[i]·b[i] for every full group of 8; returns how many it did. `out` may be `a`:
-/// each group is read whole before it is written.
-///
-/// # Safety
-/// The CPU must have AVX-512F and IFMA (`available`); a, b and out hold at least `n` elements.
-#[target_feature(enable = "avx512f,avx512ifma")]
-pub unsafe fn mul_raw(out: *mut Fq, a: *const Fq, b: *const Fq, n: usize) -> usize {
-    let full = n / 8 * 8;
-    for k in (0..full).step_by(8) {
-        store(out.add(k), &lanes::mont(&load(a.add(k), R.shift), &load(b.add(k), 0), &R));
-    }
-    full
-}
-
 /// The eight elements at p in limbs, lane k holding element k, shifted left by `shift` bits
-/// (R.shift for a product's left operand, see `lanes`).
+/// (`LANES_MODULUS.shift` for a product's left operand, see `lanes`).
 ///
 /// # Safety
-/// As `mul_raw`'s; p holds at least 8 elements.
+/// The CPU must have AVX-512F and IFMA (`lanes::available`); p holds at least 8 elements.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 pub unsafe fn load(p: *const Fq, shift: u32) -> [__m512i; 5] {
@@ -45,16 +28,16 @@ pub unsafe fn load(p: *const Fq, shift: u32) -> [__m512i; 5] {
 /// The inverse of `load` (unshifted), stored at p.
 ///
 /// # Safety
-/// As `mul_raw`'s; p holds at least 8 elements.
+/// The CPU must have AVX-512F and IFMA (`lanes::available`); p holds at least 8 elements.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 pub unsafe fn store(p: *mut Fq, limbs: &[__m512i; 5]) {
     transpose_out(p, lanes::join(limbs))
 }
 
-// The helpers below carry the same target features as `mul_raw`, so they inline into it, and
-// use no closures: a closure would not inherit them, and every intrinsic in it would become a
-// call.
+// The helpers below carry the same target features as `load` and `store`, so they inline into
+// them, and use no closures: a closure would not inherit them, and every intrinsic in it would
+// become a call.
 
 /// Eight elements (4 words each, element after element) as four vectors, vector k holding
 /// word k of every element.
