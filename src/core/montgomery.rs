@@ -128,7 +128,6 @@ pub fn mul(a: &Fq, b: &Fq) -> Fq {
     element(reduce_once(t))
 }
 
-
 /// a + b: both are below r < 2^255, so the sum fits in four words.
 #[inline(always)]
 pub fn add(a: &Fq, b: &Fq) -> Fq {

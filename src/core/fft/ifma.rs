@@ -55,7 +55,7 @@ unsafe fn stages(block: &mut [Fq], columns: &mut [Fr8], stride: usize, twiddles:
         let step = stride * (m / (2 * half));
         for j in 0..half {
             // w^j, shifted as the left operand of a product (`lanes`); w^0 = 1 needs none.
-            let w = if j > 0 { Some(splat_shifted(&twiddles[j * step])) } else { None };
+            let w = if j > 0 { Some(fr8::splat(&twiddles[j * step], R.shift)) } else { None };
             for at in (j..eighth).step_by(2 * half) {
                 let (u, v) = (columns[at], columns[at + half]);
                 let t = match &w {
@@ -111,13 +111,4 @@ unsafe fn load(at: *const i64, eighth: usize) -> Fr8 {
 #[inline]
 unsafe fn store(at: *mut i64, eighth: usize, v: &Fr8) {
     lanes::scatter::<5, 4>(at, 4 * eighth, lanes::ALL, v)
-}
-
-/// w in every lane, in limbs shifted as a product's left operand.
-#[target_feature(enable = "avx512f,avx512ifma")]
-#[inline]
-unsafe fn splat_shifted(w: &Fq) -> Fr8 {
-    // Safe: Fq is repr(transparent) over blst_fr, which is repr(C) over [u64; 4].
-    let words = std::mem::transmute::<Fq, [u64; 4]>(*w);
-    lanes::split::<4, 5>(&lanes::splat(&words), R.shift)
 }

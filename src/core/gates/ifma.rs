@@ -22,8 +22,7 @@ impl Program {
     pub(super) unsafe fn lane_scratch(&self) -> Vec<Reg8> {
         let mut scratch = vec![[[_mm512_setzero_si512(); 5]; LANES / 8]; self.registers];
         for (reg, value) in &self.broadcast {
-            let group = fr8::load([*value; 8].as_ptr(), 0);
-            scratch[*reg as usize] = [group; LANES / 8];
+            scratch[*reg as usize] = [fr8::splat(value, 0); LANES / 8];
         }
         scratch
     }

@@ -25,6 +25,16 @@ pub unsafe fn load(p: *const Fq, shift: u32) -> [__m512i; 5] {
     lanes::split::<4, 5>(&transpose_in(p), shift)
 }
 
+/// `value` in all eight lanes, shifted left by `shift` bits like `load`'s.
+///
+/// # Safety
+/// The CPU must have AVX-512F and IFMA (`lanes::available`).
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+pub unsafe fn splat(value: &Fq, shift: u32) -> [__m512i; 5] {
+    lanes::split::<4, 5>(&lanes::splat(&super::words(value)), shift)
+}
+
 /// The inverse of `load` (unshifted), stored at p.
 ///
 /// # Safety
