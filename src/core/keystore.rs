@@ -110,7 +110,7 @@ impl KeyStore {
     /// Removes the least recently used circuit that nothing uses: no proof, check or load holds
     /// it (its only reference is the store's), and it is not `keep`. The caller drops it, which
     /// frees its memory.
-    pub fn evict_idle(&self, keep: &str) -> Option<Arc<Circuit>> {
+    pub fn evict_idle(&self, keep: Option<&str>) -> Option<Arc<Circuit>> {
         let mut entries = lock(&self.entries);
         let idle = |e: &Entry| -> Option<Arc<Circuit>> {
             if Arc::strong_count(&e.slot) != 1 {
@@ -120,7 +120,7 @@ impl KeyStore {
             // Ours here, and the slot's.
             (Arc::strong_count(&circuit) == 2).then_some(circuit)
         };
-        let (key, _) = entries.iter().filter(|(k, e)| k.as_str() != keep && idle(e).is_some()).min_by_key(|(_, e)| e.last_used)?;
+        let (key, _) = entries.iter().filter(|(k, e)| Some(k.as_str()) != keep && idle(e).is_some()).min_by_key(|(_, e)| e.last_used)?;
         let key = key.clone();
         let entry = entries.remove(&key)?;
         drop(entries);

@@ -23,14 +23,15 @@ impl Prover {
     }
 
     /// Evicts idle circuits while more than `MAX_LOADED_CIRCUITS` are loaded or held memory is
-    /// past the cache limit; `keep` (just loaded by the caller) stays.
-    pub(super) fn trim(&self, keep: &str) {
-        while (self.keys.len() > MAX_LOADED_CIRCUITS || self.budget.held() > self.cache_limit_bytes) && self.evict_one(keep) {}
+    /// past the cache limit. A circuit in use is not idle: the one its caller just loaded, or
+    /// whose parameters it just held, stays.
+    pub(super) fn trim(&self) {
+        while (self.keys.len() > MAX_LOADED_CIRCUITS || self.budget.held() > self.cache_limit_bytes) && self.evict_one(None) {}
     }
 
     /// Evicts the least recently used idle circuit other than `keep`, giving its held memory
     /// back to the budget. False when no circuit is idle.
-    pub(super) fn evict_one(&self, keep: &str) -> bool {
+    pub(super) fn evict_one(&self, keep: Option<&str>) -> bool {
         let Some(circuit) = self.keys.evict_idle(keep) else { return false };
         self.budget.release(circuit.load_bytes.load(SeqCst));
         self.evictions.fetch_add(1, SeqCst);
@@ -60,9 +61,8 @@ impl Prover {
             held.push(k);
         }
         drop(held);
-        // New parameters may take held memory past the cache limit too. The circuit that needs
-        // them is in its caller's hands, so it is not idle and stays.
-        self.trim("");
+        // New parameters may take held memory past the cache limit, as a key's load may.
+        self.trim();
         Ok(())
     }
 
@@ -70,7 +70,7 @@ impl Prover {
     /// circuits (never the one it needs) to make room.
     pub(super) fn admit(&self, circuit: &CircuitRef, key: &str, cancel: &CancelHandle) -> Result<Reservation> {
         let need = self.proof_need(circuit, key);
-        self.budget.reserve(circuit.label(), need, cancel, &|| self.evict_one(key)).map_err(|denied| denied.into_error(circuit.label()))
+        self.budget.reserve(circuit.label(), need, cancel, &|| self.evict_one(Some(key))).map_err(|denied| denied.into_error(circuit.label()))
     }
 
     /// What a proof reserves: its peak, plus the load for a circuit not loaded yet. An id that

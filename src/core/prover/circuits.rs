@@ -23,7 +23,7 @@ impl Prover {
             };
             self.held_load(|| Circuit::load(circuit_id, &files))
         })?;
-        self.trim(circuit_id);
+        self.trim();
         Ok(circuit)
     }
 
@@ -57,7 +57,7 @@ impl Prover {
             let artifacts = Artifacts { ir: (&ir[..], named("IR")), prover: (&prover[..], named("prover key")), verifier: (&verifier[..], named("verifier key")) };
             self.held_load(|| Circuit::from_artifacts(location, artifacts))
         })?;
-        self.trim(key);
+        self.trim();
         Ok(loaded)
     }
 }
