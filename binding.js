@@ -840,6 +840,7 @@ module.exports.NativeProver = nativeBinding.NativeProver
 module.exports.checkWithIr = nativeBinding.checkWithIr
 module.exports.decodeCheckRequest = nativeBinding.decodeCheckRequest
 module.exports.decodeProveRequest = nativeBinding.decodeProveRequest
+module.exports.devParams = nativeBinding.devParams
 module.exports.encodeCheckResponse = nativeBinding.encodeCheckResponse
 module.exports.encodeProofResponse = nativeBinding.encodeProofResponse
 module.exports.errorCodes = nativeBinding.errorCodes

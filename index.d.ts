@@ -148,8 +148,10 @@ export interface ProverOptions {
   paramsSource?: string
   /**
    * Accept `bls_midnight_2p<k>` files that do not hash to Midnight's pins (development
-   * parameters). Env: `PROVER_ALLOW_UNPINNED_PARAMS=1`. Default false: such files reject
-   * with `PARAMS_MISMATCH`.
+   * parameters, see {@link devParams}). Env: `PROVER_ALLOW_UNPINNED_PARAMS=1`. Default false:
+   * such files reject with `PARAMS_MISMATCH`. Accepted files must still have the size and k of
+   * Midnight's layout (a labelled file's checksum must match too), else `PARAMS_MISMATCH`; their
+   * proofs verify with their own setup, never with Midnight's.
    */
   allowUnpinnedParams?: boolean
 }
@@ -326,6 +328,28 @@ export interface KeygenOptions extends AbortOptions {
  * `PARAMS_NOT_FOUND` when it is missing and cannot be fetched with the pinned hash.
  */
 export declare function fetchParams(k: number, options?: KeygenOptions): Promise<string>
+
+/** Options of {@link devParams}. */
+export interface DevParamsOptions extends AbortOptions {
+  /** The directory to write `bls_midnight_2p<k>` to (created if missing). Never Midnight's own params cache. */
+  out: string
+  /** Any text; the same seed gives the same file. Default: one fixed seed. */
+  seed?: string
+}
+
+/**
+ * **UNSAFE** development parameters for k = 15..20: a KZG setup whose secret follows from
+ * `seed`, so anyone can forge proofs against it. For tests and benchmarks of circuits past
+ * k = 14 when Midnight's `bls_midnight_2p<k>` is out of reach. Written as
+ * `out/bls_midnight_2p<k>` in Midnight's layout (Midnight's tools read it) followed by a
+ * trailer that labels it unsafe and carries its checksum; resolves to the path. Provers accept
+ * it only with {@link ProverOptions.allowUnpinnedParams}, prove and verify with its own
+ * verifier side (a proof made with it never verifies against Midnight's parameters, nor the
+ * reverse), and report `params: 'development'` per circuit in `getStatus()`. The ledger rejects
+ * its proofs. Rejects `INVALID_ARGUMENT` for another k. Generating takes seconds at k = 15
+ * and about a minute per core at k = 20.
+ */
+export declare function devParams(k: number, options: DevParamsOptions): Promise<string>
 
 /**
  * The `bls_midnight_2p<k>` parameters file for k ≤ 14, made from the Midnight SRS compiled into

@@ -6,6 +6,6 @@ const { makeApi } = require('./lib/api')
 const { ProverError, AbortError } = require('./lib/errors')
 const { registerProverMetrics } = require('./lib/prom-client')
 
-const { createProver, provingProvider, keygen, params, fetchParams, serializePreimage, Prover, errorCodes } = makeApi(binding)
+const { createProver, provingProvider, keygen, params, fetchParams, devParams, serializePreimage, Prover, errorCodes } = makeApi(binding)
 
-module.exports = { createProver, provingProvider, keygen, params, fetchParams, serializePreimage, registerProverMetrics, Prover, ProverError, AbortError, errorCodes }
+module.exports = { createProver, provingProvider, keygen, params, fetchParams, devParams, serializePreimage, registerProverMetrics, Prover, ProverError, AbortError, errorCodes }

@@ -8,9 +8,12 @@ const { abortError, raceStop, callOptions } = require('./stop')
 const { keyMaterialLookup } = require('./key-material')
 const { proverClass } = require('./prover')
 
+/** The seed of development parameters when none is given (the same as the Rust core's default). */
+const DEV_PARAMS_SEED = 'midnight-native-prover development parameters'
+
 /**
  * The public API over `binding` (binding.js's exports, or a stand-in with the same shape):
- * `{ createProver, provingProvider, keygen, params, fetchParams, serializePreimage, Prover, errorCodes }`.
+ * `{ createProver, provingProvider, keygen, params, fetchParams, devParams, serializePreimage, Prover, errorCodes }`.
  */
 function makeApi(binding) {
   const { native, nativeSync } = nativeErrors(binding)
@@ -72,6 +75,19 @@ function makeApi(binding) {
     return raceStop(native(() => binding.fetchParams(k, dirs[0], source)), { signal })
   }
 
+  /**
+   * UNSAFE development parameters for k = 15..20, drawn deterministically from `seed`, written as
+   * `out/bls_midnight_2p{k}` (Midnight's layout plus a trailer that labels them). Resolves to the path.
+   */
+  async function devParams(k, options) {
+    const { signal, out, seed = DEV_PARAMS_SEED } = callOptions(options, 'devParams')
+    if (!Number.isInteger(k) || k < 15 || k > 20) throw new ProverError('INVALID_ARGUMENT', `k must be an integer from 15 to 20 (k <= 14 proves with Midnight's embedded SRS), got ${k}`)
+    if (typeof out !== 'string' || out === '') throw new ProverError('INVALID_ARGUMENT', 'devParams: options.out must be the directory to write bls_midnight_2p<k> to')
+    if (typeof seed !== 'string') throw new ProverError('INVALID_ARGUMENT', 'devParams: options.seed must be a string')
+    if (signal?.aborted) throw abortError(signal)
+    return raceStop(native(() => binding.devParams(k, seed, out)), { signal })
+  }
+
   /** A witness as the ledger's tagged-serialized ProofPreimage (what zkir-v2 and the proof server take). */
   function serializePreimage(keyLocation, witness) {
     if (typeof keyLocation !== 'string') throw new ProverError('INVALID_ARGUMENT', 'keyLocation must be a string')
@@ -106,7 +122,7 @@ function makeApi(binding) {
     }
   }
 
-  return { createProver, provingProvider, keygen, params, fetchParams, serializePreimage, Prover, errorCodes: binding.errorCodes }
+  return { createProver, provingProvider, keygen, params, fetchParams, devParams, serializePreimage, Prover, errorCodes: binding.errorCodes }
 }
 
 module.exports = { makeApi }

@@ -286,7 +286,7 @@ test('module-level provingProvider: one shared prover, its provider built once; 
   assert.equal(built, 2) // once per kmProvider, not once per call
 })
 
-test('params, keygen, fetchParams and serializePreimage validate, call the binding, and return plain bytes', async () => {
+test('params, keygen, fetchParams, devParams and serializePreimage validate, call the binding, and return plain bytes', async () => {
   const { api } = await setup()
   const bytes = api.params(3)
   assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype)
@@ -302,6 +302,12 @@ test('params, keygen, fetchParams and serializePreimage validate, call the bindi
   assert.equal(await api.fetchParams(16, { paramsPath: ['/a', '/b'] }), '/a/bls_midnight_2p16')
   await assert.rejects(api.fetchParams(26), { code: 'INVALID_ARGUMENT' })
   await assert.rejects(api.fetchParams(16, { signal: aborted, paramsPath: '/a' }), { name: 'AbortError' })
+
+  assert.equal(await api.devParams(15, { out: '/dev' }), '/dev/bls_midnight_2p15#midnight-native-prover development parameters', 'the default seed')
+  assert.equal(await api.devParams(20, { out: '/dev', seed: 's' }), '/dev/bls_midnight_2p20#s')
+  for (const k of [14, 21, 15.5, '15']) await assert.rejects(api.devParams(k, { out: '/dev' }), { code: 'INVALID_ARGUMENT' })
+  for (const options of [undefined, {}, { out: '' }, { out: '/dev', seed: 7 }]) await assert.rejects(api.devParams(15, options), { code: 'INVALID_ARGUMENT' })
+  await assert.rejects(api.devParams(15, { out: '/dev', signal: aborted }), { name: 'AbortError' })
 
   const preimage = api.serializePreimage('arith', WITNESS)
   assert.equal(Object.getPrototypeOf(preimage), Uint8Array.prototype)

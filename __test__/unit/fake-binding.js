@@ -140,6 +140,7 @@ function fakeBinding() {
     keygen: async () => ({ proverKey: bytes([1, 2]), verifierKey: bytes([3]), k: 10 }),
     params: (k) => new Uint8Array(k),
     fetchParams: async (k, dir) => `${dir}/bls_midnight_2p${k}`,
+    devParams: async (k, seed, dir) => `${dir}/bls_midnight_2p${k}#${seed}`,
     serializePreimage: (keyLocation, json) => bytes(`${keyLocation}|${json}`),
     checkWithIr: async () => [undefined],
     decodeProveRequest: (body) => ({ preimage: bytes(body), keyLocation: 'arith' }),

@@ -36,6 +36,14 @@ pub fn fetch_params<'env>(env: &'env Env, k: u32, dir: String, source: Option<St
     promise_for(env, |path: PathBuf| path.display().to_string(), |settle| tasks::downloads().spawn(fetch, settle))
 }
 
+/// UNSAFE development parameters for k (15..=20) drawn from `seed`, written as
+/// `dir/bls_midnight_2p{k}` with a trailer that labels them; resolves to the file's path.
+#[napi(ts_return_type = "Promise<string>", catch_unwind)]
+pub fn dev_params<'env>(env: &'env Env, k: u32, seed: String, dir: String) -> Result<Object<'env>, ErrorCode> {
+    let k = sync(|| k_arg(k))?;
+    on_task_pool(env, |path: PathBuf| path.display().to_string(), move || params::dev::write(k, &seed, Path::new(&dir)))
+}
+
 /// The `bls_midnight_2p{k}` parameters file for k <= 14, from the embedded SRS.
 #[napi(catch_unwind)]
 pub fn params(k: u32) -> Result<Uint8Array, ErrorCode> {

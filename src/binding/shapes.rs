@@ -89,6 +89,11 @@ pub struct CircuitStatus {
     /// What its next proof reserves from the memory budget: the peak measured with no other proof
     /// running, else the highest peak measured, else an estimate from k and columns.
     pub reserve_bytes: f64,
+    /// Whose setup its parameters come from: "midnight" (the embedded SRS or a file with
+    /// Midnight's pinned hash) or "development" (unpinned, allowed by `allowUnpinnedParams`;
+    /// its proofs verify only against those parameters). Absent until they are loaded.
+    #[napi(ts_type = "'midnight' | 'development'")]
+    pub params: Option<String>,
 }
 
 impl From<prover::CircuitStatus> for CircuitStatus {
@@ -103,6 +108,7 @@ impl From<prover::CircuitStatus> for CircuitStatus {
             columns: c.columns as u32,
             load_bytes: c.load_bytes as f64,
             reserve_bytes: c.reserve_bytes as f64,
+            params: c.params.map(|o| o.as_str().to_owned()),
         }
     }
 }

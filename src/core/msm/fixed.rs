@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_cache_file_is_mapped_when_sound_and_rebuilt_when_truncated_corrupt_or_foreign() {
-        let params = crate::core::params::ParamsStore::new(vec![]).get(10).unwrap();
+        let params = crate::core::params::ParamsStore::new(vec![]).get(10).unwrap().prover;
         let base = to_affine(super::super::as_p1(params.0.g_lagrange()));
         let dir = std::env::temp_dir().join(format!("mnp-msm-cache-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

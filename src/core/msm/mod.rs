@@ -326,7 +326,7 @@ mod tests {
     fn points() -> &'static Vec<G1Projective> {
         static POINTS: OnceLock<Vec<G1Projective>> = OnceLock::new();
         POINTS.get_or_init(|| {
-            let params = crate::core::params::ParamsStore::new(vec![]).get(14).unwrap();
+            let params = crate::core::params::ParamsStore::new(vec![]).get(14).unwrap().prover;
             params.0.g().iter().chain(params.0.g_lagrange()).copied().collect()
         })
     }
@@ -410,7 +410,7 @@ mod tests {
 
     #[test]
     fn srs_prefixes_use_the_prepared_table_on_one_and_three_thread_pools() {
-        let params = crate::core::params::ParamsStore::new(vec![]).get(12).unwrap();
+        let params = crate::core::params::ParamsStore::new(vec![]).get(12).unwrap().prover;
         prepare(&params.0, u64::MAX, None);
         assert!(table_for(as_p1(params.0.g_lagrange())).is_some());
         assert!(status().bytes >= 2 * 4096 * 96 && status().tables >= 2 && status().tables <= MAX_TABLES);
@@ -449,7 +449,7 @@ mod timing {
     #[test]
     #[ignore]
     fn msm_timing() {
-        let params = crate::core::params::ParamsStore::new(vec![]).get(14).unwrap();
+        let params = crate::core::params::ParamsStore::new(vec![]).get(14).unwrap().prover;
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let started = std::time::Instant::now();
         pool.install(|| prepare(&params.0, u64::MAX, None));

@@ -4,7 +4,11 @@
 //! whole process; larger k is read from `bls_midnight_2p{k}` in the configured directories
 //! (the proof server's cache layout) once per store. Files on disk must hash to the SHA-256
 //! Midnight pins (midnight-base-crypto's data provider, which also fetches missing ones from a
-//! configured source and writes them atomically), unless development parameters are allowed.
+//! configured source and writes them atomically), unless development parameters are allowed
+//! (`dev`), which are sized and checked first (`file`) and verified with their own setup.
+pub mod dev;
+pub mod file;
+
 use super::error::{fail, ErrorCode, Result, WithCode};
 use super::sync::{lock, read, write};
 use base_crypto::data_provider::{FetchMode, MidnightDataProvider, OutputMode};
@@ -13,7 +17,8 @@ use midnight_proofs::utils::SerdeFormat;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use transient_crypto::proofs::{ParamsProver, ParamsProverProvider};
+use std::io::Read;
+use transient_crypto::proofs::{ParamsProver, ParamsProverProvider, ParamsVerifier, PARAMS_VERIFIER};
 
 static EMBEDDED_SRS: &[u8] = include_bytes!(env!("MIDNIGHT_SRS_2P14"));
 pub const EMBEDDED_MAX_K: u8 = 14;
@@ -34,9 +39,47 @@ pub struct ParamsSources {
     pub allow_unpinned: bool,
 }
 
+/// Whose setup parameters come from, which decides what verifies their proofs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Midnight's ceremony: the embedded SRS, or a file with Midnight's pinned hash. Proofs
+    /// verify with Midnight's verifier parameters, as the ledger verifies them.
+    Midnight,
+    /// Any other setup (`allow_unpinned`): proofs verify with that setup's own `g2` and `s_g2`,
+    /// never with Midnight's.
+    Development,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Midnight => "midnight",
+            Origin::Development => "development",
+        }
+    }
+}
+
+/// One k's parameters, both sides.
+#[derive(Clone)]
+pub struct Params {
+    pub prover: ParamsProver,
+    pub verifier: ParamsVerifier,
+    pub origin: Origin,
+}
+
+impl Params {
+    fn midnight(prover: ParamsProver) -> Self {
+        Params { prover, verifier: PARAMS_VERIFIER.clone(), origin: Origin::Midnight }
+    }
+
+    fn development(prover: ParamsProver) -> Self {
+        Params { verifier: dev::verifier_of(&prover.0), prover, origin: Origin::Development }
+    }
+}
+
 pub struct ParamsStore {
     sources: ParamsSources,
-    by_k: RwLock<HashMap<u8, ParamsProver>>,
+    by_k: RwLock<HashMap<u8, Params>>,
     /// One lock per k: concurrent first uses of one k load it once, and a slow fetch of one k
     /// never holds up proofs of another.
     loading: Mutex<HashMap<u8, Arc<Mutex<()>>>>,
@@ -52,9 +95,9 @@ impl ParamsStore {
     }
 
     /// The parameters for `k`, loading them on first use.
-    pub fn get(&self, k: u8) -> Result<ParamsProver> {
+    pub fn get(&self, k: u8) -> Result<Params> {
         if k <= EMBEDDED_MAX_K {
-            return Ok(embedded(k));
+            return Ok(Params::midnight(embedded(k)));
         }
         if k > MAX_K {
             return fail(ErrorCode::ParamsNotFound, format!("k={k}: Midnight publishes parameters up to k={MAX_K}"));
@@ -78,21 +121,51 @@ impl ParamsStore {
         k <= EMBEDDED_MAX_K || read(&self.by_k).contains_key(&k) || self.sources.dirs.iter().any(|d| d.join(&name).is_file())
     }
 
+    /// Whose setup the parameters held for `k` come from; None before they are loaded.
+    pub fn origin(&self, k: u8) -> Option<Origin> {
+        if k <= EMBEDDED_MAX_K {
+            return Some(Origin::Midnight);
+        }
+        read(&self.by_k).get(&k).map(|p| p.origin)
+    }
+
     /// Parameters handed in as `bls_midnight_2p{k}` file bytes (a kmProvider's `getParams`),
     /// held once they hash to Midnight's pin (or unpinned files are allowed).
     pub fn add_file(&self, k: u8, bytes: &[u8]) -> Result<()> {
-        let name = MidnightDataProvider::name_k(k);
-        let pin = PINS.iter().find(|(pk, _)| *pk == k).map(|(_, h)| *h);
-        let actual = super::files::hex(&sha2::Sha256::digest(bytes));
-        if !self.sources.allow_unpinned && pin != Some(actual.as_str()) {
-            return fail(
-                ErrorCode::ParamsMismatch,
-                format!("the {name} bytes handed in hash to {actual}, not Midnight's pin {} (for development parameters, set allowUnpinnedParams)", pin.unwrap_or("(none)")),
-            );
-        }
-        let params = parse(bytes, || format!("the {name} bytes handed in are not a parameters file"))?;
+        let what = format!("the {} bytes handed in", MidnightDataProvider::name_k(k));
+        let params = self.classify(k, bytes, &what)?;
         write(&self.by_k).insert(k, params);
         Ok(())
+    }
+
+    /// Midnight's parameters when `bytes` hash to its pin for `k`; else, when allowed,
+    /// development parameters once their size, k and trailer check out.
+    fn classify(&self, k: u8, bytes: &[u8], what: &str) -> Result<Params> {
+        let pin = pin(k);
+        let actual = super::files::hex(&sha2::Sha256::digest(bytes));
+        if pin == Some(actual.as_str()) {
+            return Ok(Params::midnight(parse(bytes, || format!("{what} are not a parameters file"))?));
+        }
+        if !self.sources.allow_unpinned {
+            return fail(
+                ErrorCode::ParamsMismatch,
+                format!("{what} hash to {actual}, not Midnight's pin {} (for development parameters, set allowUnpinnedParams)", pin.unwrap_or("(none)")),
+            );
+        }
+        file::inspect(k, bytes, what)?;
+        Ok(Params::development(parse(bytes, || format!("{what} are not a parameters file"))?))
+    }
+
+    /// An unpinned file, sized before it is read: its length bounds the read.
+    fn read_unpinned(&self, k: u8, path: &Path) -> Result<Params> {
+        let what = path.display().to_string();
+        let file = std::fs::File::open(path).code(ErrorCode::ParamsNotFound, || what.clone())?;
+        let len = file.metadata().code(ErrorCode::ParamsNotFound, || what.clone())?.len();
+        file::check_len(k, len, &what)?;
+        let mut bytes = Vec::with_capacity(len as usize);
+        // One byte past the size seen: a file that grew since is refused by its length.
+        file.take(len + 1).read_to_end(&mut bytes).code(ErrorCode::ParamsNotFound, || what.clone())?;
+        self.classify(k, &bytes, &what)
     }
 
     /// The k values currently held (embedded ones are shared by every store).
@@ -103,11 +176,11 @@ impl ParamsStore {
         ks
     }
 
-    fn read_from_disk(&self, k: u8) -> Result<ParamsProver> {
+    fn read_from_disk(&self, k: u8) -> Result<Params> {
         let name = MidnightDataProvider::name_k(k);
         let dirs = &self.sources.dirs;
         let path = match dirs.iter().find(|d| d.join(&name).is_file()) {
-            Some(dir) if self.sources.allow_unpinned => dir.join(&name),
+            Some(dir) if self.sources.allow_unpinned => return self.read_unpinned(k, &dir.join(&name)),
             Some(dir) => verified(k, dir, None)?,
             None => match (&self.sources.fetch_from, dirs.first()) {
                 (Some(source), Some(dir)) => verified(k, dir, Some(source))?,
@@ -121,8 +194,13 @@ impl ParamsStore {
             },
         };
         let file = std::fs::File::open(&path).code(ErrorCode::ParamsNotFound, || path.display().to_string())?;
-        parse(std::io::BufReader::new(file), || format!("{} is not a parameters file", path.display()))
+        parse(std::io::BufReader::new(file), || format!("{} is not a parameters file", path.display())).map(Params::midnight)
     }
+}
+
+/// The hex SHA-256 Midnight pins for `bls_midnight_2p{k}`.
+fn pin(k: u8) -> Option<&'static str> {
+    PINS.iter().find(|(pk, _)| *pk == k).map(|(_, h)| *h)
 }
 
 /// The reader panics on some malformed input (unpinned files are not vetted by a hash).
@@ -202,7 +280,7 @@ pub struct ReadyParams<'a>(pub &'a ParamsStore);
 
 impl ParamsProverProvider for ReadyParams<'_> {
     async fn get_params(&self, k: u8) -> std::io::Result<ParamsProver> {
-        self.0.get(k).map_err(|e| std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()))
+        self.0.get(k).map(|p| p.prover).map_err(|e| std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()))
     }
 }
 
@@ -213,8 +291,8 @@ mod tests {
 
     #[test]
     fn downsizes_once_per_k() {
-        let a = ParamsStore::new(vec![]).get(10).unwrap();
-        let b = ParamsStore::new(vec![]).get(10).unwrap();
+        let a = ParamsStore::new(vec![]).get(10).unwrap().prover;
+        let b = ParamsStore::new(vec![]).get(10).unwrap().prover;
         assert!(Arc::ptr_eq(&a.0, &b.0), "another get must reuse the downsized params");
         assert_eq!(a.0.max_k(), 10);
         assert!(ParamsStore::new(vec![]).loaded_ks().contains(&10));
@@ -238,6 +316,44 @@ mod tests {
         file[200] ^= 1;
         assert_eq!(store.add_file(12, &file).err().unwrap().code, ErrorCode::ParamsMismatch);
         assert_eq!(store.add_file(11, &embedded_file(12).unwrap()).err().unwrap().code, ErrorCode::ParamsMismatch, "pinned per k");
+    }
+
+    fn dev_store(dir: &Path, allow_unpinned: bool) -> ParamsStore {
+        ParamsStore::with_sources(ParamsSources { dirs: vec![dir.to_path_buf()], allow_unpinned, ..Default::default() })
+    }
+
+    #[test]
+    fn development_parameters_need_allow_unpinned_and_verify_with_their_own_setup() {
+        let dir = dev::tests::dir_with_k15();
+        assert_eq!(dev_store(dir, false).get(15).err().unwrap().code, ErrorCode::ParamsMismatch);
+        let store = dev_store(dir, true);
+        assert_eq!(store.origin(15), None, "not loaded yet");
+        let params = store.get(15).unwrap();
+        assert_eq!((params.origin, store.origin(15)), (Origin::Development, Some(Origin::Development)));
+        assert_eq!(params.prover.0.max_k(), 15);
+        assert_eq!(store.get(14).unwrap().origin, Origin::Midnight, "k <= 14 is always the embedded SRS");
+        let bytes = std::fs::read(dir.join("bls_midnight_2p15")).unwrap();
+        let held = ParamsStore::with_sources(ParamsSources { allow_unpinned: true, ..Default::default() });
+        held.add_file(15, &bytes).unwrap();
+        assert_eq!(held.origin(15), Some(Origin::Development));
+        assert_eq!(ParamsStore::new(vec![]).add_file(15, &bytes).err().unwrap().code, ErrorCode::ParamsMismatch);
+    }
+
+    #[test]
+    fn a_changed_development_file_is_refused_with_a_code() {
+        let source = std::fs::read(dev::tests::dir_with_k15().join("bls_midnight_2p15")).unwrap();
+        let dir = std::env::temp_dir().join(format!("mnp-params-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut flipped = source.clone();
+        flipped[123_456] ^= 1;
+        let mut other_k = source.clone();
+        other_k[0] = 16;
+        for (what, bytes) in [("truncated", &source[..source.len() / 2]), ("flipped", &flipped[..]), ("another k", &other_k[..]), ("empty", &[][..])] {
+            std::fs::write(dir.join("bls_midnight_2p15"), bytes).unwrap();
+            assert_eq!(dev_store(&dir, true).get(15).err().map(|e| e.code), Some(ErrorCode::ParamsMismatch), "{what} on disk");
+            let store = ParamsStore::with_sources(ParamsSources { allow_unpinned: true, ..Default::default() });
+            assert_eq!(store.add_file(15, bytes).err().map(|e| e.code), Some(ErrorCode::ParamsMismatch), "{what} handed in");
+        }
     }
 
     #[test]

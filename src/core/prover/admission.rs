@@ -51,7 +51,7 @@ impl Prover {
         // The MSM engine's tables count with the parameters they serve; under a memory limit
         // the fixed-base ones may take an eighth of it.
         let fixed_budget = self.memory_limit_bytes.map_or(u64::MAX, |limit| limit / 8);
-        let mapped = self.scheduler.install(|| crate::core::msm::prepare(&params.0, fixed_budget, Some(&self.key_cache_dir)))?;
+        let mapped = self.scheduler.install(|| crate::core::msm::prepare(&params.prover.0, fixed_budget, Some(&self.key_cache_dir)))?;
         let mut held = lock(&self.params_held);
         if !held.contains(&k) {
             // Parameters are shared by the process (k <= 14) or loaded once: the same

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 use transient_crypto::curve::Fr;
-use transient_crypto::proofs::{Proof, PARAMS_VERIFIER};
+use transient_crypto::proofs::Proof;
 
 pub struct ProverConfig {
     pub circuit_dirs: Vec<PathBuf>,
@@ -182,15 +182,19 @@ impl Prover {
         }
     }
 
-    /// Whether `proof` (tagged `proof[v5]` bytes) proves `public_inputs` for the circuit.
+    /// Whether `proof` (tagged `proof[v5]` bytes) proves `public_inputs` for the circuit, with
+    /// the verifier side of the parameters the circuit proves with: a proof made with other
+    /// parameters (development ones against Midnight's, or the reverse) does not verify.
     pub fn verify_now(&self, circuit_id: &str, proof: &[u8], public_inputs: Vec<Fr>) -> Result<bool> {
         let circuit = self.circuit(circuit_id)?;
+        self.params_for(circuit.k)?;
+        let verifier = self.params.get(circuit.k)?.verifier;
         let Ok(proof) = serialize::tagged_deserialize::<Proof>(&mut &proof[..]) else {
             return Ok(false);
         };
         // On the pool: verification runs parallel loops, which would otherwise start rayon's
         // global pool.
-        self.scheduler.install(|| circuit.verifier_key.verify(&PARAMS_VERIFIER, &proof, public_inputs.into_iter()).is_ok())
+        self.scheduler.install(|| circuit.verifier_key.verify(&verifier, &proof, public_inputs.into_iter()).is_ok())
     }
 
     /// Whether a proof at `k` can find its parameters without a caller handing them in.

@@ -10,7 +10,6 @@ use crate::core::witness::Witness;
 use std::sync::Arc;
 use std::time::Instant;
 use transient_crypto::curve::Fr;
-use transient_crypto::proofs::PARAMS_VERIFIER;
 
 /// A submitted proof, until a driver runs it.
 struct Job {
@@ -120,6 +119,9 @@ impl Prover {
             preimage.binding_input = b;
         }
         self.params_for(circuit.k)?;
+        // Development parameters' proofs are checked against their own setup, Midnight's against
+        // Midnight's verifier parameters: the same check the ledger's prover makes.
+        let verifier = self.params.get(circuit.k)?.verifier;
         let params = ReadyParams(&self.params);
         let (proof, public_inputs) = self.scheduler.install(|| {
             // Checked first; the proof is then made from the check's run of the IR VM, which
@@ -128,10 +130,10 @@ impl Prover {
             let public_inputs: Vec<Fr> = checked.pis.iter().copied().map(Fr).collect();
             let proving = circuit.ir.prove_unchecked(rng, &params, circuit.prover_key.clone(), checked);
             let proof = crate::core::ready::run_ready(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
-            // The same self-check the ledger's prover makes: never hand out a proof that fails.
+            // Never hand out a proof that fails.
             circuit
                 .verifier_key
-                .verify(&PARAMS_VERIFIER, &proof, public_inputs.iter().copied())
+                .verify(&verifier, &proof, public_inputs.iter().copied())
                 .code(ErrorCode::ProofFailed, || format!("{circuit_id}: the new proof does not verify; do the keys match the IR?"))?;
             Ok::<_, ProverError>((proof, public_inputs))
         })??;

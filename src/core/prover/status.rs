@@ -25,6 +25,8 @@ pub struct CircuitStatus {
     pub load_bytes: u64,
     /// What its next proof will reserve.
     pub reserve_bytes: u64,
+    /// Whose setup its parameters come from; None until they are loaded.
+    pub params: Option<crate::core::params::Origin>,
 }
 
 /// What happened to a submitted proof, for logging.
@@ -155,6 +157,7 @@ impl Prover {
             columns: shape(c).columns,
             load_bytes: c.load_bytes.load(SeqCst),
             reserve_bytes: loaded_need(c),
+            params: self.params.origin(c.k),
         }
     }
 }

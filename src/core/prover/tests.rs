@@ -15,6 +15,11 @@ fn witness(name: &str) -> Witness {
 
 /// A Compact-layout directory with keys generated for our test circuits.
 fn compact_dir(ids: &[&str]) -> PathBuf {
+    compact_dir_with(ids, &ParamsStore::new(vec![]))
+}
+
+/// `compact_dir` with keys generated on `params`.
+fn compact_dir_with(ids: &[&str], params: &ParamsStore) -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!("mnp-core-{}-{}", std::process::id(), N.fetch_add(1, SeqCst)));
     for sub in ["keys", "zkir"] {
@@ -22,7 +27,7 @@ fn compact_dir(ids: &[&str]) -> PathBuf {
     }
     for id in ids {
         let ir = std::fs::read(circuit_source(&format!("{id}.zkir"))).unwrap();
-        let keys = keygen(&ir, &ParamsStore::new(vec![])).unwrap();
+        let keys = keygen(&ir, params).unwrap();
         std::fs::write(dir.join("zkir").join(format!("{id}.zkir")), &ir).unwrap();
         std::fs::write(dir.join("keys").join(format!("{id}.prover")), keys.prover_key).unwrap();
         std::fs::write(dir.join("keys").join(format!("{id}.verifier")), keys.verifier_key).unwrap();
@@ -244,4 +249,36 @@ fn circuit_k_comes_from_the_ir_until_the_material_is_loaded_then_from_the_circui
     assert_eq!(p.circuit_k_now(full).unwrap(), 5);
     assert_eq!(p.circuit_k_now("arith".to_owned()).unwrap(), 5);
     assert_eq!(p.circuit_k_now(CircuitRef::Material { location: "x".into(), ir: b"{".to_vec().into(), prover: Vec::new().into(), verifier: Vec::new().into() }).unwrap_err().code, ErrorCode::InvalidIr);
+}
+
+#[test]
+fn development_proofs_verify_only_with_their_parameters_and_midnights_only_with_midnights() {
+    use crate::core::params::Origin;
+    use transient_crypto::proofs::PARAMS_VERIFIER;
+    let sources = ParamsSources { dirs: vec![crate::core::params::dev::tests::dir_with_k15().to_path_buf()], allow_unpinned: true, ..Default::default() };
+    let dir = compact_dir_with(&["bench_k15", "arith"], &ParamsStore::with_sources(sources.clone()));
+    let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
+    let p = Prover::new(ProverConfig { circuit_dirs: vec![dir], params: sources, threads: 2, max_concurrent: 1, max_queue: 4, memory_limit_bytes: None, key_cache_dir }).unwrap();
+    let dev = p.prove_now("bench_k15", witness("bench_k15.witness.json"), None).unwrap();
+    let midnight = p.prove_now("arith", witness("arith.witness.json"), None).unwrap();
+    assert_eq!((dev.k, midnight.k), (15, 5));
+    assert!(p.verify_now("bench_k15", &dev.proof, dev.public_inputs.clone()).unwrap());
+    assert!(p.verify_now("arith", &midnight.proof, midnight.public_inputs.clone()).unwrap());
+    let mut tampered = dev.proof.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert!(!p.verify_now("bench_k15", &tampered, dev.public_inputs.clone()).unwrap(), "a tampered development proof");
+
+    let dev_verifier = p.params.get(15).unwrap().verifier;
+    let verifies = |id: &str, out: &ProofOutput, params| {
+        let proof = serialize::tagged_deserialize::<Proof>(&mut &out.proof[..]).unwrap();
+        p.circuit(id).unwrap().verifier_key.verify(params, &proof, out.public_inputs.iter().copied()).is_ok()
+    };
+    assert!(!verifies("bench_k15", &dev, &PARAMS_VERIFIER), "a development proof against Midnight's parameters");
+    assert!(!verifies("arith", &midnight, &dev_verifier), "a proof on Midnight's parameters against development ones");
+    assert!(verifies("bench_k15", &dev, &dev_verifier) && verifies("arith", &midnight, &PARAMS_VERIFIER));
+
+    let origins: std::collections::HashMap<String, Option<Origin>> = p.status().circuits.into_iter().map(|c| (c.id, c.params)).collect();
+    assert_eq!(origins["bench_k15"], Some(Origin::Development));
+    assert_eq!(origins["arith"], Some(Origin::Midnight));
 }
