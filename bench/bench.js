@@ -8,12 +8,13 @@
 //        one warm-up; also zkir-v2's count below k = 13;
 //      BENCH_ZKIR_ITERATIONS (default 1) zkir-v2 proofs for k >= 13 (30-60 s each on 2 cores);
 //      BENCH_SKIP_ZKIR=1 leaves the zkir-v2 column out;
-//      BENCH_ONLY=k14,tx,... rows to run: k6 k10 k13 k14, a circuit id, dust, zswap or tx.
+//      BENCH_ONLY=k14,tx,... rows to run: k6 k10 ... k17, a circuit id, dust, zswap, tx or large
+//        (every row past k = 14: development parameters, made once into .test-cache/dev-params).
 const fs = require('node:fs')
 const path = require('node:path')
 const { performance } = require('node:perf_hooks')
-const { createProver, params } = require('..')
-const { compactDir } = require('../__test__/support/fixtures')
+const { createProver, params, devParams } = require('..')
+const { compactDir, ROOT } = require('../__test__/support/fixtures')
 const { kmProvider, zkirProve, zkirProvingProvider } = require('../__test__/helpers/zkir-peer')
 const { proveTx, wellFormed } = require('../__test__/helpers/ledger')
 const { selectCases, circuitFiles, zkirMaterial } = require('./cases')
@@ -21,6 +22,8 @@ const { floorBinary, runFloor } = require('./floor')
 const { median, machineInfo, render } = require('./report')
 
 const RESULTS = path.join(__dirname, 'results.md')
+/** Development parameters for the rows past k = 14: deterministic, so made once and kept. */
+const DEV_PARAMS = path.join(ROOT, '.test-cache', 'dev-params')
 
 const log = (message) => process.stderr.write(`[bench] ${message}\n`)
 
@@ -81,11 +84,21 @@ function logRuns(name, who, ms) {
   log(`${name} ${who}: median ${(median(ms) / 1000).toFixed(3)} s of [${ms.map((t) => (t / 1000).toFixed(3)).join(', ')}]`)
 }
 
-/** One circuit row: the same preimage bytes through the addon, the floor and zkir-v2. */
+/** Makes the development parameters the cases need that DEV_PARAMS does not hold yet. */
+async function ensureDevParams(cases) {
+  const ks = [...new Set(cases.filter((c) => c.dev).map((c) => c.k))]
+  for (const k of ks) {
+    if (fs.existsSync(path.join(DEV_PARAMS, `bls_midnight_2p${k}`))) continue
+    log(`making UNSAFE development parameters for k=${k} into ${path.relative(ROOT, DEV_PARAMS)}`)
+    await devParams(k, { out: DEV_PARAMS })
+  }
+}
+
+/** One circuit row: the same preimage bytes through the addon, the floor and zkir-v2 (not past k = 14). */
 async function benchCircuit(c, env) {
   const { bytes, bindingInput } = await c.preimage()
   const threads = c.threads ?? env.threads
-  const row = { name: c.name, k: c.k, threads, zkirSkipped: env.config.skipZkir }
+  const row = { name: c.name, k: c.k, threads, dev: c.dev, zkirSkipped: env.config.skipZkir || c.dev }
   const plan = { warmup: 1, iterations: env.config.iterations }
   const prover = await env.proverFor(threads)
   const runs = await timeRuns(() => prover.prove(c.id, bytes, { bindingInput }), plan)
@@ -93,9 +106,9 @@ async function benchCircuit(c, env) {
   logRuns(c.name, 'addon', row.addon)
   // The floor proves the preimage as captured: the binding input is one field of the statement,
   // so overwriting it (as the dust spend's prover call does) changes no work.
-  row.floor = runFloor(env.floor, { dir: env.dir, circuitId: c.id, preimage: bytes, iterations: plan.iterations, threads })
+  row.floor = runFloor(env.floor, { dir: env.dir, circuitId: c.id, preimage: bytes, iterations: plan.iterations, threads, paramsDir: DEV_PARAMS })
   logRuns(c.name, 'floor', row.floor)
-  if (!env.config.skipZkir) {
+  if (!row.zkirSkipped) {
     const material = await zkirMaterial(c.ir)
     row.zkir = (await timeRuns(() => zkirProve(bytes, material, env.params, bindingInput), zkirPlan(env.config, c.k))).ms
     logRuns(c.name, 'zkir-v2', row.zkir)
@@ -103,10 +116,13 @@ async function benchCircuit(c, env) {
   return row
 }
 
-/** Proves the same unproven tx through `provider`; the last proven tx must be well formed. */
-async function timeTx(tx, provider, plan) {
+/**
+ * Proves the same unproven tx through `provider`; the last proven tx must be well formed, unless
+ * `dev` (the ledger verifies with Midnight's parameters, so it rejects development proofs).
+ */
+async function timeTx(tx, provider, plan, dev) {
   const runs = await timeRuns(() => proveTx(tx, provider), plan)
-  wellFormed(runs.last)
+  if (!dev) wellFormed(runs.last)
   return runs
 }
 
@@ -116,13 +132,14 @@ async function timeTx(tx, provider, plan) {
  */
 async function benchTx(c, env) {
   const tx = c.tx.build()
-  const row = { name: c.name, k: c.k, threads: env.threads, zkirSkipped: env.config.skipZkir }
-  const keys = { [c.tx.location]: await zkirMaterial(c.ir) }
+  const row = { name: c.name, k: c.k, threads: env.threads, dev: c.dev, zkirSkipped: env.config.skipZkir || c.dev }
+  const keys = {}
+  for (const [location, ir] of Object.entries(c.tx.irs)) keys[location] = await zkirMaterial(ir, env.keygenOptions(c))
   const ours = env.prover.provingProvider(kmProvider(keys, env.params))
-  const runs = await timeTx(tx, ours, { warmup: 1, iterations: env.config.iterations })
+  const runs = await timeTx(tx, ours, { warmup: 1, iterations: env.config.iterations }, c.dev)
   Object.assign(row, { addon: runs.ms, addonCpu: runs.cpuMs })
   logRuns(c.name, 'addon', row.addon)
-  if (!env.config.skipZkir) {
+  if (!row.zkirSkipped) {
     const theirs = zkirProvingProvider(keys, env.params)
     row.zkir = (await timeTx(tx, theirs, zkirPlan(env.config, c.k))).ms
     logRuns(c.name, 'zkir-v2', row.zkir)
@@ -143,20 +160,26 @@ async function main() {
   const config = readConfig()
   const cases = selectCases(config.only)
   const floor = floorBinary(log)
+  await ensureDevParams(cases)
+  // Keys of the rows past k = 14 are made on the development parameters.
+  const devOptions = { paramsPath: DEV_PARAMS, allowUnpinnedParams: true }
+  const devIds = new Set(cases.filter((c) => c.dev).map((c) => c.id))
+  const keygenOptions = (c) => (c.dev ? devOptions : undefined)
   const files = circuitFiles(cases)
   log(`keys for ${Object.keys(files).join(', ')} (generated once, then cached in .test-cache/)`)
-  const dir = await compactDir(files)
-  const prover = await createProver({ circuitKeysPath: dir, preloadCircuits: Object.keys(files) })
+  const dir = await compactDir(files, (id) => (devIds.has(id) ? devOptions : undefined))
+  const proverOptions = { circuitKeysPath: dir, preloadCircuits: Object.keys(files), ...devOptions }
+  const prover = await createProver(proverOptions)
   const others = new Map()
   try {
     await checkKs(prover, cases)
     // Rows with a `threads` of their own get a prover of that size, made on first use.
     const proverFor = async (threads) => {
       if (threads === env.threads) return prover
-      if (!others.has(threads)) others.set(threads, await createProver({ circuitKeysPath: dir, threads, preloadCircuits: Object.keys(files) }))
+      if (!others.has(threads)) others.set(threads, await createProver({ ...proverOptions, threads }))
       return others.get(threads)
     }
-    const env = { config, prover, dir, floor, threads: (await prover.getStatus()).threads, params: paramsCache(), proverFor }
+    const env = { config, prover, dir, floor, threads: (await prover.getStatus()).threads, params: paramsCache(), proverFor, keygenOptions }
     const rows = []
     for (const c of cases) rows.push(await (c.tx ? benchTx(c, env) : benchCircuit(c, env)))
     const markdown = render({ rows, machine: machineInfo(env.threads), config, wallMs: performance.now() - started })

@@ -7,6 +7,7 @@ const path = require('node:path')
 const { serializePreimage } = require('..')
 const { testCircuit, witness, compactWitness, builtin, keysFor, ARTTT } = require('../__test__/support/fixtures')
 const ledger = require('../__test__/helpers/ledger')
+const { zswapSpendPreimage, buildSpendTx } = require('../__test__/support/spend-preimage')
 
 /** Tagged preimage bytes of circuit `id` with the witness `read(id)`; its key location is the circuit id. */
 const preimageWith = (read) => (id) => async () => ({ bytes: serializePreimage(id, read(id)), bindingInput: undefined })
@@ -35,6 +36,16 @@ const zswapOutput = {
   preimage: ledgerPreimage(ZSWAP_OUTPUT, () => ledger.buildZswapOutputTx(1)),
 }
 
+const ZSWAP_SPEND = 'midnight/zswap/spend'
+const SPEND_IR = builtin('zswap/spend').bzkir
+
+/**
+ * A chain past k = 14. `dev`: Midnight's bls_midnight_2p{k} cannot be had offline, so these rows
+ * prove on development parameters (bench.js makes them), the addon and the floor on the same
+ * files and keys, and zkir-v2 is left out (minutes per proof).
+ */
+const largeChain = (k) => ({ name: `bench_k${k}`, id: `bench_k${k}`, k, dev: true, tags: [`k${k}`, 'large'], ir: testCircuit(`bench_k${k}`), preimage: ownPreimage(`bench_k${k}`) })
+
 /**
  * Rows in print order. bench_k6 to bench_k14 are one synthetic family: the longest chain of
  * transient hashes that fits each k (46 hashes at k = 10, 92, 185, 371, 744 at k = 14), showing
@@ -62,7 +73,18 @@ const CASES = [
   { ...zswapOutput, name: `${ZSWAP_OUTPUT}, threads: 1`, threads: 1, tags: ['threads1'] },
   {
     name: 'ledger tx: 1 zswap output', id: 'zswap_output', k: 14, tags: ['k14', 'tx'], ir: builtin('zswap/output').bzkir,
-    tx: { location: ZSWAP_OUTPUT, build: () => ledger.buildZswapOutputTx(1) },
+    tx: { irs: { [ZSWAP_OUTPUT]: builtin('zswap/output').bzkir }, build: () => ledger.buildZswapOutputTx(1) },
+  },
+  largeChain(15),
+  largeChain(16),
+  largeChain(17),
+  {
+    name: ZSWAP_SPEND, id: 'zswap_spend', k: 15, dev: true, tags: ['k15', 'zswap', 'large'], ir: SPEND_IR,
+    preimage: async () => ({ bytes: (await zswapSpendPreimage()).preimage, bindingInput: undefined }),
+  },
+  {
+    name: 'ledger tx: 1 zswap spend + 1 output', id: 'zswap_spend', k: 15, dev: true, tags: ['k15', 'tx', 'large'], ir: SPEND_IR,
+    tx: { irs: { [ZSWAP_SPEND]: SPEND_IR, [ZSWAP_OUTPUT]: builtin('zswap/output').bzkir }, build: () => buildSpendTx({ output: true }) },
   },
 ]
 
@@ -84,12 +106,13 @@ function circuitFiles(cases) {
 }
 
 /**
- * zkir-v2's key material for a circuit: the same cached keys our Compact directory holds, and
- * the IR in the binary form zkir-v2 reads (.zkir JSON is converted, .bzkir taken as is).
+ * zkir-v2's key material for a circuit: the same cached keys our Compact directory holds (made
+ * with keygen `options`), and the IR in the binary form zkir-v2 reads (.zkir JSON is converted,
+ * .bzkir taken as is).
  */
-async function zkirMaterial(irPath) {
+async function zkirMaterial(irPath, options) {
   const { jsonIrToBinary } = require('@midnight-ntwrk/zkir-v2')
-  const { proverKey, verifierKey } = await keysFor(irPath)
+  const { proverKey, verifierKey } = await keysFor(irPath, options)
   const ir = irPath.endsWith('.zkir') ? jsonIrToBinary(fs.readFileSync(irPath, 'utf8')) : fs.readFileSync(irPath)
   return { proverKey, verifierKey, ir }
 }

@@ -30,12 +30,13 @@ function run(command, args) {
 
 /**
  * Per-iteration ms of `iterations` floor proofs of `circuitId` (after the floor's own warm-up).
- * The preimage goes through a file next to the keys, as the CLI takes it.
+ * The preimage goes through a file next to the keys, as the CLI takes it; `paramsDir` holds the
+ * parameters past k = 14 (development ones, the addon's too).
  */
-function runFloor(binary, { dir, circuitId, preimage, iterations, threads }) {
+function runFloor(binary, { dir, circuitId, preimage, iterations, threads, paramsDir }) {
   const preimageFile = path.join(dir, `${circuitId}.preimage`)
   fs.writeFileSync(preimageFile, preimage)
-  const args = [dir, circuitId, preimageFile, String(iterations), String(threads)]
+  const args = [dir, circuitId, preimageFile, String(iterations), String(threads), paramsDir]
   const run = spawnSync(binary, args, { stdio: ['ignore', 'pipe', 2], encoding: 'utf8' })
   if (run.error) throw run.error
   if (run.status !== 0) throw new Error(`floor ${circuitId} failed (exit ${run.status})`)

@@ -3,10 +3,12 @@
 //! before the loop, exactly as the addon holds them once a circuit is preloaded, and the proof
 //! runs inside a rayon pool of the addon's size, so the addon's overhead is what remains.
 //!
-//! Usage: floor <compact-dir> <circuit-id> <preimage-file> <iterations> <threads>
+//! Usage: floor <compact-dir> <circuit-id> <preimage-file> <iterations> <threads> [<params-dir>]
+//! `<params-dir>` holds `bls_midnight_2p{k}` for k > 14; development parameters are taken there,
+//! as the addon takes them with `allowUnpinnedParams`, so both prove with the same setup.
 //! Prints one JSON line: {"circuit","k","threads","warmupMs","iterationsMs":[...]}.
 use midnight_native_prover::core::circuit::{Circuit, CircuitFiles};
-use midnight_native_prover::core::params::{ParamsStore, ReadyParams};
+use midnight_native_prover::core::params::{ParamsSources, ParamsStore, ReadyParams};
 use midnight_native_prover::core::witness::Witness;
 use rand::rngs::OsRng;
 use std::path::PathBuf;
@@ -19,12 +21,17 @@ struct Args {
     preimage: PathBuf,
     iterations: usize,
     threads: usize,
+    params_dir: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let [dir, id, preimage, iterations, threads] = argv.as_slice() else {
-        return Err("usage: floor <compact-dir> <circuit-id> <preimage-file> <iterations> <threads>".into());
+    let (required, params_dir) = match argv.as_slice() {
+        [required @ .., params_dir] if argv.len() == 6 => (required, Some(PathBuf::from(params_dir))),
+        required => (required, None),
+    };
+    let [dir, id, preimage, iterations, threads] = required else {
+        return Err("usage: floor <compact-dir> <circuit-id> <preimage-file> <iterations> <threads> [<params-dir>]".into());
     };
     let count = |what: &str, v: &str| match v.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
@@ -36,6 +43,7 @@ fn parse_args() -> Result<Args, String> {
         preimage: preimage.into(),
         iterations: count("iterations", iterations)?,
         threads: count("threads", threads)?,
+        params_dir,
     })
 }
 
@@ -52,8 +60,10 @@ fn run() -> Result<String, String> {
     let circuit = Circuit::load(&args.id, &CircuitFiles::in_dir(&args.dir, &args.id)).map_err(|e| e.message)?;
     let bytes = std::fs::read(&args.preimage).map_err(|e| format!("{}: {e}", args.preimage.display()))?;
     let preimage = Witness::Serialized(bytes.into()).into_preimage(&args.id).map_err(|e| e.message)?;
-    // Hot params: the embedded SRS is parsed and downsized to k here, outside the timed loop.
-    let params = ParamsStore::new(vec![]);
+    // Hot params: the embedded SRS is parsed and downsized to k (or a larger k's file read) here,
+    // outside the timed loop.
+    let dirs = args.params_dir.iter().cloned().collect();
+    let params = ParamsStore::with_sources(ParamsSources { dirs, allow_unpinned: true, ..Default::default() });
     params.get(circuit.k).map_err(|e| e.message)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build().map_err(|e| e.to_string())?;
     pool.install(|| {

@@ -15,13 +15,32 @@ const ARTTT = path.join(FIXTURES, 'contracts', 'arttt')
 
 const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex')
 
-const cacheFiles = (ir) => ['prover', 'verifier'].map((ext) => path.join(CACHE, sha256(ir), ext))
+/**
+ * The cache entry of keys for `ir` made with `options` (keygen's): Midnight's parameters, or the
+ * development parameters of `options.paramsPath`, told apart by their trailer (seed and checksum).
+ */
+function cacheFiles(ir, options) {
+  const setup = options?.allowUnpinnedParams ? paramsIdentity(options.paramsPath) : ''
+  return ['prover', 'verifier'].map((ext) => path.join(CACHE, sha256(Buffer.concat([ir, Buffer.from(setup)])), ext))
+}
+
+/** The last 64 bytes (seed digest and checksum) of every development parameters file in `dir`. */
+function paramsIdentity(dir) {
+  const files = fs.readdirSync(dir).filter((f) => /^bls_midnight_2p\d+$/.test(f)).sort()
+  return files.map((f) => {
+    const fd = fs.openSync(path.join(dir, f), 'r')
+    const tail = Buffer.alloc(64)
+    fs.readSync(fd, tail, 0, 64, fs.fstatSync(fd).size - 64)
+    fs.closeSync(fd)
+    return `${f}:${tail.toString('hex')}`
+  }).join(',')
+}
 
 /** Generates keys for an IR file now (never from the cache) and refreshes the cache. */
-async function freshKeys(irPath) {
+async function freshKeys(irPath, options) {
   const ir = fs.readFileSync(irPath)
-  const keys = await keygen(ir)
-  const [prover, verifier] = cacheFiles(ir)
+  const keys = await keygen(ir, options)
+  const [prover, verifier] = cacheFiles(ir, options)
   fs.mkdirSync(path.dirname(prover), { recursive: true })
   // Written under temporary names and renamed, so a half-written key is never picked up.
   fs.writeFileSync(verifier + '.tmp', keys.verifierKey)
@@ -31,13 +50,13 @@ async function freshKeys(irPath) {
   return keys
 }
 
-/** Keys for an IR file: from the cache when present, else generated. */
-async function keysFor(irPath) {
-  const cached = cacheFiles(fs.readFileSync(irPath))
+/** Keys for an IR file (made with keygen `options`): from the cache when present, else generated. */
+async function keysFor(irPath, options) {
+  const cached = cacheFiles(fs.readFileSync(irPath), options)
   if (cached.every((p) => fs.existsSync(p))) {
     return { proverKey: fs.readFileSync(cached[0]), verifierKey: fs.readFileSync(cached[1]) }
   }
-  return freshKeys(irPath)
+  return freshKeys(irPath, options)
 }
 
 function tempDir(prefix = 'mnp-test-') {
@@ -46,15 +65,15 @@ function tempDir(prefix = 'mnp-test-') {
 
 /**
  * A fresh Compact output directory holding the given circuits: `{ id: irPath }`.
- * Keys come from `keysFor`; the IR is copied under its own extension.
+ * Keys come from `keysFor` (with keygen options `optionsFor(id)`); the IR is copied under its own extension.
  */
-async function compactDir(circuits) {
+async function compactDir(circuits, optionsFor = () => undefined) {
   const dir = tempDir()
   fs.mkdirSync(path.join(dir, 'keys'))
   fs.mkdirSync(path.join(dir, 'zkir'))
   for (const [id, irPath] of Object.entries(circuits)) {
     fs.copyFileSync(irPath, path.join(dir, 'zkir', id + path.extname(irPath)))
-    const keys = await keysFor(irPath)
+    const keys = await keysFor(irPath, optionsFor(id))
     fs.writeFileSync(path.join(dir, 'keys', `${id}.prover`), keys.proverKey)
     fs.writeFileSync(path.join(dir, 'keys', `${id}.verifier`), keys.verifierKey)
   }

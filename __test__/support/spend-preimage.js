@@ -19,20 +19,33 @@ const { ledger: L, capturePreimages, DEFAULT_NETWORK_ID } = require('../helpers/
 const SPEND = 'midnight/zswap/spend'
 
 /**
- * `{ preimage, keyLocation: 'midnight/zswap/spend', overwriteBindingInput: undefined }` for a spend
- * of a coin of `value` (default 1000) of the shielded token, owned by keys from `seed` (32 bytes,
- * default random).
+ * An unproven transaction whose guaranteed offer spends a coin of `value` (default 1000) of the
+ * shielded token, owned by keys from `seed` (32 bytes, default random); with `output: true` it
+ * also makes an output of a fresh coin of the same value (one spend and one output, as a
+ * shielded transfer has).
  */
-async function zswapSpendPreimage({ value = 1000n, seed = crypto.randomBytes(32) } = {}) {
+function buildSpendTx({ value = 1000n, seed = crypto.randomBytes(32), output = false } = {}) {
   const keys = L.ZswapSecretKeys.fromSeed(seed)
   const coin = L.createShieldedCoinInfo(L.shieldedToken().raw, BigInt(value))
-  const output = L.ZswapOutput.new(coin, 0, keys.coinPublicKey, keys.encryptionPublicKey)
-  const state = new L.ZswapLocalState().apply(keys, L.ZswapOffer.fromOutput(output))
-  const [received] = state.coins
-  if (!received || received.nonce !== coin.nonce) throw new Error('the local state did not receive the output')
-  const [, input] = state.spend(keys, received, 0)
-  const tx = L.Transaction.fromParts(DEFAULT_NETWORK_ID, L.ZswapOffer.fromInput(input, coin.type, coin.value))
-  const calls = await capturePreimages(tx)
+  const received = L.ZswapOutput.new(coin, 0, keys.coinPublicKey, keys.encryptionPublicKey)
+  const state = new L.ZswapLocalState().apply(keys, L.ZswapOffer.fromOutput(received))
+  const [held] = state.coins
+  if (!held || held.nonce !== coin.nonce) throw new Error('the local state did not receive the output')
+  const [, input] = state.spend(keys, held, 0)
+  let offer = L.ZswapOffer.fromInput(input, coin.type, coin.value)
+  if (output) {
+    const fresh = L.createShieldedCoinInfo(coin.type, coin.value)
+    offer = offer.merge(L.ZswapOffer.fromOutput(L.ZswapOutput.new(fresh, 0, keys.coinPublicKey, keys.encryptionPublicKey), fresh.type, fresh.value))
+  }
+  return L.Transaction.fromParts(DEFAULT_NETWORK_ID, offer)
+}
+
+/**
+ * `{ preimage, keyLocation: 'midnight/zswap/spend', overwriteBindingInput: undefined }` for a spend
+ * made by `buildSpendTx(options)`.
+ */
+async function zswapSpendPreimage(options) {
+  const calls = await capturePreimages(buildSpendTx(options))
   if (calls.length !== 1 || calls[0].keyLocation !== SPEND) {
     throw new Error(`expected one proof of ${SPEND}, the ledger asked for [${calls.map((c) => c.keyLocation)}]`)
   }
@@ -40,4 +53,4 @@ async function zswapSpendPreimage({ value = 1000n, seed = crypto.randomBytes(32)
   return { preimage, keyLocation, overwriteBindingInput }
 }
 
-module.exports = { zswapSpendPreimage, SPEND }
+module.exports = { zswapSpendPreimage, buildSpendTx, SPEND }
