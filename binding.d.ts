@@ -175,7 +175,8 @@ export interface MemoryStatus {
 /**
  * The MSM engine's affine copies of the SRS (process-wide, shared by all provers): one table per
  * SRS vector of each parameters object in use: affine copies (96 bytes per point, 3 MiB at
- * k = 14) and, for k <= 14, fixed-base tables (63 MiB at k = 14; only within memoryLimit / 8).
+ * k = 14) and, up to k = 20, fixed-base tables (30 MiB per vector at k = 14, 226 MiB at k = 17;
+ * only while both vectors' tables fit an eighth of memoryLimit, or of the machine's memory).
  * Built or mapped when a prover first holds parameters for a k, and counted in its memory budget
  * with them; freed with the parameters. At most `maxTables`.
  */
@@ -188,6 +189,19 @@ export interface MsmStatus {
    */
   mappedBytes: number
   maxTables: number
+  /** The path each SRS vector's commitments take, smallest vector first. */
+  vectors: Array<MsmVector>
+}
+
+/** One SRS vector (2^k points) and the MSM path its commitments take. */
+export interface MsmVector {
+  points: number
+  /** "fixed": fixed-base tables; "plain": Pippenger over the affine copy. */
+  path: 'fixed' | 'plain'
+  /** Why it got that path. */
+  reason: string
+  /** Its fixed-base tables' bytes, 0 on the plain path. */
+  fixedBytes: number
 }
 
 /** A decoded `/check` body. */

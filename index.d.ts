@@ -20,6 +20,7 @@ export type {
   MemoryClaim,
   MemoryStatus,
   MsmStatus,
+  MsmVector,
   ProofResult,
   ProverStatus,
   TasksStatus,

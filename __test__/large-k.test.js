@@ -70,6 +70,8 @@ test('chain circuits at k = 15 and 16: keygen, prove and verify on development p
   await assert.rejects(prover.prove('bench_k16', witness('bench_k16.bad.witness.json')), { code: 'WITNESS_UNSATISFIED' })
   const status = await prover.getStatus()
   assert.deepEqual(status.circuits.map((c) => [c.id, c.k, c.params]).sort(), [['bench_k15', 15, 'development'], ['bench_k16', 16, 'development']])
+  const k16Vectors = status.msm.vectors.filter((v) => v.points === 2 ** 16)
+  assert.ok(k16Vectors.some((v) => v.path === 'fixed' && v.fixedBytes > 0), `k = 16 commitments take fixed-base tables with no limit: ${JSON.stringify(status.msm.vectors)}`)
   await prover.close()
 })
 
@@ -89,12 +91,17 @@ test('the ledger zswap spend (k = 15): its official IR with development keys pro
 })
 
 test('memory budget at k = 15 and 16: the idle k = 15 circuit is evicted for a k = 16 proof, which completes under the limit', async () => {
-  // What a fresh prover's first k = 16 proof reserves (an estimate until a proof is measured).
-  const probe = await createProver(dev({ circuitKeysPath: dir, preloadCircuits: ['bench_k16'] }))
-  const { loadBytes, reserveBytes } = (await probe.getStatus()).circuits[0]
+  // Held memory with both circuits loaded, and what a fresh prover's first k = 16 proof reserves
+  // (an estimate until a proof is measured), under a limit whose eighth (the fixed-base tables'
+  // share) leaves both circuits on the plain MSM path, as under the limit below.
+  const probe = await createProver(dev({ circuitKeysPath: dir, memoryLimit: 900, preloadCircuits: ['bench_k15', 'bench_k16'] }))
+  const probed = await probe.getStatus()
   await probe.close()
-  // Room for the k = 16 circuit and its proof, not for the k = 15 one held beside them.
-  const limit = loadBytes + reserveBytes + 8 * MiB
+  const k15 = probed.circuits.find((c) => c.id === 'bench_k15')
+  const { reserveBytes } = probed.circuits.find((c) => c.id === 'bench_k16')
+  // 64 MiB short of both circuits and a k = 16 proof: only evicting the k = 15 circuit makes room.
+  const limit = probed.memory.budget.heldBytes + reserveBytes - 64 * MiB
+  assert.ok(k15.loadBytes > 100 * MiB, `the k = 15 circuit frees more than is missing: ${k15.loadBytes}`)
   const prover = await createProver(dev({ circuitKeysPath: dir, memoryLimit: limit / MiB, preloadCircuits: ['bench_k15'] }))
   const before = await prover.getStatus()
   assert.deepEqual(before.loadedCircuits, ['bench_k15'])
@@ -103,6 +110,8 @@ test('memory budget at k = 15 and 16: the idle k = 15 circuit is evicted for a k
   const after = await prover.getStatus()
   assert.deepEqual(after.loadedCircuits, ['bench_k16'], 'the idle k = 15 circuit made room')
   assert.ok(after.cache.evicted >= 1)
+  const plain = after.msm.vectors.filter((v) => v.points === 2 ** 16 && v.path === 'plain')
+  assert.ok(plain.some((v) => /memoryLimit/.test(v.reason) && v.fixedBytes === 0), `tables past memoryLimit / 8 are left out, and status says why: ${JSON.stringify(after.msm.vectors)}`)
   assert.ok(after.memory.budget.heldBytes <= limit, `held ${after.memory.budget.heldBytes} <= limit ${limit}`)
   await prover.close()
 })

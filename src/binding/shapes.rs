@@ -7,7 +7,7 @@
 use crate::core::budget::{BudgetStatus, ClaimStatus};
 use crate::core::field::field_to_words;
 use crate::core::keygen;
-use crate::core::msm::TableStatus;
+use crate::core::msm::{Path, TableStatus};
 use crate::core::prover::{self, ProofEvent, ProofOutput};
 use crate::core::tasks::TaskStatus;
 use napi::bindgen_prelude::{BigInt, Either, Null, Uint8Array};
@@ -203,7 +203,8 @@ impl From<TaskStatus> for TasksStatus {
 
 /// The MSM engine's affine copies of the SRS (process-wide, shared by all provers): one table per
 /// SRS vector of each parameters object in use: affine copies (96 bytes per point, 3 MiB at
-/// k = 14) and, for k <= 14, fixed-base tables (63 MiB at k = 14; only within memoryLimit / 8).
+/// k = 14) and, up to k = 20, fixed-base tables (30 MiB per vector at k = 14, 226 MiB at k = 17;
+/// only while both vectors' tables fit an eighth of memoryLimit, or of the machine's memory).
 /// Built or mapped when a prover first holds parameters for a k, and counted in its memory budget
 /// with them; freed with the parameters. At most `maxTables`.
 #[napi(object)]
@@ -214,11 +215,36 @@ pub struct MsmStatus {
     /// cache directory: one copy in the page cache for every prover process of the host.
     pub mapped_bytes: f64,
     pub max_tables: u32,
+    /// The path each SRS vector's commitments take, smallest vector first.
+    pub vectors: Vec<MsmVector>,
+}
+
+/// One SRS vector (2^k points) and the MSM path its commitments take.
+#[napi(object)]
+pub struct MsmVector {
+    pub points: u32,
+    /// "fixed": fixed-base tables; "plain": Pippenger over the affine copy.
+    #[napi(ts_type = "'fixed' | 'plain'")]
+    pub path: String,
+    /// Why it got that path.
+    pub reason: String,
+    /// Its fixed-base tables' bytes, 0 on the plain path.
+    pub fixed_bytes: f64,
 }
 
 impl From<TableStatus> for MsmStatus {
     fn from(m: TableStatus) -> Self {
-        MsmStatus { tables: m.tables as u32, table_bytes: m.bytes as f64, mapped_bytes: m.mapped_bytes as f64, max_tables: m.max_tables as u32 }
+        let vectors = m
+            .vectors
+            .iter()
+            .map(|v| MsmVector {
+                points: v.points as u32,
+                path: if v.path == Path::Fixed { "fixed" } else { "plain" }.into(),
+                reason: v.path.reason().into(),
+                fixed_bytes: v.fixed_bytes as f64,
+            })
+            .collect();
+        MsmStatus { tables: m.tables as u32, table_bytes: m.bytes as f64, mapped_bytes: m.mapped_bytes as f64, max_tables: m.max_tables as u32, vectors }
     }
 }
 

@@ -226,6 +226,7 @@ struct Table {
     bases: usize,
     affine: Vec<blst_p1_affine>,
     fixed: Option<FixedTable>,
+    path: Path,
 }
 
 impl Table {
@@ -234,10 +235,40 @@ impl Table {
     }
 }
 
-/// Fixed-base tables are built for SRS vectors of at most this many points (k ≤ 14: every
-/// circuit of the embedded SRS), about 20 affine copies of the vector: 30 MiB per vector at
-/// k = 14.
-pub const MAX_FIXED_POINTS: usize = 1 << 14;
+/// Fixed-base tables are built for SRS vectors of at most this many points (k ≤ 20), within the
+/// budget `prepare` is given: 18-20 affine copies of the vector, 30 MiB per vector at k = 14 and
+/// 226 MiB at k = 17.
+pub const MAX_FIXED_POINTS: usize = 1 << 20;
+
+/// The MSM path an SRS vector got, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// Fixed-base tables: one bucket set for every window.
+    Fixed,
+    /// Pippenger over the affine copy: the vector has more than `MAX_FIXED_POINTS` points.
+    TooManyPoints,
+    /// Pippenger over the affine copy: the tables of both vectors would pass the fixed budget.
+    OverBudget,
+}
+
+impl Path {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Path::Fixed => "its tables fit the budget",
+            Path::TooManyPoints => "more points than fixed-base tables are built for",
+            Path::OverBudget => "the tables of both vectors would pass an eighth of memoryLimit (or of the machine's memory)",
+        }
+    }
+}
+
+/// What one SRS vector's table is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VectorStatus {
+    pub points: usize,
+    pub path: Path,
+    /// Its fixed-base tables, 0 on the plain path.
+    pub fixed_bytes: u64,
+}
 
 /// Held per live parameters object; a table whose parameters were dropped goes at the next
 /// `prepare`. No more than this many are kept (each process holds parameters for a few k).
@@ -262,10 +293,16 @@ pub fn prepare(params: &Arc<ParamsKZG<Bls12>>, fixed_budget: u64, cache_dir: Opt
     for v in missing {
         let affine = to_affine(as_p1(v));
         let window = FixedTable::window_for(v.len(), rayon::current_num_threads());
-        let fixed = (v.len() <= MAX_FIXED_POINTS && 2 * FixedTable::bytes_for(v.len(), window) <= fixed_budget)
-            .then(|| FixedTable::cached(&affine, window, cache_dir));
+        let path = if v.len() > MAX_FIXED_POINTS {
+            Path::TooManyPoints
+        } else if 2 * FixedTable::bytes_for(v.len(), window) > fixed_budget {
+            Path::OverBudget
+        } else {
+            Path::Fixed
+        };
+        let fixed = (path == Path::Fixed).then(|| FixedTable::cached(&affine, window, cache_dir));
         mapped += fixed.as_ref().filter(|f| f.mapped()).map_or(0, FixedTable::bytes);
-        let table = Arc::new(Table { owner: Arc::downgrade(params), bases: v.as_ptr() as usize, affine, fixed });
+        let table = Arc::new(Table { owner: Arc::downgrade(params), bases: v.as_ptr() as usize, affine, fixed, path });
         let mut tables = lock(&TABLES);
         if tables.len() < MAX_TABLES && !tables.iter().any(|t| t.bases == table.bases) {
             tables.push(table);
@@ -284,21 +321,29 @@ fn table_for(bases: &[blst_p1]) -> Option<Arc<Table>> {
 
 /// The engine's affine SRS tables: shared by every prover of the process, one per SRS vector
 /// of each live parameters object, 96 bytes per point (2/3 of the projective SRS they serve).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TableStatus {
     pub tables: usize,
     pub bytes: u64,
     /// Of `bytes`, those mapped read-only from the shared cache files.
     pub mapped_bytes: u64,
     pub max_tables: usize,
+    /// Each live vector's path, smallest first.
+    pub vectors: Vec<VectorStatus>,
 }
 
 pub fn status() -> TableStatus {
     let tables = lock(&TABLES);
     let live = tables.iter().filter(|t| t.owner.strong_count() > 0);
     let mapped = |t: &Table| t.fixed.as_ref().filter(|f| f.mapped()).map_or(0, FixedTable::bytes);
-    let (count, bytes, mapped_bytes) = live.fold((0, 0, 0), |(c, b, m), t| (c + 1, b + t.bytes(), m + mapped(t)));
-    TableStatus { tables: count, bytes, mapped_bytes, max_tables: MAX_TABLES }
+    let live: Vec<&Arc<Table>> = live.collect();
+    let (bytes, mapped_bytes) = live.iter().fold((0, 0), |(b, m), t| (b + t.bytes(), m + mapped(t)));
+    let mut vectors: Vec<VectorStatus> = live
+        .iter()
+        .map(|t| VectorStatus { points: t.affine.len(), path: t.path, fixed_bytes: t.fixed.as_ref().map_or(0, FixedTable::bytes) })
+        .collect();
+    vectors.sort_by_key(|v| v.points);
+    TableStatus { tables: live.len(), bytes, mapped_bytes, max_tables: MAX_TABLES, vectors }
 }
 
 // midnight-curves' types are repr(transparent) over blst's.
@@ -406,6 +451,25 @@ mod tests {
         check(&vec![-Fq::from(3u64); 1500], &all[..1500]);
         // More scalars than bases: the shorter length counts, as in multi_exp.
         assert_eq!(engine(&[Fq::ONE, Fq::ONE], &all[..1], false).unwrap(), all[0]);
+    }
+
+    #[test]
+    fn tables_past_the_budget_take_the_plain_path_and_say_why() {
+        let mut own = crate::core::params::ParamsStore::new(vec![]).get(9).unwrap().prover.0.as_ref().clone();
+        own.downsize(8);
+        let own = Arc::new(own);
+        let fixed = FixedTable::bytes_for(256, FixedTable::window_for(256, rayon::current_num_threads()));
+        prepare(&own, 2 * fixed - 1, None);
+        let paths = |p: &Arc<ParamsKZG<Bls12>>| [p.g(), p.g_lagrange()].map(|v| table_for(as_p1(v)).unwrap().path);
+        assert_eq!(paths(&own), [Path::OverBudget; 2]);
+        assert!(table_for(as_p1(own.g())).unwrap().fixed.is_none());
+        let listed = status().vectors.into_iter().filter(|v| v.points == 256 && v.path == Path::OverBudget).count();
+        assert!(listed >= 2, "status lists both vectors on the plain path");
+        let mut other = crate::core::params::ParamsStore::new(vec![]).get(9).unwrap().prover.0.as_ref().clone();
+        other.downsize(8);
+        let other = Arc::new(other);
+        prepare(&other, 2 * fixed, None);
+        assert_eq!(paths(&other), [Path::Fixed; 2]);
     }
 
     #[test]

@@ -48,9 +48,9 @@ impl Prover {
         }
         let before = memory::live_bytes();
         let params = self.params.get(k)?;
-        // The MSM engine's tables count with the parameters they serve; under a memory limit
-        // the fixed-base ones may take an eighth of it.
-        let fixed_budget = self.memory_limit_bytes.map_or(u64::MAX, |limit| limit / 8);
+        // The MSM engine's tables count with the parameters they serve; the fixed-base ones may
+        // take an eighth of the memory limit, or of the machine's memory when there is none.
+        let fixed_budget = self.memory_limit_bytes.unwrap_or_else(memory::physical_bytes) / 8;
         let mapped = self.scheduler.install(|| crate::core::msm::prepare(&params.prover.0, fixed_budget, Some(&self.key_cache_dir)))?;
         let mut held = lock(&self.params_held);
         if !held.contains(&k) {
