@@ -75,7 +75,7 @@ fn msm_with(scalars: &[blst_fr], bases: &[blst_p1_affine], fixed: Option<&FixedT
     // (20 windows at k = 14) gain from being summed per value.
     let (large, repeated) = repeats::split(&digits, &large);
     let sum_of = |which: &[usize], nbits: usize| match fixed {
-        Some(table) if which.len() >= SERIAL_BELOW && n <= table.len() => table.msm(&digits, which, nbits),
+        Some(table) if table.serves(which.len()) && n <= table.len() => table.msm(&digits, which, nbits),
         _ => pippenger(bases, &digits, which, nbits),
     };
     let mut sum = sum_of(&large, 255);
@@ -470,6 +470,15 @@ mod tests {
         let other = Arc::new(other);
         prepare(&other, 2 * fixed, None);
         assert_eq!(paths(&other), [Path::Fixed; 2]);
+        // From a quarter of a table's points on, sums go through it, and equal blst's.
+        let table = table_for(as_p1(other.g())).unwrap();
+        assert!(table.fixed.as_ref().unwrap().serves(64) && !table.fixed.as_ref().unwrap().serves(63));
+        for n in [64, 100, 256] {
+            let scalars: Vec<Fq> = (0..n as u64).map(|i| Fq::from(i * i + 1).pow_vartime([i + 5])).collect();
+            for bases in [other.g(), other.g_lagrange()] {
+                assert_eq!(engine(&scalars, &bases[..n], true).unwrap(), G1Projective::multi_exp(&bases[..n], &scalars), "n = {n}");
+            }
+        }
     }
 
     #[test]
