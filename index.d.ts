@@ -348,7 +348,7 @@ export interface DevParamsOptions extends AbortOptions {
  * verifier side (a proof made with it never verifies against Midnight's parameters, nor the
  * reverse), and report `params: 'development'` per circuit in `getStatus()`. The ledger rejects
  * its proofs. Rejects `INVALID_ARGUMENT` for another k. Generating takes seconds at k = 15
- * and about a minute per core at k = 20.
+ * and about 4 minutes at k = 20 (2 cores).
  */
 export declare function devParams(k: number, options: DevParamsOptions): Promise<string>
 
