@@ -176,11 +176,11 @@ fn proves_and_verifies_on_the_pool() {
     assert_eq!(p.status().proofs_completed, 1);
 }
 
-#[test]
-fn proofs_with_our_msm_gate_and_fft_engines_equal_those_without_byte_for_byte() {
+/// Proves `id` with a seeded RNG with our engines off, then on: the proofs must be equal byte
+/// for byte, and our gate evaluator and FFT must have run.
+fn engines_on_and_off_prove_alike(p: &Prover, id: &str) -> ProofOutput {
     use rand::SeedableRng;
-    let p = prover(compact_dir(&["bench_k10"]));
-    let circuit = p.circuit("bench_k10").unwrap();
+    let circuit = p.circuit(id).unwrap();
     let engines = |on: bool| {
         super::super::msm::set_enabled(on);
         super::super::gates::set_enabled(on);
@@ -188,7 +188,7 @@ fn proofs_with_our_msm_gate_and_fft_engines_equal_those_without_byte_for_byte() 
     };
     let prove = |on: bool| {
         engines(on);
-        let out = p.prove_with_rng(&circuit, witness("bench_k10.witness.json"), None, rand::rngs::StdRng::seed_from_u64(11));
+        let out = p.prove_with_rng(&circuit, witness(&format!("{id}.witness.json")), None, rand::rngs::StdRng::seed_from_u64(11));
         engines(true);
         out.unwrap()
     };
@@ -197,9 +197,28 @@ fn proofs_with_our_msm_gate_and_fft_engines_equal_those_without_byte_for_byte() 
     let ours = prove(true);
     assert!(super::super::gates::evaluated() > evaluated, "our gate evaluator ran");
     assert!(super::super::fft::transforms() > transforms, "our FFT ran");
-    assert_eq!(upstream.proof, ours.proof);
-    assert!(p.verify_now("bench_k10", &ours.proof, ours.public_inputs).unwrap());
+    assert_eq!(upstream.proof, ours.proof, "{id}");
+    assert!(p.verify_now(id, &ours.proof, ours.public_inputs.clone()).unwrap());
+    ours
+}
+
+#[test]
+fn proofs_with_our_msm_gate_and_fft_engines_equal_those_without_byte_for_byte() {
+    let p = prover(compact_dir(&["bench_k10"]));
+    engines_on_and_off_prove_alike(&p, "bench_k10");
     assert!(p.status().msm.bytes >= 2 * 1024 * 96, "the k=10 SRS vectors are held affine");
+}
+
+#[test]
+fn past_k14_proofs_with_our_engines_and_fixed_base_tables_equal_those_without() {
+    use crate::core::msm::Path;
+    let sources = ParamsSources { dirs: vec![crate::core::params::dev::tests::dir_with_k15().to_path_buf()], allow_unpinned: true, ..Default::default() };
+    let dir = compact_dir_with(&["bench_k15"], &ParamsStore::with_sources(sources.clone()));
+    let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
+    let p = Prover::new(ProverConfig { circuit_dirs: vec![dir], params: sources, threads: 2, max_concurrent: 1, max_queue: 4, memory_limit_bytes: None, key_cache_dir }).unwrap();
+    engines_on_and_off_prove_alike(&p, "bench_k15");
+    let k15 = p.status().msm.vectors.into_iter().filter(|v| v.points == 1 << 15).collect::<Vec<_>>();
+    assert!(k15.iter().any(|v| v.path == Path::Fixed && v.fixed_bytes > 0), "k = 15 commitments took fixed-base tables: {k15:?}");
 }
 
 #[test]
