@@ -97,6 +97,13 @@ pub fn read_prover_key(bytes: &[u8], name: &str, k: u8) -> Result<ProverKey<IrSo
         .map_err(|p| corrupt(format!("its IR: {}", panic_text(&p))))?
         .map_err(|e| corrupt(format!("its IR: {e}")))?;
     ir_check::validate(&relation).map_err(|e| corrupt(format!("its IR: {}", e.message)))?;
+    // The verifying key that follows carries its own k (after a version byte), and that k sizes
+    // the domain: a key claiming k = 30 would allocate cosets of 2^33 elements and abort.
+    let mut vk_head = [0u8; 2];
+    recording.read_exact(&mut vk_head).map_err(|e| corrupt(format!("no verifying key: {e}")))?;
+    if vk_head[1] != k {
+        return Err(corrupt(format!("its verifying key is for k={}, but the circuit IR needs k={k}", vk_head[1])));
+    }
     let seen = recording.seen;
     let mut rest = (&seen[..]).chain(&mut inflated);
     let read = catch_unwind(AssertUnwindSafe(|| MidnightPK::<IrSource>::read(&mut rest, SerdeFormat::RawBytesUnchecked)));
@@ -123,4 +130,54 @@ pub fn read_verifier_key(bytes: &[u8], name: &str) -> Result<VerifierKey> {
         .map_err(|p| ProverError::new(ErrorCode::KeyCorrupt, format!("{name}: malformed verifier key: {}", panic_text(&p))))?
         .code(ErrorCode::KeyCorrupt, || name.to_owned())?;
     Ok(vk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::keygen::keygen;
+    use crate::core::params::ParamsStore;
+    use flate2::{write::GzEncoder, Compression};
+    use serialize::Serializable;
+    use std::io::Write;
+
+    /// The arith circuit's tagged prover key with its inflated stream edited by `edit`.
+    fn edited_key(edit: impl FnOnce(&mut Vec<u8>, usize)) -> (Vec<u8>, u8) {
+        let ir = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/__test__/circuits/arith.zkir")).unwrap();
+        let keys = keygen(&ir, &ParamsStore::new(vec![])).unwrap();
+        let RawKey(gz, _) = serialize::tagged_deserialize::<RawKey<ProverKey<IrSource>>>(&mut &keys.prover_key[..]).unwrap();
+        let mut inflated = Vec::new();
+        GzDecoder::new(&gz[..]).read_to_end(&mut inflated).unwrap();
+        let (relation, _) = crate::core::circuit::parse_ir_k(&ir).unwrap();
+        let mut ir_bytes = Vec::new();
+        relation.serialize(&mut ir_bytes).unwrap();
+        // max_bit_len and k, the relation, then the verifying key: its version byte, then its k.
+        edit(&mut inflated, 2 + ir_bytes.len());
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(&inflated).unwrap();
+        let regz = encoder.finish().unwrap();
+        let mut old = Vec::new();
+        gz.serialize(&mut old).unwrap();
+        let mut bytes = keys.prover_key[..keys.prover_key.len() - old.len()].to_vec();
+        regz.serialize(&mut bytes).unwrap();
+        (bytes, keys.k)
+    }
+
+    #[test]
+    fn an_edited_key_reads_back_when_nothing_changed() {
+        let (bytes, k) = edited_key(|_, _| {});
+        read_prover_key(&bytes, "pk", k).unwrap();
+    }
+
+    /// The verifying key inside a prover key carries its own k, which sizes the domain: a huge
+    /// one must be refused, not allocated (2^30 rows of cosets would abort the process).
+    #[test]
+    fn a_verifying_key_claiming_another_k_is_key_corrupt() {
+        for claimed in [6u8, 20, 30, 32, 40, 255] {
+            let (bytes, k) = edited_key(|inflated, at| inflated[at + 1] = claimed);
+            let err = read_prover_key(&bytes, "pk", k).map(|_| ()).unwrap_err();
+            assert_eq!(err.code, ErrorCode::KeyCorrupt, "{claimed}: {err}");
+            assert!(err.message.contains(&format!("its verifying key is for k={claimed}, but the circuit IR needs k={k}")), "{err}");
+        }
+    }
 }
