@@ -2,6 +2,7 @@
 use super::budget::Measured;
 use super::error::{fail, unwind_as, ErrorCode, ProverError, Result, WithCode};
 use super::files::read_file;
+use super::ir_check::Size;
 use midnight_zkir::{IrSource, Preprocessed};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -73,13 +74,13 @@ impl Circuit {
 
     pub fn from_artifacts(id: &str, a: Artifacts) -> Result<Circuit> {
         let started = Instant::now();
-        let (ir, k) = parse_ir_k(a.ir.0).map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message)))?;
+        let (ir, Size { k, rows }) = super::ir_check::parse(a.ir.0).map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message)))?;
         // Untrusted keys are read under a size limit and checked against the IR's k (key_check).
         let prover_key = super::key_check::read_prover_key(a.prover.0, &a.prover.1, k)?;
         let verifier_key = super::key_check::read_verifier_key(a.verifier.0, &a.verifier.1)?;
         Ok(Circuit {
             id: id.to_owned(),
-            rows: ir.model().rows(),
+            rows,
             k,
             ir,
             prover_key_bytes: gzip_isize(a.prover.0),
@@ -104,7 +105,7 @@ pub fn parse_ir(bytes: &[u8]) -> Result<IrSource> {
 /// `parse_ir` and the k the IR needs, which validation computes anyway (the cost model takes
 /// seconds on the largest circuits, so it is not run twice).
 pub fn parse_ir_k(bytes: &[u8]) -> Result<(IrSource, u8)> {
-    super::ir_check::parse(bytes)
+    super::ir_check::parse(bytes).map(|(ir, size)| (ir, size.k))
 }
 
 /// The serialized size of a prover key file, read from its last four bytes without loading it.

@@ -53,16 +53,25 @@ pub const MAX_LESS_THAN_BITS: u32 = 252;
 
 /// Decodes IR from `.zkir` JSON or tagged `.bzkir` bytes (told apart by the JSON object's opening
 /// brace), validates it, and checks the k it implies: `INVALID_IR` naming what is wrong, never a
-/// panic. Returns the IR and the k it needs (the cost model is not cheap: seconds for the largest
-/// real circuits, so callers take this k rather than asking `ir.k()` again). On success `ir.k()`
-/// and `ir.model()` are known not to panic.
-pub fn parse(bytes: &[u8]) -> Result<(IrSource, u8)> {
+/// panic. Returns the IR and its size (the cost model is not cheap: 3 s at k = 17 on one core,
+/// so callers take this size rather than asking `ir.k()` or `ir.model()` again). On success
+/// `ir.k()` and `ir.model()` are known not to panic.
+pub fn parse(bytes: &[u8]) -> Result<(IrSource, Size)> {
     let ir = parse_unsized(bytes)?;
-    let k = implied_k(&ir)?;
-    if k > MAX_K {
-        return fail(ErrorCode::InvalidIr, format!("the circuit needs k={k}, more than the largest served (k={MAX_K})"));
+    let size = implied_size(&ir)?;
+    if size.k > MAX_K {
+        return fail(ErrorCode::InvalidIr, format!("the circuit needs k={}, more than the largest served (k={MAX_K})", size.k));
     }
-    Ok((ir, k))
+    Ok((ir, size))
+}
+
+/// What the cost model says of a circuit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size {
+    /// The k it needs: its domain has 2^k rows.
+    pub k: u8,
+    /// The rows its layout uses, not counting custom gates and lookups.
+    pub rows: usize,
 }
 
 /// `parse` without the k: the IR decoded and validated, the cost model not run. For the IR VM
@@ -96,10 +105,13 @@ fn decode(bytes: &[u8]) -> Result<IrSource> {
 /// in the validation (the property tests fail on it).
 pub const LAYOUT_PANICKED: &str = "the circuit cannot be laid out";
 
-/// The k the circuit needs, computed by the cost model under `catch_unwind` as a backstop: after
+/// The circuit's size, from one run of the cost model under `catch_unwind` as a backstop: after
 /// `validate` no IR is known to make it panic.
-pub fn implied_k(ir: &IrSource) -> Result<u8> {
-    unwind_as(ErrorCode::InvalidIr, || LAYOUT_PANICKED.into(), || Ok(ir.k()))
+pub fn implied_size(ir: &IrSource) -> Result<Size> {
+    unwind_as(ErrorCode::InvalidIr, || LAYOUT_PANICKED.into(), || {
+        let model = ir.model();
+        Ok(Size { k: model.k(), rows: model.rows() })
+    })
 }
 
 /// What the IR VM and the circuit need of an IR's structure, checked without running either.
