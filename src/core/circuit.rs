@@ -3,11 +3,12 @@ use super::budget::Measured;
 use super::error::{fail, unwind_as, ErrorCode, ProverError, Result, WithCode};
 use super::files::read_file;
 use super::ir_check::Size;
+use super::key_check::{check_k, read_prover_key, read_prover_key_beside, KeyRead};
 use midnight_zkir::{IrSource, Preprocessed};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 use transient_crypto::proofs::{ProofPreimage, ProverKey, VerifierKey};
 
@@ -74,9 +75,24 @@ impl Circuit {
 
     pub fn from_artifacts(id: &str, a: Artifacts) -> Result<Circuit> {
         let started = Instant::now();
-        let (ir, Size { k, rows }) = super::ir_check::parse(a.ir.0).map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message)))?;
-        // Untrusted keys are read under a size limit and checked against the IR's k (key_check).
-        let prover_key = super::key_check::read_prover_key(a.prover.0, &a.prover.1, k)?;
+        // The IR's cost model (serial) and the key's decode take about as long at every k: the
+        // key is read beside it, for the k its header claims, and checked against the IR's after.
+        let ir_k = OnceLock::new();
+        let (ir, early) = rayon::join(
+            || {
+                let parsed = super::ir_check::parse(a.ir.0);
+                let _ = ir_k.set(parsed.as_ref().ok().map(|(_, size)| size.k));
+                parsed.map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message)))
+            },
+            || read_prover_key_beside(a.prover.0, &a.prover.1, &ir_k),
+        );
+        let (ir, Size { k, rows }) = ir?;
+        let prover_key = match early {
+            Ok(KeyRead::Read { key, k: claimed }) => check_k(claimed, k, &a.prover.1).map(|()| key)?,
+            // Deferred, or failed: read knowing the k, so that a bad key is reported as a read for
+            // that k finds it (another k first), however the two raced.
+            Ok(KeyRead::Deferred) | Err(_) => read_prover_key(a.prover.0, &a.prover.1, k)?,
+        };
         let verifier_key = super::key_check::read_verifier_key(a.verifier.0, &a.verifier.1)?;
         Ok(Circuit {
             id: id.to_owned(),

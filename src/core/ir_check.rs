@@ -11,7 +11,6 @@ use base_crypto::fab::{Alignment, AlignmentAtom, AlignmentSegment};
 use midnight_zkir::{Instruction as I, IrSource};
 use std::panic::catch_unwind;
 use transient_crypto::curve::{FR_BITS, FR_BYTES_STORED};
-use transient_crypto::proofs::Zkir;
 
 /// The largest circuit size served. Midnight's proof server serves k ≤ 25 (its parameter files go
 /// up to `bls_midnight_2p25`); a circuit needing more cannot be proven anywhere.

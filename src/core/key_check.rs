@@ -8,7 +8,7 @@
 //! the key is read here instead: its header is checked against the circuit IR's k before anything
 //! is sized by it, the inflated stream is capped at what a real key of that k can hold, and the
 //! upstream reader runs under `catch_unwind`.
-use super::error::{ErrorCode, ProverError, Result, WithCode};
+use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::error::panic_text;
 use super::ir_check::{self, MAX_K};
 use flate2::read::GzDecoder;
@@ -19,6 +19,7 @@ use serialize::{Deserializable, Tagged};
 use std::borrow::Cow;
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
 use transient_crypto::proofs::{ProverKey, VerifierKey};
 
 /// The most polynomials of `2^k` field elements an inflated prover key may hold. The real keys
@@ -75,22 +76,51 @@ pub fn inflated_limit(k: u8) -> u64 {
 /// A tagged prover key for a circuit that needs `k` (from its validated IR), initialized.
 /// `KEY_CORRUPT` naming `name` on anything malformed or for another k.
 pub fn read_prover_key(bytes: &[u8], name: &str, k: u8) -> Result<ProverKey<IrSource>> {
+    match read_prover_key_beside(bytes, name, &OnceLock::from(Some(k)))? {
+        KeyRead::Read { key, .. } => Ok(key),
+        KeyRead::Deferred => fail(ErrorCode::KeyCorrupt, format!("{name}: not read")),
+    }
+}
+
+/// Keys claiming a k above this are not read before the IR's k is known: what a read allocates
+/// from the key's own k before a mismatch stops it (the domain's Lagrange cosets, 200 MB at
+/// k = 18) stays bounded.
+pub const MAX_SPECULATIVE_K: u8 = 18;
+
+/// What `read_prover_key_beside` did.
+pub enum KeyRead {
+    /// The key, for the k its header claims.
+    Read { key: ProverKey<IrSource>, k: u8 },
+    /// Nothing yet: the key claims a k above `MAX_SPECULATIVE_K` and the IR's is not known.
+    Deferred,
+}
+
+/// `read_prover_key` while the IR's cost model may still be working out its k beside it (the
+/// two take about as long at k = 17): `ir_k` is set to the IR's k, or to `None` if the IR
+/// failed. Until then the key is read for the k its header claims, within the bounds of that k;
+/// every read from the key's stream looks at `ir_k` first and stops at a mismatch. The caller
+/// checks the k once both are done (`check_k`).
+pub fn read_prover_key_beside(bytes: &[u8], name: &str, ir_k: &OnceLock<Option<u8>>) -> Result<KeyRead> {
     let corrupt = |why: String| ProverError::new(ErrorCode::KeyCorrupt, format!("{name}: {why}"));
     let RawKey(gz, _) = serialize::tagged_deserialize::<RawKey<ProverKey<IrSource>>>(&mut &bytes[..]).code(ErrorCode::KeyCorrupt, || name.to_owned())?;
+    let mut inflated = GzDecoder::new(&gz[..]).take(2);
+    let mut head = [0u8; 2];
+    inflated.read_exact(&mut head).map_err(|e| corrupt(format!("no key header: {e}")))?;
+    let (max_bit_len, k) = (head[0], head[1]);
+    match ir_k.get() {
+        Some(&Some(needed)) => check_k(k, needed, name)?,
+        _ if k > MAX_SPECULATIVE_K => return Ok(KeyRead::Deferred),
+        _ => {}
+    }
     if k > MAX_K {
         return Err(corrupt(format!("k={k} is more than the largest served (k={MAX_K})")));
-    }
-    let mut inflated = GzDecoder::new(&gz[..]).take(inflated_limit(k));
-    let mut recording = Recording { inner: &mut inflated, seen: Vec::new() };
-    let mut head = [0u8; 2];
-    recording.read_exact(&mut head).map_err(|e| corrupt(format!("no key header: {e}")))?;
-    let (max_bit_len, key_k) = (head[0], head[1]);
-    if key_k != k {
-        return Err(corrupt(format!("is for k={key_k}, but the circuit IR needs k={k}")));
     }
     if !MAX_BIT_LEN.contains(&max_bit_len) {
         return Err(corrupt(format!("has a range-table width of {max_bit_len} bits, outside {MAX_BIT_LEN:?}")));
     }
+    inflated.set_limit(inflated_limit(k) - 2);
+    let mut watched = Watched { inner: inflated, ir_k, k };
+    let mut recording = Recording { inner: &mut watched, seen: head.to_vec() };
     // The key carries the IR it was made for; the proving key is configured from it, so it gets
     // the same checks as any IR (only the static ones: nothing here lays it out).
     let relation = catch_unwind(AssertUnwindSafe(|| <IrSource as Deserializable>::deserialize(&mut recording, 0)))
@@ -102,23 +132,52 @@ pub fn read_prover_key(bytes: &[u8], name: &str, k: u8) -> Result<ProverKey<IrSo
     let mut vk_head = [0u8; 2];
     recording.read_exact(&mut vk_head).map_err(|e| corrupt(format!("no verifying key: {e}")))?;
     if vk_head[1] != k {
-        return Err(corrupt(format!("its verifying key is for k={}, but the circuit IR needs k={k}", vk_head[1])));
+        return Err(corrupt(format!("its verifying key is for k={}, but its header says k={k}", vk_head[1])));
     }
     let seen = recording.seen;
-    let mut rest = (&seen[..]).chain(&mut inflated);
+    let mut rest = (&seen[..]).chain(&mut watched);
     let read = catch_unwind(AssertUnwindSafe(|| MidnightPK::<IrSource>::read(&mut rest, SerdeFormat::RawBytesUnchecked)));
     drop(rest);
-    if inflated.limit() == 0 {
+    if watched.inner.limit() == 0 {
         return Err(corrupt(format!("inflates past {} bytes, more than a key for k={k} can hold", inflated_limit(k))));
     }
     let pk = read.map_err(|p| corrupt(format!("malformed proving key: {}", panic_text(&p))))?.map_err(|e| corrupt(format!("{e}")))?;
     // Reading on to the end of the gzip stream checks its CRC, which the key reader, stopping at
     // the key's last byte, would leave unchecked (a flipped bit in a stored field element).
-    std::io::copy(&mut inflated, &mut std::io::sink()).map_err(|e| corrupt(format!("gzip stream: {e}")))?;
-    if inflated.limit() == 0 {
+    std::io::copy(&mut watched, &mut std::io::sink()).map_err(|e| corrupt(format!("gzip stream: {e}")))?;
+    if watched.inner.limit() == 0 {
         return Err(corrupt(format!("inflates past {} bytes, more than a key for k={k} can hold", inflated_limit(k))));
     }
-    Ok(ProverKey::from(pk))
+    Ok(KeyRead::Read { key: ProverKey::from(pk), k })
+}
+
+/// `KEY_CORRUPT` unless a key for `k` serves a circuit that needs `needed`.
+pub fn check_k(k: u8, needed: u8, name: &str) -> Result<()> {
+    if k == needed {
+        return Ok(());
+    }
+    fail(ErrorCode::KeyCorrupt, format!("{name}: {}", mismatch(k, needed)))
+}
+
+fn mismatch(k: u8, needed: u8) -> String {
+    format!("is for k={k}, but the circuit IR needs k={needed}")
+}
+
+/// A key's inflated stream that stops once the IR's k is known to be another, or the IR failed.
+struct Watched<'a, R> {
+    inner: R,
+    ir_k: &'a OnceLock<Option<u8>>,
+    k: u8,
+}
+
+impl<R: Read> Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.ir_k.get() {
+            Some(&Some(needed)) if needed != self.k => Err(std::io::Error::other(mismatch(self.k, needed))),
+            Some(None) => Err(std::io::Error::other("the circuit IR failed")),
+            _ => self.inner.read(buf),
+        }
+    }
 }
 
 /// A tagged verifier key, initialized. transient-crypto refuses one over 50,000 bytes before it
@@ -135,6 +194,7 @@ pub fn read_verifier_key(bytes: &[u8], name: &str) -> Result<VerifierKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::circuit::{Artifacts, Circuit};
     use crate::core::keygen::keygen;
     use crate::core::params::ParamsStore;
     use flate2::{write::GzEncoder, Compression};
@@ -143,7 +203,7 @@ mod tests {
 
     /// The arith circuit's tagged prover key with its inflated stream edited by `edit`.
     fn edited_key(edit: impl FnOnce(&mut Vec<u8>, usize)) -> (Vec<u8>, u8) {
-        let ir = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/__test__/circuits/arith.zkir")).unwrap();
+        let ir = arith_ir();
         let keys = keygen(&ir, &ParamsStore::new(vec![])).unwrap();
         let RawKey(gz, _) = serialize::tagged_deserialize::<RawKey<ProverKey<IrSource>>>(&mut &keys.prover_key[..]).unwrap();
         let mut inflated = Vec::new();
@@ -163,6 +223,39 @@ mod tests {
         (bytes, keys.k)
     }
 
+    fn arith_ir() -> Vec<u8> {
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/__test__/circuits/arith.zkir")).unwrap()
+    }
+
+    /// A circuit loaded from `ir` and the arith circuit's keys (its prover key edited by `edit`).
+    fn load_with(ir: &[u8], edit: impl FnOnce(&mut Vec<u8>, usize)) -> Result<Circuit> {
+        let (prover, _) = edited_key(edit);
+        let keys = keygen(&arith_ir(), &ParamsStore::new(vec![])).unwrap();
+        let artifacts = Artifacts { ir: (ir, "ir".into()), prover: (&prover, "pk".into()), verifier: (&keys.verifier_key, "vk".into()) };
+        Circuit::from_artifacts("arith", artifacts)
+    }
+
+    /// The key is read beside the IR's cost model, for the k its header claims: a key for
+    /// another k than the IR's is refused all the same, whichever finishes first, and a key
+    /// claiming more than `MAX_SPECULATIVE_K` waits for the IR's k before it is read at all.
+    #[test]
+    fn a_key_read_beside_the_cost_model_is_checked_against_the_irs_k() {
+        let bench_k6 = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/__test__/circuits/bench_k6.zkir")).unwrap();
+        let loaded = load_with(&arith_ir(), |_, _| {}).unwrap();
+        assert_eq!((loaded.k, loaded.rows > 0), (5, true));
+        let err = load_with(&bench_k6, |_, _| {}).map(|_| ()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::KeyCorrupt);
+        assert!(err.message.contains("pk: is for k=5, but the circuit IR needs k=6"), "{err}");
+        for claimed in [MAX_SPECULATIVE_K, MAX_SPECULATIVE_K + 1, MAX_K + 1] {
+            let err = load_with(&arith_ir(), |inflated, _| inflated[1] = claimed).map(|_| ()).unwrap_err();
+            assert_eq!(err.code, ErrorCode::KeyCorrupt, "{claimed}: {err}");
+            assert!(err.message.contains(&format!("is for k={claimed}, but the circuit IR needs k=5")), "{claimed}: {err}");
+        }
+        // The IR's own error comes first, whatever the key.
+        let err = load_with(b"{ not IR", |_, _| {}).map(|_| ()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidIr, "{err}");
+    }
+
     #[test]
     fn an_edited_key_reads_back_when_nothing_changed() {
         let (bytes, k) = edited_key(|_, _| {});
@@ -177,7 +270,7 @@ mod tests {
             let (bytes, k) = edited_key(|inflated, at| inflated[at + 1] = claimed);
             let err = read_prover_key(&bytes, "pk", k).map(|_| ()).unwrap_err();
             assert_eq!(err.code, ErrorCode::KeyCorrupt, "{claimed}: {err}");
-            assert!(err.message.contains(&format!("its verifying key is for k={claimed}, but the circuit IR needs k={k}")), "{err}");
+            assert!(err.message.contains(&format!("its verifying key is for k={claimed}, but its header says k={k}")), "{err}");
         }
     }
 }
