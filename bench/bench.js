@@ -106,7 +106,8 @@ async function benchCircuit(c, env) {
   logRuns(c.name, 'addon', row.addon)
   // The floor proves the preimage as captured: the binding input is one field of the statement,
   // so overwriting it (as the dust spend's prover call does) changes no work.
-  row.floor = runFloor(env.floor, { dir: env.dir, circuitId: c.id, preimage: bytes, iterations: plan.iterations, threads, paramsDir: DEV_PARAMS })
+  const floor = runFloor(env.floor, { dir: env.dir, circuitId: c.id, preimage: bytes, iterations: plan.iterations, threads, paramsDir: DEV_PARAMS })
+  Object.assign(row, { floor: floor.iterationsMs, load: env.loadMs.get(c.id), decode: floor.decodeMs })
   logRuns(c.name, 'floor', row.floor)
   if (!row.zkirSkipped) {
     const material = await zkirMaterial(c.ir)
@@ -179,7 +180,9 @@ async function main() {
       if (!others.has(threads)) others.set(threads, await createProver({ ...proverOptions, threads }))
       return others.get(threads)
     }
-    const env = { config, prover, dir, floor, threads: (await prover.getStatus()).threads, params: paramsCache(), proverFor, keygenOptions }
+    const status = await prover.getStatus()
+    const loadMs = new Map(status.circuits.map((s) => [s.id, s.loadMs]))
+    const env = { config, prover, dir, floor, threads: status.threads, loadMs, params: paramsCache(), proverFor, keygenOptions }
     const rows = []
     for (const c of cases) rows.push(await (c.tx ? benchTx(c, env) : benchCircuit(c, env)))
     const markdown = render({ rows, machine: machineInfo(env.threads), config, wallMs: performance.now() - started })

@@ -35,6 +35,32 @@ function tableRow(row) {
   return `| ${name} | ${row.k} | ${row.threads} | ${seconds(addon)} | ${cores} | ${zkirCell} | ${seconds(floor)} | ${times(zkir, addon)} | ${ratio} |`
 }
 
+/** A key-load line: the addon's load of the circuit beside Midnight's own decode of its prover key. */
+function loadRow(row) {
+  const ratio = row.load && row.decode ? (row.load / row.decode).toFixed(2) : '—'
+  return `| ${row.dev ? `${row.name} (dev params)` : row.name} | ${row.k} | ${seconds(row.load)} | ${seconds(row.decode)} | ${ratio} |`
+}
+
+/** The key-load table, for the rows that have both figures (circuit rows). */
+function loadTable(rows) {
+  const loaded = rows.filter((row) => row.load !== undefined && row.decode !== undefined)
+  if (loaded.length === 0) return []
+  return [
+    '## Key load per circuit',
+    '',
+    '| circuit | k | addon load s | Midnight decode s | load/decode |',
+    '|---|---:|---:|---:|---:|',
+    ...loaded.map(loadRow),
+    '',
+    '- addon load: `getStatus().circuits[].loadMs` of the preload (one circuit at a time, on the prover\'s',
+    '  pool): the IR parsed and validated, its cost model run (k and rows), beside the prover key read under',
+    '  its bounds (src/core/key_check.rs) and the verifier key read.',
+    '- Midnight decode: transient-crypto\'s `ProverKey` read and `init` of the same file in the floor process,',
+    '  in a pool of the same size, with midnight-proofs\' own FFTs: what loading costs without this addon.',
+    '',
+  ]
+}
+
 function render({ rows, machine, config, wallMs }) {
   const zkirPlan = config.skipZkir
     ? 'skipped (BENCH_SKIP_ZKIR=1)'
@@ -76,6 +102,7 @@ function render({ rows, machine, config, wallMs }) {
     '  `tx.prove` like the tx row above, but the ledger\'s `wellFormed` verifies with Midnight\'s parameters and',
     '  rejects development proofs, so it is not asked.',
     '',
+    ...loadTable(rows),
     `Bench wall time: ${(wallMs / 1000).toFixed(0)} s.`,
     '',
   ].join('\n')
