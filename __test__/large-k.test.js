@@ -66,7 +66,11 @@ test('development parameters are labelled unsafe, and nothing takes them without
 test('chain circuits at k = 15 and 16: keygen, prove and verify on development parameters; tampering is rejected', async () => {
   const prover = await createProver(dev({ circuitKeysPath: dir }))
   await provesAndVerifies(prover, 'bench_k15', witness('bench_k15.witness.json'), 15)
+  const before = (await prover.getStatus()).msm.commitments
   await provesAndVerifies(prover, 'bench_k16', witness('bench_k16.witness.json'), 16)
+  // Every commitment goes through our MSM engine, at full size: it counts them.
+  const { msm } = await prover.getStatus()
+  assert.ok(msm.commitments >= before + 10 && msm.largestCommitment >= 2 ** 16, `commitments ${before} -> ${msm.commitments}, largest ${msm.largestCommitment}`)
   await assert.rejects(prover.prove('bench_k16', witness('bench_k16.bad.witness.json')), { code: 'WITNESS_UNSATISFIED' })
   const status = await prover.getStatus()
   assert.deepEqual(status.circuits.map((c) => [c.id, c.k, c.params]).sort(), [['bench_k15', 15, 'development'], ['bench_k16', 16, 'development']])

@@ -21,6 +21,7 @@ test('metrics count proofs per circuit and outcome, time them in a histogram, an
   const { msm } = await prover.getStatus()
   assert.ok(msm.tables >= 2 && msm.tables <= msm.maxTables && msm.maxTables === 64, JSON.stringify(msm))
   assert.ok(msm.tableBytes > 0 && msm.mappedBytes <= msm.tableBytes, JSON.stringify(msm))
+  assert.ok(msm.commitments > 0 && msm.largestCommitment >= 2 ** 5, `the engine counts the commitments it made: ${JSON.stringify(msm)}`)
   assert.equal(sample(m, 'prover_msm_table_bytes', 'prover_msm_table_bytes'), msm.tableBytes)
   await prover.close()
 })

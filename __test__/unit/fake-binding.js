@@ -46,7 +46,7 @@ function nativeStatus() {
     },
     cache: { limitBytes: 4096, maxCircuits: 8, evicted: 1 },
     tasks: { threads: 1, maxThreads: 2, queued: 0, maxQueued: 64 },
-    msm: { tables: 2, tableBytes: 512, mappedBytes: 256, maxTables: 4 },
+    msm: { tables: 2, tableBytes: 512, mappedBytes: 256, maxTables: 4, vectors: [], commitments: 12, largestCommitment: 1024 },
     proofsCompleted: 3,
     proofsFailed: 1,
     keysDerived: 0,

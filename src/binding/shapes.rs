@@ -217,6 +217,12 @@ pub struct MsmStatus {
     pub max_tables: u32,
     /// The path each SRS vector's commitments take, smallest vector first.
     pub vectors: Vec<MsmVector>,
+    /// MSMs our engine made in this process: every commitment of every proof and keygen (the
+    /// engine is the only path; past 2^19 terms midnight-proofs' own would run a subgroup check
+    /// on every point).
+    pub commitments: f64,
+    /// The most terms one of them had (2^k for the commitments of a circuit of size 2^k).
+    pub largest_commitment: u32,
 }
 
 /// One SRS vector (2^k points) and the MSM path its commitments take.
@@ -244,7 +250,15 @@ impl From<TableStatus> for MsmStatus {
                 fixed_bytes: v.fixed_bytes as f64,
             })
             .collect();
-        MsmStatus { tables: m.tables as u32, table_bytes: m.bytes as f64, mapped_bytes: m.mapped_bytes as f64, max_tables: m.max_tables as u32, vectors }
+        MsmStatus {
+            tables: m.tables as u32,
+            table_bytes: m.bytes as f64,
+            mapped_bytes: m.mapped_bytes as f64,
+            max_tables: m.max_tables as u32,
+            vectors,
+            commitments: m.commitments as f64,
+            largest_commitment: m.largest_commitment as u32,
+        }
     }
 }
 

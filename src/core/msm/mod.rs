@@ -16,7 +16,7 @@
 //!
 //! docs/msm.md has the measurements.
 
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, Weak};
 
 use blst::{blst_fr, blst_p1, blst_p1_affine, blst_scalar, limb_t};
@@ -46,11 +46,19 @@ pub fn set_enabled(on: bool) {
     ENABLED.store(on, Relaxed);
 }
 
+/// Commitments the engine made in this process, and the most terms one had: the evidence that
+/// every MSM midnight-proofs makes comes here (past 2^19 terms it would otherwise take
+/// `msm_best`, with a subgroup check on every point).
+static SERVED: AtomicU64 = AtomicU64::new(0);
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
 fn engine(scalars: &[Fq], bases: &[G1Projective], srs: bool) -> Option<G1Projective> {
     if !ENABLED.load(Relaxed) {
         return None;
     }
     let n = scalars.len().min(bases.len());
+    SERVED.fetch_add(1, Relaxed);
+    LARGEST.fetch_max(n, Relaxed);
     let (scalars, bases) = (as_fr(&scalars[..n]), as_p1(&bases[..n]));
     let table = if srs { table_for(bases) } else { None };
     let converted;
@@ -330,6 +338,10 @@ pub struct TableStatus {
     pub max_tables: usize,
     /// Each live vector's path, smallest first.
     pub vectors: Vec<VectorStatus>,
+    /// MSMs the engine made in this process (every commitment while it is enabled).
+    pub commitments: u64,
+    /// The most terms one of them had.
+    pub largest_commitment: usize,
 }
 
 pub fn status() -> TableStatus {
@@ -343,7 +355,8 @@ pub fn status() -> TableStatus {
         .map(|t| VectorStatus { points: t.affine.len(), path: t.path, fixed_bytes: t.fixed.as_ref().map_or(0, FixedTable::bytes) })
         .collect();
     vectors.sort_by_key(|v| v.points);
-    TableStatus { tables: live.len(), bytes, mapped_bytes, max_tables: MAX_TABLES, vectors }
+    let (commitments, largest_commitment) = (SERVED.load(Relaxed), LARGEST.load(Relaxed));
+    TableStatus { tables: live.len(), bytes, mapped_bytes, max_tables: MAX_TABLES, vectors, commitments, largest_commitment }
 }
 
 // midnight-curves' types are repr(transparent) over blst's.
@@ -366,6 +379,32 @@ mod tests {
     use group::Group;
     use proptest::prelude::*;
     use std::sync::OnceLock;
+
+    /// Past 2^19 terms midnight-proofs would send an MSM to `msm_best`, which checks every point's
+    /// subgroup (7× slower); the hook brings those to the engine like any other. The bases are
+    /// (i + 1)·G, so the sum is known without an MSM: (Σ s_i·(i + 1))·G.
+    #[test]
+    fn msms_past_2_19_terms_come_to_the_engine_and_sum_right() {
+        use midnight_proofs::{poly::kzg::msm::MSMKZG, utils::arithmetic::MSM};
+        use rand::SeedableRng;
+        install();
+        let n = (1 << 19) + 3;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(19);
+        let g = G1Projective::generator();
+        let mut msm = MSMKZG::<Bls12>::init();
+        let (mut base, mut multiple, mut total) = (g, Fq::ONE, Fq::ZERO);
+        for i in 0..n {
+            // Small and repeated scalars too, as real commitments have.
+            let s = match i % 4 { 0 => Fq::random(&mut rng), 1 => Fq::from(i as u64), 2 => Fq::from(7u64), _ => Fq::ZERO };
+            msm.append_term(s, base);
+            total += s * multiple;
+            base += g;
+            multiple += Fq::ONE;
+        }
+        let served = SERVED.load(Relaxed);
+        assert_eq!(msm.eval(), g * total);
+        assert!(SERVED.load(Relaxed) > served && LARGEST.load(Relaxed) >= n, "the engine made it");
+    }
 
     /// 2^15 distinct points: the k=14 SRS in both forms.
     fn points() -> &'static Vec<G1Projective> {
