@@ -107,7 +107,8 @@ async function benchCircuit(c, env) {
   // The floor proves the preimage as captured: the binding input is one field of the statement,
   // so overwriting it (as the dust spend's prover call does) changes no work.
   const floor = runFloor(env.floor, { dir: env.dir, circuitId: c.id, preimage: bytes, iterations: plan.iterations, threads, paramsDir: DEV_PARAMS })
-  Object.assign(row, { floor: floor.iterationsMs, load: env.loadMs.get(c.id), decode: floor.decodeMs })
+  const addonPeak = (await prover.getStatus()).circuits.find((s) => s.id === c.id)?.peakProofBytes
+  Object.assign(row, { floor: floor.iterationsMs, load: env.loadMs.get(c.id), decode: floor.decodeMs, addonPeak, floorPeak: floor.peakProofBytes })
   logRuns(c.name, 'floor', row.floor)
   if (!row.zkirSkipped) {
     const material = await zkirMaterial(c.ir)
@@ -162,6 +163,7 @@ async function main() {
   const cases = selectCases(config.only)
   const floor = floorBinary(log)
   await ensureDevParams(cases)
+  for (const c of cases) if (c.prepare) await c.prepare()
   // Keys of the rows past k = 14 are made on the development parameters.
   const devOptions = { paramsPath: DEV_PARAMS, allowUnpinnedParams: true }
   const devIds = new Set(cases.filter((c) => c.dev).map((c) => c.id))

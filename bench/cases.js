@@ -8,6 +8,7 @@ const { serializePreimage } = require('..')
 const { testCircuit, witness, compactWitness, builtin, keysFor, ARTTT } = require('../__test__/support/fixtures')
 const ledger = require('../__test__/helpers/ledger')
 const { zswapSpendPreimage, buildSpendTx } = require('../__test__/support/spend-preimage')
+const { ensureChain } = require('../__test__/circuits/make-chain')
 
 /** Tagged preimage bytes of circuit `id` with the witness `read(id)`; its key location is the circuit id. */
 const preimageWith = (read) => (id) => async () => ({ bytes: serializePreimage(id, read(id)), bindingInput: undefined })
@@ -45,6 +46,23 @@ const SPEND_IR = builtin('zswap/spend').bzkir
  * files and keys, and zkir-v2 is left out (minutes per proof).
  */
 const largeChain = (k) => ({ name: `bench_k${k}`, id: `bench_k${k}`, k, dev: true, tags: [`k${k}`, 'large'], ir: testCircuit(`bench_k${k}`), preimage: ownPreimage(`bench_k${k}`) })
+
+/** Where chains too large for the repository are made (`ensureChain`), beside the bench's other caches. */
+const CHAINS = path.join(__dirname, '..', '.test-cache', 'chains')
+
+/**
+ * The manual row at k = 20, run only when BENCH_ONLY names it (`manual`, `k20` or `bench_k20`):
+ * 47,000 hashes, minutes per proof, development parameters (4 minutes to make) and keys made on
+ * them. Its IR and witness are made into .test-cache/chains on first use (`prepare`).
+ */
+const manualChain = (k) => ({
+  ...largeChain(k),
+  manual: true,
+  tags: [`k${k}`, 'manual'],
+  ir: path.join(CHAINS, `bench_k${k}.zkir`),
+  prepare: () => ensureChain(k, CHAINS),
+  preimage: preimageWith(() => JSON.parse(fs.readFileSync(path.join(CHAINS, `bench_k${k}.witness.json`), 'utf8')))(`bench_k${k}`),
+})
 
 /**
  * Rows in print order. bench_k6 to bench_k14 are one synthetic family: the longest chain of
@@ -86,11 +104,15 @@ const CASES = [
     name: 'ledger tx: 1 zswap spend + 1 output', id: 'zswap_spend', k: 15, dev: true, tags: ['k15', 'tx', 'large'], ir: SPEND_IR,
     tx: { irs: { [ZSWAP_SPEND]: SPEND_IR, [ZSWAP_OUTPUT]: builtin('zswap/output').bzkir }, build: () => buildSpendTx({ output: true }) },
   },
+  manualChain(20),
 ]
 
-/** The cases BENCH_ONLY asks for (all when it is empty); an unknown token is an error, not a silent no-op. */
+/**
+ * The cases BENCH_ONLY asks for (all but the manual ones when it is empty); an unknown token is
+ * an error, not a silent no-op.
+ */
 function selectCases(only) {
-  if (only.length === 0) return CASES
+  if (only.length === 0) return CASES.filter((c) => !c.manual)
   const matches = (c, token) => token === c.name || token === c.id || c.tags.includes(token)
   const unknown = only.filter((token) => !CASES.some((c) => matches(c, token)))
   if (unknown.length) {

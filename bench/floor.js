@@ -30,7 +30,8 @@ function run(command, args) {
 
 /**
  * Per-iteration ms of `iterations` floor proofs of `circuitId` (after the floor's own warm-up),
- * and the ms of Midnight's own decode of its prover key (`decodeMs`).
+ * the ms of Midnight's own decode of its prover key (`decodeMs`) and the most heap a proof held
+ * (`peakProofBytes`).
  * The preimage goes through a file next to the keys, as the CLI takes it; `paramsDir` holds the
  * parameters past k = 14 (development ones, the addon's too).
  */
@@ -42,7 +43,7 @@ function runFloor(binary, { dir, circuitId, preimage, iterations, threads, param
   if (run.error) throw run.error
   if (run.status !== 0) throw new Error(`floor ${circuitId} failed (exit ${run.status})`)
   const result = JSON.parse(run.stdout.trim().split('\n').pop())
-  return { iterationsMs: result.iterationsMs, decodeMs: result.decodeMs }
+  return { iterationsMs: result.iterationsMs, decodeMs: result.decodeMs, peakProofBytes: result.peakProofBytes }
 }
 
 module.exports = { floorBinary, runFloor }

@@ -35,10 +35,17 @@ function tableRow(row) {
   return `| ${name} | ${row.k} | ${row.threads} | ${seconds(addon)} | ${cores} | ${zkirCell} | ${seconds(floor)} | ${times(zkir, addon)} | ${ratio} |`
 }
 
-/** A key-load line: the addon's load of the circuit beside Midnight's own decode of its prover key. */
+const mebibytes = (bytes) => (bytes ? (bytes / 2 ** 20).toFixed(0) : '—')
+const ratioOf = (a, b) => (a && b ? (a / b).toFixed(2) : '—')
+
+/**
+ * A load-and-memory line: the addon's load of the circuit beside Midnight's own decode of its
+ * prover key, and the heap a proof held at its peak in each.
+ */
 function loadRow(row) {
-  const ratio = row.load && row.decode ? (row.load / row.decode).toFixed(2) : '—'
-  return `| ${row.dev ? `${row.name} (dev params)` : row.name} | ${row.k} | ${seconds(row.load)} | ${seconds(row.decode)} | ${ratio} |`
+  const name = row.dev ? `${row.name} (dev params)` : row.name
+  const load = `${seconds(row.load)} | ${seconds(row.decode)} | ${ratioOf(row.load, row.decode)}`
+  return `| ${name} | ${row.k} | ${load} | ${mebibytes(row.addonPeak)} | ${mebibytes(row.floorPeak)} | ${ratioOf(row.addonPeak, row.floorPeak)} |`
 }
 
 /** The key-load table, for the rows that have both figures (circuit rows). */
@@ -46,10 +53,10 @@ function loadTable(rows) {
   const loaded = rows.filter((row) => row.load !== undefined && row.decode !== undefined)
   if (loaded.length === 0) return []
   return [
-    '## Key load per circuit',
+    '## Key load and proof memory per circuit',
     '',
-    '| circuit | k | addon load s | Midnight decode s | load/decode |',
-    '|---|---:|---:|---:|---:|',
+    '| circuit | k | addon load s | Midnight decode s | load/decode | addon peak MiB | floor peak MiB | addon/floor |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...loaded.map(loadRow),
     '',
     '- addon load: `getStatus().circuits[].loadMs` of the preload (one circuit at a time, on the prover\'s',
@@ -57,6 +64,9 @@ function loadTable(rows) {
     '  its bounds (src/core/key_check.rs) and the verifier key read.',
     '- Midnight decode: transient-crypto\'s `ProverKey` read and `init` of the same file in the floor process,',
     '  in a pool of the same size, with midnight-proofs\' own FFTs: what loading costs without this addon.',
+    '- peak: the most native heap a proof held above what was live when it began (counting allocator),',
+    '  `getStatus().circuits[].peakProofBytes` for the addon (its check and self-verification included)',
+    '  and the same window around `Zkir::prove` in the floor, over its warm-up and timed proofs.',
     '',
   ]
 }

@@ -9,8 +9,9 @@
 //! It also times Midnight's own decode of the prover key (transient-crypto's `ProverKey` read and
 //! `init`, midnight-proofs' FFTs: no engine of ours is installed here), in the same pool: the
 //! figure the addon's load is held to.
-//! Prints one JSON line: {"circuit","k","threads","decodeMs","warmupMs","iterationsMs":[...]}.
+//! Prints one JSON line: {"circuit","k","threads","decodeMs","warmupMs","iterationsMs":[...],"peakProofBytes"}.
 use midnight_native_prover::core::circuit::{Circuit, CircuitFiles};
+use midnight_native_prover::core::memory::ProofWindow;
 use midnight_native_prover::core::params::{ParamsSources, ParamsStore, ReadyParams};
 use midnight_native_prover::core::witness::Witness;
 use rand::rngs::OsRng;
@@ -60,12 +61,15 @@ fn decode_once(files: &CircuitFiles) -> Result<f64, String> {
     Ok(started.elapsed().as_secs_f64() * 1e3)
 }
 
-/// One proof, timed in ms: nothing but midnight-zkir's own prove call.
-fn prove_once(circuit: &Circuit, params: &ParamsStore, preimage: &ProofPreimage) -> Result<f64, String> {
+/// One proof: nothing but midnight-zkir's own prove call, timed in ms, and the most heap it held
+/// above what was live before it (the addon's `peakProofBytes` is measured the same way: this
+/// binary links the addon's counting allocator).
+fn prove_once(circuit: &Circuit, params: &ParamsStore, preimage: &ProofPreimage) -> Result<(f64, u64), String> {
+    let window = ProofWindow::open();
     let started = Instant::now();
     futures_executor::block_on(circuit.ir.prove(OsRng, &ReadyParams(params), circuit.prover_key.clone(), preimage))
         .map_err(|e| format!("proving {}: {e}", circuit.id))?;
-    Ok(started.elapsed().as_secs_f64() * 1e3)
+    Ok((started.elapsed().as_secs_f64() * 1e3, window.peak_bytes()))
 }
 
 fn run() -> Result<String, String> {
@@ -84,15 +88,17 @@ fn run() -> Result<String, String> {
         let decode = decode_once(&files)?;
         // Same method as the addon's column: one untimed warm-up proof (first-touch allocations,
         // lazily initialised key parts), then the timed ones.
-        let warmup = prove_once(&circuit, &params, &preimage)?;
+        let (warmup, warmup_peak) = prove_once(&circuit, &params, &preimage)?;
         let timed = (0..args.iterations).map(|_| prove_once(&circuit, &params, &preimage)).collect::<Result<Vec<_>, _>>()?;
+        let peak = timed.iter().map(|&(_, peak)| peak).fold(warmup_peak, u64::max);
         let line = serde_json::json!({
             "circuit": args.id,
             "k": circuit.k,
             "threads": pool.current_num_threads(),
             "decodeMs": decode,
             "warmupMs": warmup,
-            "iterationsMs": timed,
+            "iterationsMs": timed.iter().map(|&(ms, _)| ms).collect::<Vec<_>>(),
+            "peakProofBytes": peak,
         });
         Ok(line.to_string())
     })
