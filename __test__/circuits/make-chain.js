@@ -167,7 +167,20 @@ async function main() {
   if (!ok) process.exitCode = 1;
 }
 
-module.exports = { chainIr, serializePreimage, check, kOf, largestChain };
+/**
+ * Writes bench_k<k>.zkir and its witnesses into `dir` unless they are there: for chains too large
+ * to keep in the repository (bench_k20, 2.6 MB of IR), made where they are used.
+ */
+async function ensureChain(k, dir) {
+  const files = [`bench_k${k}.zkir`, `bench_k${k}.witness.json`, `bench_k${k}.bad.witness.json`].map((name) => path.join(dir, name));
+  if (files.every((file) => fs.existsSync(file))) return files;
+  const r = await build(k);
+  fs.mkdirSync(dir, { recursive: true });
+  [r.ir, r.good, r.bad].forEach((text, i) => fs.writeFileSync(files[i], text));
+  return files;
+}
+
+module.exports = { chainIr, serializePreimage, check, kOf, largestChain, ensureChain };
 if (require.main === module) {
   main().catch((e) => {
     console.error(e);
