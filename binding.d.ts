@@ -191,6 +191,14 @@ export interface MsmStatus {
   maxTables: number
   /** The path each SRS vector's commitments take, smallest vector first. */
   vectors: Array<MsmVector>
+  /**
+   * MSMs our engine made in this process: every commitment of every proof and keygen (the
+   * engine is the only path; past 2^19 terms midnight-proofs' own would run a subgroup check
+   * on every point).
+   */
+  commitments: number
+  /** The most terms one of them had (2^k for the commitments of a circuit of size 2^k). */
+  largestCommitment: number
 }
 
 /** One SRS vector (2^k points) and the MSM path its commitments take. */
