@@ -87,11 +87,10 @@ impl Circuit {
             || read_prover_key_beside(a.prover.0, &a.prover.1, &ir_k),
         );
         let (ir, Size { k, rows }) = ir?;
-        let prover_key = match early {
-            Ok(KeyRead::Read { key, k: claimed }) => check_k(claimed, k, &a.prover.1).map(|()| key)?,
-            // Deferred, or failed: read knowing the k, so that a bad key is reported as a read for
-            // that k finds it (another k first), however the two raced.
-            Ok(KeyRead::Deferred) | Err(_) => read_prover_key(a.prover.0, &a.prover.1, k)?,
+        let prover_key = match early? {
+            // Another k first, as a read knowing the k reports it, whatever else the read found.
+            KeyRead::Read { key, k: claimed } => check_k(claimed, k, &a.prover.1).and(key)?,
+            KeyRead::Deferred => read_prover_key(a.prover.0, &a.prover.1, k)?,
         };
         let verifier_key = super::key_check::read_verifier_key(a.verifier.0, &a.verifier.1)?;
         Ok(Circuit {

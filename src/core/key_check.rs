@@ -77,7 +77,7 @@ pub fn inflated_limit(k: u8) -> u64 {
 /// `KEY_CORRUPT` naming `name` on anything malformed or for another k.
 pub fn read_prover_key(bytes: &[u8], name: &str, k: u8) -> Result<ProverKey<IrSource>> {
     match read_prover_key_beside(bytes, name, &OnceLock::from(Some(k)))? {
-        KeyRead::Read { key, .. } => Ok(key),
+        KeyRead::Read { key, .. } => key,
         KeyRead::Deferred => fail(ErrorCode::KeyCorrupt, format!("{name}: not read")),
     }
 }
@@ -89,8 +89,10 @@ pub const MAX_SPECULATIVE_K: u8 = 18;
 
 /// What `read_prover_key_beside` did.
 pub enum KeyRead {
-    /// The key, for the k its header claims.
-    Read { key: ProverKey<IrSource>, k: u8 },
+    /// The key read for the k its header claims: the key, or what was wrong with it. A caller
+    /// that did not know the IR's k checks `k` first (`check_k`), so a key for another k is
+    /// reported as that, whatever else is wrong with it.
+    Read { key: Result<ProverKey<IrSource>>, k: u8 },
     /// Nothing yet: the key claims a k above `MAX_SPECULATIVE_K` and the IR's is not known.
     Deferred,
 }
@@ -98,20 +100,31 @@ pub enum KeyRead {
 /// `read_prover_key` while the IR's cost model may still be working out its k beside it (the
 /// two take about as long at k = 17): `ir_k` is set to the IR's k, or to `None` if the IR
 /// failed. Until then the key is read for the k its header claims, within the bounds of that k;
-/// every read from the key's stream looks at `ir_k` first and stops at a mismatch. The caller
-/// checks the k once both are done (`check_k`).
+/// every read from the key's stream looks at `ir_k` first and stops at a mismatch. `Err` only
+/// for a key whose header cannot be read, or (with the IR's k known) is for another k.
 pub fn read_prover_key_beside(bytes: &[u8], name: &str, ir_k: &OnceLock<Option<u8>>) -> Result<KeyRead> {
     let corrupt = |why: String| ProverError::new(ErrorCode::KeyCorrupt, format!("{name}: {why}"));
     let RawKey(gz, _) = serialize::tagged_deserialize::<RawKey<ProverKey<IrSource>>>(&mut &bytes[..]).code(ErrorCode::KeyCorrupt, || name.to_owned())?;
     let mut inflated = GzDecoder::new(&gz[..]).take(2);
     let mut head = [0u8; 2];
     inflated.read_exact(&mut head).map_err(|e| corrupt(format!("no key header: {e}")))?;
-    let (max_bit_len, k) = (head[0], head[1]);
+    let k = head[1];
     match ir_k.get() {
         Some(&Some(needed)) => check_k(k, needed, name)?,
         _ if k > MAX_SPECULATIVE_K => return Ok(KeyRead::Deferred),
         _ => {}
     }
+    Ok(KeyRead::Read { key: read_after_header(inflated, head, ir_k, &corrupt), k })
+}
+
+/// The rest of a prover key whose header (`head`: range-table width, k) `inflated` has read.
+fn read_after_header<R: Read>(
+    mut inflated: std::io::Take<R>,
+    head: [u8; 2],
+    ir_k: &OnceLock<Option<u8>>,
+    corrupt: &dyn Fn(String) -> ProverError,
+) -> Result<ProverKey<IrSource>> {
+    let (max_bit_len, k) = (head[0], head[1]);
     if k > MAX_K {
         return Err(corrupt(format!("k={k} is more than the largest served (k={MAX_K})")));
     }
@@ -138,17 +151,17 @@ pub fn read_prover_key_beside(bytes: &[u8], name: &str, ir_k: &OnceLock<Option<u
     let mut rest = (&seen[..]).chain(&mut watched);
     let read = catch_unwind(AssertUnwindSafe(|| MidnightPK::<IrSource>::read(&mut rest, SerdeFormat::RawBytesUnchecked)));
     drop(rest);
-    if watched.inner.limit() == 0 {
-        return Err(corrupt(format!("inflates past {} bytes, more than a key for k={k} can hold", inflated_limit(k))));
-    }
+    let within_limit = |watched: &Watched<'_, std::io::Take<R>>| match watched.inner.limit() {
+        0 => Err(corrupt(format!("inflates past {} bytes, more than a key for k={k} can hold", inflated_limit(k)))),
+        _ => Ok(()),
+    };
+    within_limit(&watched)?;
     let pk = read.map_err(|p| corrupt(format!("malformed proving key: {}", panic_text(&p))))?.map_err(|e| corrupt(format!("{e}")))?;
     // Reading on to the end of the gzip stream checks its CRC, which the key reader, stopping at
     // the key's last byte, would leave unchecked (a flipped bit in a stored field element).
     std::io::copy(&mut watched, &mut std::io::sink()).map_err(|e| corrupt(format!("gzip stream: {e}")))?;
-    if watched.inner.limit() == 0 {
-        return Err(corrupt(format!("inflates past {} bytes, more than a key for k={k} can hold", inflated_limit(k))));
-    }
-    Ok(KeyRead::Read { key: ProverKey::from(pk), k })
+    within_limit(&watched)?;
+    Ok(ProverKey::from(pk))
 }
 
 /// `KEY_CORRUPT` unless a key for `k` serves a circuit that needs `needed`.
@@ -195,14 +208,15 @@ pub fn read_verifier_key(bytes: &[u8], name: &str) -> Result<VerifierKey> {
 mod tests {
     use super::*;
     use crate::core::circuit::{Artifacts, Circuit};
-    use crate::core::keygen::keygen;
+    use crate::core::keygen::{keygen, GeneratedKeys};
     use crate::core::params::ParamsStore;
     use flate2::{write::GzEncoder, Compression};
     use serialize::Serializable;
     use std::io::Write;
 
-    /// The arith circuit's tagged prover key with its inflated stream edited by `edit`.
-    fn edited_key(edit: impl FnOnce(&mut Vec<u8>, usize)) -> (Vec<u8>, u8) {
+    /// The arith circuit's tagged prover key with its inflated stream edited by `edit`, and the
+    /// keys it was edited from.
+    fn edited_key(edit: impl FnOnce(&mut Vec<u8>, usize)) -> (Vec<u8>, GeneratedKeys) {
         let ir = arith_ir();
         let keys = keygen(&ir, &ParamsStore::new(vec![])).unwrap();
         let RawKey(gz, _) = serialize::tagged_deserialize::<RawKey<ProverKey<IrSource>>>(&mut &keys.prover_key[..]).unwrap();
@@ -220,7 +234,7 @@ mod tests {
         gz.serialize(&mut old).unwrap();
         let mut bytes = keys.prover_key[..keys.prover_key.len() - old.len()].to_vec();
         regz.serialize(&mut bytes).unwrap();
-        (bytes, keys.k)
+        (bytes, keys)
     }
 
     fn arith_ir() -> Vec<u8> {
@@ -229,8 +243,7 @@ mod tests {
 
     /// A circuit loaded from `ir` and the arith circuit's keys (its prover key edited by `edit`).
     fn load_with(ir: &[u8], edit: impl FnOnce(&mut Vec<u8>, usize)) -> Result<Circuit> {
-        let (prover, _) = edited_key(edit);
-        let keys = keygen(&arith_ir(), &ParamsStore::new(vec![])).unwrap();
+        let (prover, keys) = edited_key(edit);
         let artifacts = Artifacts { ir: (ir, "ir".into()), prover: (&prover, "pk".into()), verifier: (&keys.verifier_key, "vk".into()) };
         Circuit::from_artifacts("arith", artifacts)
     }
@@ -258,8 +271,8 @@ mod tests {
 
     #[test]
     fn an_edited_key_reads_back_when_nothing_changed() {
-        let (bytes, k) = edited_key(|_, _| {});
-        read_prover_key(&bytes, "pk", k).unwrap();
+        let (bytes, keys) = edited_key(|_, _| {});
+        read_prover_key(&bytes, "pk", keys.k).unwrap();
     }
 
     /// The verifying key inside a prover key carries its own k, which sizes the domain: a huge
@@ -267,7 +280,7 @@ mod tests {
     #[test]
     fn a_verifying_key_claiming_another_k_is_key_corrupt() {
         for claimed in [6u8, 20, 30, 32, 40, 255] {
-            let (bytes, k) = edited_key(|inflated, at| inflated[at + 1] = claimed);
+            let (bytes, GeneratedKeys { k, .. }) = edited_key(|inflated, at| inflated[at + 1] = claimed);
             let err = read_prover_key(&bytes, "pk", k).map(|_| ()).unwrap_err();
             assert_eq!(err.code, ErrorCode::KeyCorrupt, "{claimed}: {err}");
             assert!(err.message.contains(&format!("its verifying key is for k={claimed}, but its header says k={k}")), "{err}");
