@@ -25,14 +25,16 @@ function machineInfo(threads) {
 const seconds = (ms) => (ms === undefined ? '—' : (ms / 1000).toFixed(3))
 const times = (a, b) => (a === undefined || b === undefined ? '—' : `${(a / b).toFixed(1)}×`)
 
+/** A row's name, marked when it proved on development parameters. */
+const rowName = (row) => (row.dev ? `${row.name} (dev params)` : row.name)
+
 /** One table line; a row holds per-run ms for `addon`, `zkir` and `floor` (any may be missing). */
 function tableRow(row) {
   const [addon, cpu, zkir, floor] = [row.addon, row.addonCpu, row.zkir, row.floor].map((ms) => (ms ? median(ms) : undefined))
   const zkirCell = row.zkirSkipped ? 'skipped' : seconds(zkir)
   const cores = addon && cpu ? `${seconds(cpu)} (${(cpu / addon).toFixed(2)})` : '—'
   const ratio = addon && floor ? (addon / floor).toFixed(2) : '—'
-  const name = row.dev ? `${row.name} (dev params)` : row.name
-  return `| ${name} | ${row.k} | ${row.threads} | ${seconds(addon)} | ${cores} | ${zkirCell} | ${seconds(floor)} | ${times(zkir, addon)} | ${ratio} |`
+  return `| ${rowName(row)} | ${row.k} | ${row.threads} | ${seconds(addon)} | ${cores} | ${zkirCell} | ${seconds(floor)} | ${times(zkir, addon)} | ${ratio} |`
 }
 
 const mebibytes = (bytes) => (bytes ? (bytes / 2 ** 20).toFixed(0) : '—')
@@ -43,9 +45,8 @@ const ratioOf = (a, b) => (a && b ? (a / b).toFixed(2) : '—')
  * prover key, and the heap a proof held at its peak in each.
  */
 function loadRow(row) {
-  const name = row.dev ? `${row.name} (dev params)` : row.name
   const load = `${seconds(row.load)} | ${seconds(row.decode)} | ${ratioOf(row.load, row.decode)}`
-  return `| ${name} | ${row.k} | ${load} | ${mebibytes(row.addonPeak)} | ${mebibytes(row.floorPeak)} | ${ratioOf(row.addonPeak, row.floorPeak)} |`
+  return `| ${rowName(row)} | ${row.k} | ${load} | ${mebibytes(row.addonPeak)} | ${mebibytes(row.floorPeak)} | ${ratioOf(row.addonPeak, row.floorPeak)} |`
 }
 
 /** The key-load table, for the rows that have both figures (circuit rows). */

@@ -135,7 +135,6 @@ impl FixedTable {
         matches!(self.rows, Rows::Mapped(_))
     }
 
-    /// Σ digits[i]·P_i over `which` (indices below `len`), scalars of at most `nbits` bits.
     /// Whether a sum over `live` of its points is faster here than through Pippenger: from a
     /// quarter of the table's points (its buckets are sized for all of them), and at most 1,024.
     /// Before, every sum under 1,024 points went to blst, so a k = 10 circuit, whose vectors have
@@ -145,6 +144,7 @@ impl FixedTable {
         live >= (self.n / 4).min(super::SERIAL_BELOW)
     }
 
+    /// Σ digits[i]·P_i over `which` (indices below `len`), scalars of at most `nbits` bits.
     pub fn msm(&self, digits: &[[u8; 32]], which: &[usize], nbits: usize) -> blst_p1 {
         let rows = (nbits / self.window + 1).min(row_count(self.window));
         let (table, n, window) = (self.rows(), self.n, self.window);
