@@ -21,6 +21,8 @@ export declare class NativeProver {
   check(circuit: string | NativeKeyMaterial, witnessData: string | Uint8Array): Promise<Array<bigint | undefined>>
   /** The circuit's k, loading it (by id or by key material) on first use. */
   circuitK(circuit: string | NativeKeyMaterial): Promise<number>
+  /** The files at a key location (`lookupKey`), or `null` when it names no circuit. */
+  keyMaterial(location: string): Promise<ProvingKeyMaterial | null>
   verify(circuitId: string, proof: Uint8Array, publicInputs: Array<string>): Promise<boolean>
   /** Whether parameters for k are embedded, held or on disk. */
   hasParams(k: number): boolean
@@ -318,6 +320,16 @@ export interface ProverStatus {
   /** Built-in prover keys derived by keygen because the key cache had no genuine copy. */
   keysDerived: number
   uptimeMs: number
+}
+
+/** A circuit's files as `lookupKey` answers them: the ledger's `ProvingKeyMaterial`. */
+export interface ProvingKeyMaterial {
+  /** Contents of `keys/<id>.prover`. */
+  proverKey: Uint8Array
+  /** Contents of `keys/<id>.verifier`. */
+  verifierKey: Uint8Array
+  /** Contents of `zkir/<id>.bzkir` (`.zkir` where there is no `.bzkir`). */
+  ir: Uint8Array
 }
 
 /** A witness (JSON text) as the ledger's tagged-serialized ProofPreimage for `key_location`. */

@@ -166,14 +166,27 @@ export interface ProverOptions {
 export type BuiltinCircuit = 'midnight/zswap/output' | 'midnight/zswap/sign' | 'midnight/zswap/spend' | 'midnight/dust/spend'
 
 /**
- * The ledger's `ProvingProvider` (`@midnight-ntwrk/ledger-v8`), as `Transaction.prove` and
- * midnight-js's `createProofProvider` take it.
+ * The ledger's `ProvingProvider`, as `Transaction.prove` and midnight-js's `createProofProvider`
+ * take it: `@midnight-ntwrk/ledger-v8`'s (check, prove) and `@midnightntwrk/ledger-v9`'s, which
+ * adds `lookupKey`.
+ *
+ * A key location is a circuit id from `circuitKeysPath`, a {@link BuiltinCircuit}, or
+ * midnight-js 5's `contract:<address>/<circuit>?vk=<sha256>`: the circuit of that name in
+ * `circuitKeysPath` whose `keys/<circuit>.verifier` file hashes to `vk` (the address is not
+ * used; the grammar is the proof server's). No such verifier key: `KEY_MISMATCH`, and nothing
+ * is proved. A location starting `contract:` that does not follow the grammar:
+ * `INVALID_CIRCUIT_ID`.
  */
 export interface ProvingProvider {
   /** Runs the circuit named by `keyLocation` on a serialized `ProofPreimage` without proving. */
   check(serializedPreimage: Uint8Array, keyLocation: string): Promise<(bigint | undefined)[]>
   /** Proves a serialized `ProofPreimage`; resolves to the tagged `proof[v5]` bytes. */
   prove(serializedPreimage: Uint8Array, keyLocation: string, overwriteBindingInput?: bigint): Promise<Uint8Array>
+  /**
+   * The key material the provider would prove `keyLocation` with, or `undefined` when the
+   * location names no circuit it knows (ledger v9 asks for it).
+   */
+  lookupKey(keyLocation: string): Promise<ProvingKeyMaterial | undefined>
 }
 
 /** A circuit's key material, as `@midnight-ntwrk/zkir-v2` and midnight-js hand it around. */
@@ -267,6 +280,14 @@ export declare class Prover extends EventEmitter {
    * Resolves `false` for a proof that does not verify, including malformed proof bytes.
    */
   verify(circuitId: string, proof: Uint8Array, publicInputs: FieldElement[], options?: AbortOptions): Promise<boolean>
+  /**
+   * The files this prover proves `keyLocation` with (see {@link ProvingProvider}): a
+   * built-in's official files (its prover key derived into `keyCachePath` first), or a circuit's
+   * files from `circuitKeysPath`. `undefined` when the location names no circuit; rejects
+   * `KEY_MISMATCH` for a `contract:` location whose `vk` no verifier key matches, and
+   * `INVALID_CIRCUIT_ID` for a malformed one. Loads nothing into memory.
+   */
+  lookupKey(keyLocation: string, options?: AbortOptions): Promise<ProvingKeyMaterial | undefined>
   /**
    * The ledger's {@link ProvingProvider}, resolving key locations through this prover: circuit
    * ids from `circuitKeysPath` and the {@link BuiltinCircuit}s. Hand it to `tx.prove(provider,

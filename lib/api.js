@@ -119,6 +119,7 @@ function makeApi(binding) {
     return {
       check: async (...args) => (await current()).check(...args),
       prove: async (...args) => (await current()).prove(...args),
+      lookupKey: async (...args) => (await current()).lookupKey(...args),
     }
   }
 

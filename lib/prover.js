@@ -5,7 +5,7 @@ const { EventEmitter } = require('node:events')
 const { ProverError } = require('./errors')
 const { encodeWitness, fieldText } = require('./witness')
 const { abortError, raceStop, timeoutOption, callOptions, rejecting } = require('./stop')
-const { KeyMaterial, keyMaterialLookup, describe } = require('./key-material')
+const { KeyMaterial, keyMaterialLookup, requiredMaterial, requireLocation, describe } = require('./key-material')
 const { toEvent } = require('./events')
 
 function requireCircuitId(circuitId) {
@@ -13,6 +13,9 @@ function requireCircuitId(circuitId) {
     throw new ProverError('INVALID_CIRCUIT_ID', `circuit id must be a string, got ${typeof circuitId}`)
   }
 }
+
+/** The three key files as fresh Uint8Arrays, or `undefined`: what the ledger's `lookupKey` expects. */
+const asLedgerMaterial = (km) => (km ? { proverKey: km.proverKey, verifierKey: km.verifierKey, ir: km.ir } : undefined)
 
 /**
  * The Prover class for `binding` (its `CancelToken`); `native` is that binding's
@@ -113,12 +116,24 @@ function proverClass(binding, native) {
       await native(() => this.#native.addParams(k, file))
     }
 
+    /**
+     * The key material this prover would prove a key location with (a built-in's prover key is
+     * derived first), or `undefined` when the location names no circuit.
+     */
+    lookupKey(keyLocation, options) {
+      return this.#call('lookupKey', options, () => {
+        requireLocation(keyLocation)
+        return native(() => this.#native.keyMaterial(keyLocation)).then(asLedgerMaterial)
+      })
+    }
+
     /** The ledger's `ProvingProvider`, resolving key locations through this prover's key store. */
     asProvingProvider() {
       return {
         check: (serializedPreimage, keyLocation) => this.#check(keyLocation, serializedPreimage),
         prove: (serializedPreimage, keyLocation, overwriteBindingInput) =>
           this.#prove(keyLocation, serializedPreimage, { bindingInput: overwriteBindingInput }).then((r) => r.proof),
+        lookupKey: (keyLocation) => this.lookupKey(keyLocation),
       }
     }
 
@@ -126,13 +141,14 @@ function proverClass(binding, native) {
     provingProvider(kmProvider) {
       const lookup = keyMaterialLookup(kmProvider)
       return {
-        check: async (serializedPreimage, keyLocation) => this.#check(await lookup(keyLocation), serializedPreimage),
+        check: async (serializedPreimage, keyLocation) => this.#check(await requiredMaterial(lookup, keyLocation), serializedPreimage),
         prove: async (serializedPreimage, keyLocation, overwriteBindingInput) => {
-          const material = await lookup(keyLocation)
+          const material = await requiredMaterial(lookup, keyLocation)
           await this.#paramsFor(material, kmProvider)
           const result = await this.#prove(material, serializedPreimage, { bindingInput: overwriteBindingInput })
           return result.proof
         },
+        lookupKey: async (keyLocation) => asLedgerMaterial(await lookup(keyLocation)),
       }
     }
 

@@ -11,6 +11,8 @@ import {
   type ProverStatus,
 } from '../../index'
 import type * as generated from '../../binding'
+import type { ProvingProvider as LedgerV8Provider } from '@midnight-ntwrk/ledger-v8'
+import type { ProvingProvider as LedgerV9Provider } from '@midnightntwrk/ledger-v9'
 
 /** true only when A and B are assignable both ways. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -34,6 +36,12 @@ async function shapes(): Promise<void> {
   const evicted: number = status.cache.evicted
   const queued: number = status.tasks.queued
   const loaded: string[] = status.loadedCircuits
+
+  // What Transaction.prove takes in ledger v8 and in ledger v9 (which adds lookupKey).
+  const forV8: LedgerV8Provider = prover.asProvingProvider()
+  const forV9: LedgerV9Provider = prover.asProvingProvider()
+  const material = await forV9.lookupKey('midnight/zswap/output')
+  const verifierKey: Uint8Array | undefined = material?.verifierKey
 
   const result = await prover.prove('c', new Uint8Array(), { timeoutMs: 10, signal: AbortSignal.timeout(5) })
   const proof: Uint8Array = result.proof

@@ -206,6 +206,34 @@ test('asProvingProvider: prove resolves to the proof bytes with the binding inpu
   await assert.rejects(pp.check(new Uint8Array([4]), 7), { code: 'INVALID_CIRCUIT_ID' })
 })
 
+test('asProvingProvider().lookupKey and prover.lookupKey: the native files, undefined for a location naming no circuit', async () => {
+  const { prover, native } = await setup()
+  const km = material()
+  native.materials.set('midnight/zswap/output', { ...km, extra: 1 })
+  const pp = prover.asProvingProvider()
+  assert.deepEqual(Object.keys(pp).sort(), ['check', 'lookupKey', 'prove'], "the shape of ledger-v9's ProvingProvider")
+  const found = await pp.lookupKey('midnight/zswap/output')
+  assert.deepEqual(found, { proverKey: km.proverKey, verifierKey: km.verifierKey, ir: km.ir })
+  assert.equal(await pp.lookupKey('nothing-here'), undefined)
+  assert.equal(await prover.lookupKey('nothing-here'), undefined)
+  await assert.rejects(pp.lookupKey(7), { code: 'INVALID_CIRCUIT_ID' })
+  await assert.rejects(prover.lookupKey('x', { signal: AbortSignal.abort() }), { name: 'AbortError' })
+  assert.deepEqual(native.calls.map((c) => c[1]), ['midnight/zswap/output', 'nothing-here', 'nothing-here'])
+})
+
+test("provingProvider(kmProvider).lookupKey: the kmProvider's material, checked; undefined when it has none", async () => {
+  const { api, prover, native } = await setup()
+  const km = material()
+  const kmProvider = { lookupKey: async (location) => (location === 'c' ? { ...km, more: 2 } : undefined) }
+  for (const pp of [prover.provingProvider(kmProvider), api.provingProvider(kmProvider)]) {
+    assert.deepEqual(await pp.lookupKey('c'), { proverKey: km.proverKey, verifierKey: km.verifierKey, ir: km.ir })
+    assert.equal(await pp.lookupKey('d'), undefined)
+    await assert.rejects(pp.lookupKey(null), { code: 'INVALID_CIRCUIT_ID' })
+  }
+  await assert.rejects(prover.provingProvider({ lookupKey: async () => ({ ...km, ir: 'x' }) }).lookupKey('c'), { code: 'INVALID_ARGUMENT' })
+  assert.deepEqual(native.calls, [], 'answered by the kmProvider alone')
+})
+
 test('provingProvider(kmProvider): a kmProvider without lookupKey throws INVALID_ARGUMENT at once', async () => {
   const { api, prover } = await setup()
   for (const km of [undefined, null, {}, { lookupKey: 'no' }]) {

@@ -109,6 +109,12 @@ function fakeBinding() {
     hasParams(k) {
       return this.paramsHeld.has(k)
     }
+    /** Key material by location for `keyMaterial`; other locations answer null. */
+    materials = new Map()
+    async keyMaterial(location) {
+      this.calls.push(['keyMaterial', location])
+      return this.materials.get(location) ?? null
+    }
     async addParams(k, file) {
       this.calls.push(['addParams', k, file])
       this.paramsHeld.add(k)

@@ -1,5 +1,5 @@
 //! `NativeProver`: one core `Prover` behind the JS `Prover` class of index.js.
-use super::shapes::{NativeProofEvent, ProofResult, ProverStatus};
+use super::shapes::{NativeProofEvent, ProofResult, ProverStatus, ProvingKeyMaterial};
 use super::{field, k_arg, promise_for, sync};
 use crate::core::error::{ErrorCode, Result as CoreResult};
 use crate::core::params::ParamsSources;
@@ -147,6 +147,12 @@ impl NativeProver {
     pub fn circuit_k<'env>(&self, env: &'env Env, circuit: Either<String, NativeKeyMaterial>) -> Result<Object<'env>, ErrorCode> {
         let circuit = circuit_ref(circuit);
         self.task(env, u32::from, move |p| p.circuit_k_now(circuit))
+    }
+
+    /// The files at a key location (`lookupKey`), or `null` when it names no circuit.
+    #[napi(ts_return_type = "Promise<ProvingKeyMaterial | null>", catch_unwind)]
+    pub fn key_material<'env>(&self, env: &'env Env, location: String) -> Result<Object<'env>, ErrorCode> {
+        self.task(env, |m: Option<_>| m.map(ProvingKeyMaterial::from), move |p| p.key_material_now(&location))
     }
 
     #[napi(ts_return_type = "Promise<boolean>", catch_unwind)]

@@ -6,7 +6,7 @@
 //! BigInt).
 use crate::core::budget::{BudgetStatus, ClaimStatus};
 use crate::core::field::field_to_words;
-use crate::core::keygen;
+use crate::core::{circuit, keygen};
 use crate::core::msm::{Path, TableStatus};
 use crate::core::prover::{self, ProofEvent, ProofOutput};
 use crate::core::tasks::TaskStatus;
@@ -64,6 +64,23 @@ pub struct GeneratedKeys {
 impl From<keygen::GeneratedKeys> for GeneratedKeys {
     fn from(keys: keygen::GeneratedKeys) -> Self {
         GeneratedKeys { prover_key: Uint8Array::new(keys.prover_key), verifier_key: Uint8Array::new(keys.verifier_key), k: keys.k.into() }
+    }
+}
+
+/// A circuit's files as `lookupKey` answers them: the ledger's `ProvingKeyMaterial`.
+#[napi(object)]
+pub struct ProvingKeyMaterial {
+    /// Contents of `keys/<id>.prover`.
+    pub prover_key: Uint8Array,
+    /// Contents of `keys/<id>.verifier`.
+    pub verifier_key: Uint8Array,
+    /// Contents of `zkir/<id>.bzkir` (`.zkir` where there is no `.bzkir`).
+    pub ir: Uint8Array,
+}
+
+impl From<circuit::KeyMaterial> for ProvingKeyMaterial {
+    fn from(m: circuit::KeyMaterial) -> Self {
+        ProvingKeyMaterial { prover_key: Uint8Array::new(m.prover_key), verifier_key: Uint8Array::new(m.verifier_key), ir: Uint8Array::new(m.ir) }
     }
 }
 

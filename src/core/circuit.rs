@@ -5,6 +5,7 @@ use super::files::read_file;
 use super::ir_check::Size;
 use super::key_check::{check_k, read_prover_key, read_prover_key_beside, KeyRead};
 use midnight_zkir::{IrSource, Preprocessed};
+use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
@@ -17,6 +18,8 @@ pub struct Circuit {
     pub ir: IrSource,
     pub prover_key: ProverKey<IrSource>,
     pub verifier_key: VerifierKey,
+    /// SHA-256 of the verifier key's file bytes: what a contract location's `vk=` names.
+    pub verifier_sha256: [u8; 32],
     pub k: u8,
     pub rows: usize,
     /// Size of the prover key's uncompressed serialization; the deserialized key is several
@@ -48,6 +51,14 @@ impl CircuitFiles {
             ir: if bzkir.is_file() { bzkir } else { zkir.join(format!("{id}.zkir")) },
         }
     }
+}
+
+/// A circuit's three files as bytes: the ledger's `ProvingKeyMaterial`.
+pub struct KeyMaterial {
+    pub prover_key: Vec<u8>,
+    pub verifier_key: Vec<u8>,
+    /// `.bzkir` bytes, or `.zkir` JSON where the directory has no `.bzkir`.
+    pub ir: Vec<u8>,
 }
 
 /// A circuit's three artifacts in memory, each with a name for error messages.
@@ -101,6 +112,7 @@ impl Circuit {
             prover_key_bytes: gzip_isize(a.prover.0),
             prover_key,
             verifier_key,
+            verifier_sha256: Sha256::digest(a.verifier.0).into(),
             load_ms: started.elapsed().as_secs_f64() * 1e3,
             peak_proof_bytes: AtomicU64::new(0),
             measured: Mutex::default(),

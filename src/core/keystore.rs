@@ -2,7 +2,10 @@
 //! circuits, or key material handed in by the caller; each loaded once.
 use super::builtin::{self, BuiltinData};
 use super::circuit::{Circuit, CircuitFiles};
-use super::error::{fail, ErrorCode, Result};
+use super::error::{fail, ErrorCode, ProverError, Result};
+use super::files::hex;
+use super::location::{self, Location};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use super::sync::lock;
@@ -36,15 +39,45 @@ impl KeyStore {
         KeyStore { dirs, entries: Mutex::new(HashMap::new()), tick: AtomicU64::new(0) }
     }
 
-    /// The loaded circuit, loading it with `load` on first use. Concurrent first uses wait on
-    /// one load, so callers must not be pool workers; a failed load leaves nothing behind, so
-    /// fixing the files on disk fixes the next call.
-    pub fn get(&self, id: &str, load: impl FnOnce(Source) -> Result<Circuit>) -> Result<Arc<Circuit>> {
-        validate_id(id)?;
-        self.get_or_load(id, || match builtin::find(id) {
-            Some(data) => load(Source::Builtin(data)),
-            None => load(Source::Files(self.locate(id)?)),
+    /// The circuit at a key location, loading it with `load(id, source)` on first use.
+    /// Concurrent first uses wait on one load, so callers must not be pool workers; a failed
+    /// load leaves nothing behind, so fixing the files on disk fixes the next call. A contract
+    /// location loads only a circuit whose verifier key hashes to its `vk` (`KEY_MISMATCH`).
+    pub fn get(&self, location: &str, load: impl FnOnce(&str, Source) -> Result<Circuit>) -> Result<Arc<Circuit>> {
+        let parsed = location::parse(location)?;
+        if let Location::Id(id) = parsed {
+            validate_id(id)?;
+        }
+        self.get_or_load(&parsed.store_key(), || {
+            let (id, source) = self.source(&parsed)?;
+            let loaded = load(id, source)?;
+            if let Location::Contract { circuit, vk } = parsed {
+                // The file may have changed since `locate_contract` hashed it.
+                expect_vk(&loaded.verifier_sha256, &vk, circuit, "the loaded verifier key")?;
+            }
+            Ok(loaded)
         })
+    }
+
+    /// Where the circuit at a location comes from, and its id.
+    pub fn source<'l>(&self, location: &Location<'l>) -> Result<(&'l str, Source)> {
+        match *location {
+            Location::Id(id) => {
+                validate_id(id)?;
+                let source = match builtin::find(id) {
+                    Some(data) => Source::Builtin(data),
+                    None => Source::Files(self.locate(id)?),
+                };
+                Ok((id, source))
+            }
+            Location::Contract { circuit, vk } => Ok((circuit, Source::Files(self.locate_contract(circuit, &vk)?))),
+        }
+    }
+
+    /// The store's key for a key location (see `Location::store_key`); a malformed one is its
+    /// own key, and fails when it is looked up.
+    pub fn store_key(location: &str) -> String {
+        location::parse(location).map_or_else(|_| location.to_owned(), |l| l.store_key())
     }
 
     /// A circuit built from key material, under `material_key(content hash)`.
@@ -157,6 +190,35 @@ impl KeyStore {
         }
     }
 
+    /// The files of a contract location: the first key directory whose `keys/<circuit>.verifier`
+    /// hashes to `vk`. Directories may hold circuits of the same name for other contracts;
+    /// when some hold the circuit and none matches, the answer is `KEY_MISMATCH`.
+    pub fn locate_contract(&self, circuit: &str, vk: &[u8; 32]) -> Result<CircuitFiles> {
+        validate_id(circuit)?;
+        let mut others = Vec::new();
+        for dir in &self.dirs {
+            let files = CircuitFiles::in_dir(dir, circuit);
+            if !files.prover.is_file() {
+                continue;
+            }
+            let hash = verifier_hash(&files);
+            if hash.as_ref() == Some(vk) {
+                return Ok(files);
+            }
+            others.push(format!("{} ({})", files.verifier.display(), hash.map_or("unreadable".into(), |h| hex(&h))));
+        }
+        if others.is_empty() {
+            // `locate`'s error says whether the IR is there without a key; a key appearing
+            // since is still not found this time.
+            let gone = || ProverError::new(ErrorCode::CircuitNotFound, format!("circuit {circuit:?} has no prover key"));
+            return Err(self.locate(circuit).err().unwrap_or_else(gone));
+        }
+        fail(
+            ErrorCode::KeyMismatch,
+            format!("no verifier key of {circuit:?} hashes to vk={}: found {}; nothing is proved", hex(vk), others.join(", ")),
+        )
+    }
+
     fn locate(&self, id: &str) -> Result<CircuitFiles> {
         let found = self.dirs.iter().map(|d| (d, CircuitFiles::in_dir(d, id))).find(|(_, f)| f.prover.is_file() || f.ir.is_file());
         match found {
@@ -171,6 +233,19 @@ impl KeyStore {
             }
         }
     }
+}
+
+/// SHA-256 of a circuit's verifier key file, as a contract location's `vk` names it.
+fn verifier_hash(files: &CircuitFiles) -> Option<[u8; 32]> {
+    std::fs::read(&files.verifier).ok().map(|bytes| Sha256::digest(&bytes).into())
+}
+
+/// `KEY_MISMATCH` unless a verifier key's hash is the `vk` its location asked for.
+pub fn expect_vk(actual: &[u8; 32], vk: &[u8; 32], circuit: &str, what: &str) -> Result<()> {
+    if actual == vk {
+        return Ok(());
+    }
+    fail(ErrorCode::KeyMismatch, format!("{what} of {circuit:?} hashes to {}, not vk={}; nothing is proved", hex(actual), hex(vk)))
 }
 
 /// A circuit id names files in the key directories, so it must be one plain file-name segment,
@@ -205,7 +280,7 @@ mod tests {
     #[test]
     fn unknown_circuit_is_not_found() {
         let store = KeyStore::new(vec![PathBuf::from("/nonexistent")]);
-        let load = |source: Source| match source {
+        let load = |_: &str, source: Source| match source {
             Source::Files(files) => Circuit::load("nope", &files),
             Source::Builtin(_) => unreachable!("not a built-in"),
         };

@@ -16,6 +16,7 @@ pub mod keystore;
 #[cfg(target_arch = "x86_64")]
 pub mod lanes;
 pub mod lent;
+pub mod location;
 pub mod memory;
 pub mod metrics;
 pub mod montgomery;

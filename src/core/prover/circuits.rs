@@ -2,29 +2,55 @@
 //! by the content of key material handed in.
 use super::{CircuitRef, Prover};
 use crate::core::builtin;
-use crate::core::circuit::{Artifacts, Circuit};
-use crate::core::error::Result;
-use crate::core::keystore::Source;
+use crate::core::circuit::{Artifacts, Circuit, CircuitFiles, KeyMaterial};
+use crate::core::error::{ErrorCode, Result};
+use crate::core::files::read_file;
+use crate::core::keystore::{expect_vk, KeyStore, Source};
+use crate::core::location::{self, Location};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
 impl Prover {
-    /// The circuit, loaded on first use with the pool's parallelism (built-ins derive their
-    /// prover key first). Not for pool workers.
-    pub(super) fn circuit(&self, circuit_id: &str) -> Result<Arc<Circuit>> {
-        let circuit = self.keys.get(circuit_id, |source| {
-            let files = match source {
-                Source::Files(files) => files,
-                Source::Builtin(data) => builtin::provision(data, &self.key_cache_dir, &self.params, |keygen| {
-                    self.keys_derived.fetch_add(1, SeqCst);
-                    self.scheduler.install(keygen)?
-                })?,
-            };
+    /// The circuit at a key location, loaded on first use with the pool's parallelism
+    /// (built-ins derive their prover key first). Not for pool workers.
+    pub(super) fn circuit(&self, location: &str) -> Result<Arc<Circuit>> {
+        let circuit = self.keys.get(location, |circuit_id, source| {
+            let files = self.files(source)?;
             self.held_load(|| Circuit::load(circuit_id, &files))
         })?;
         self.trim();
         Ok(circuit)
+    }
+
+    /// A circuit's files; a built-in's prover key is derived into the key cache first.
+    fn files(&self, source: Source) -> Result<CircuitFiles> {
+        match source {
+            Source::Files(files) => Ok(files),
+            Source::Builtin(data) => builtin::provision(data, &self.key_cache_dir, &self.params, |keygen| {
+                self.keys_derived.fetch_add(1, SeqCst);
+                self.scheduler.install(keygen)?
+            }),
+        }
+    }
+
+    /// The key material at a location, as the ledger's `lookupKey` hands it over: the bytes of
+    /// the files a proof would load (a built-in's prover key derived first). `None` when the
+    /// location names no circuit, as the ledger expects of a location it may not know; a
+    /// malformed contract location or a `vk` no verifier key matches is an error, as for a proof.
+    pub fn key_material_now(&self, location: &str) -> Result<Option<KeyMaterial>> {
+        let parsed = location::parse(location)?;
+        let source = match self.keys.source(&parsed) {
+            Err(e) if matches!(e.code, ErrorCode::CircuitNotFound | ErrorCode::InvalidCircuitId) => return Ok(None),
+            found => found?.1,
+        };
+        let files = self.files(source)?;
+        let read = |path: &std::path::Path| read_file(path, ErrorCode::CircuitNotFound);
+        let material = KeyMaterial { prover_key: read(&files.prover)?, verifier_key: read(&files.verifier)?, ir: read(&files.ir)? };
+        if let Location::Contract { circuit, vk } = parsed {
+            expect_vk(&Sha256::digest(&material.verifier_key).into(), &vk, circuit, "the verifier key read")?;
+        }
+        Ok(Some(material))
     }
 
     /// The key store's key for a circuit reference. Key material is keyed by its content,
@@ -32,7 +58,7 @@ impl Prover {
     /// deserialized once however often it is handed in.
     pub(super) fn store_key(&self, circuit: &CircuitRef) -> String {
         let CircuitRef::Material { ir, prover, verifier, .. } = circuit else {
-            return circuit.label().to_owned();
+            return KeyStore::store_key(circuit.label());
         };
         let mut hasher = Sha256::new();
         for part in [ir, prover, verifier] {

@@ -243,3 +243,5 @@ impl Prover {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod location_tests;

@@ -5,11 +5,11 @@ use crate::core::scheduler::CancelHandle;
 use crate::core::keygen::keygen;
 use std::path::Path;
 
-fn circuit_source(name: &str) -> PathBuf {
+pub(super) fn circuit_source(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("__test__/circuits").join(name)
 }
 
-fn witness(name: &str) -> Witness {
+pub(super) fn witness(name: &str) -> Witness {
     Witness::Json(std::fs::read_to_string(circuit_source(name)).unwrap())
 }
 
@@ -20,13 +20,19 @@ fn compact_dir(ids: &[&str]) -> PathBuf {
 
 /// `compact_dir` with keys generated on `params`.
 fn compact_dir_with(ids: &[&str], params: &ParamsStore) -> PathBuf {
+    let named: Vec<(&str, &str)> = ids.iter().map(|id| (*id, *id)).collect();
+    compact_dir_named(&named, params)
+}
+
+/// A Compact-layout directory holding, under each `(id, source)`'s id, the test circuit `source`.
+pub(super) fn compact_dir_named(circuits: &[(&str, &str)], params: &ParamsStore) -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!("mnp-core-{}-{}", std::process::id(), N.fetch_add(1, SeqCst)));
     for sub in ["keys", "zkir"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
-    for id in ids {
-        let ir = std::fs::read(circuit_source(&format!("{id}.zkir"))).unwrap();
+    for (id, source) in circuits {
+        let ir = std::fs::read(circuit_source(&format!("{source}.zkir"))).unwrap();
         let keys = keygen(&ir, params).unwrap();
         std::fs::write(dir.join("zkir").join(format!("{id}.zkir")), &ir).unwrap();
         std::fs::write(dir.join("keys").join(format!("{id}.prover")), keys.prover_key).unwrap();
