@@ -5,6 +5,7 @@ use super::circuit::{Circuit, CircuitFiles};
 use super::error::{fail, ErrorCode, ProverError, Result};
 use super::files::hex;
 use super::location::{self, Location};
+use super::manifest;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -191,7 +192,7 @@ impl KeyStore {
     }
 
     /// The files of a contract location: the first key directory whose `keys/<circuit>.verifier`
-    /// hashes to `vk`. Directories may hold circuits of the same name for other contracts;
+    /// hashes to `vk`, by the directory's contract manifest where it lists the file. Directories may hold circuits of the same name for other contracts;
     /// when some hold the circuit and none matches, the answer is `KEY_MISMATCH`.
     pub fn locate_contract(&self, circuit: &str, vk: &[u8; 32]) -> Result<CircuitFiles> {
         validate_id(circuit)?;
@@ -201,11 +202,14 @@ impl KeyStore {
             if !files.prover.is_file() {
                 continue;
             }
-            let hash = verifier_hash(&files);
+            let (hash, from) = match manifest::verifier_hash(dir, circuit) {
+                Some(listed) => (Some(listed), manifest::path(dir)),
+                None => (verifier_hash(&files), files.verifier.clone()),
+            };
             if hash.as_ref() == Some(vk) {
                 return Ok(files);
             }
-            others.push(format!("{} ({})", files.verifier.display(), hash.map_or("unreadable".into(), |h| hex(&h))));
+            others.push(format!("{} ({})", from.display(), hash.map_or("unreadable".into(), |h| hex(&h))));
         }
         if others.is_empty() {
             // `locate`'s error says whether the IR is there without a key; a key appearing

@@ -8,7 +8,7 @@
 //! which keys are meant); the circuit is `[A-Za-z0-9_]+`; the vk is 64 lowercase hex digits,
 //! the SHA-256 of the `.verifier` file's bytes; nothing is percent-decoded; nothing follows.
 use super::error::{fail, ErrorCode, Result};
-use super::files::hex;
+use super::files::{hex, lower_hex_32};
 
 const CONTRACT: &str = "contract:";
 
@@ -53,15 +53,10 @@ fn contract(rest: &str) -> Option<Location<'_>> {
     let (address, rest) = rest.split_at_checked(64)?;
     let (circuit, vk) = rest.strip_prefix('/')?.split_once("?vk=")?;
     let circuit_ok = !circuit.is_empty() && circuit.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    let lower_hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if !(address.bytes().all(|b| b.is_ascii_hexdigit()) && circuit_ok && vk.len() == 64 && lower_hex(vk)) {
+    if !(address.bytes().all(|b| b.is_ascii_hexdigit()) && circuit_ok) {
         return None;
     }
-    let mut bytes = [0u8; 32];
-    for (byte, pair) in bytes.iter_mut().zip(vk.as_bytes().chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(Location::Contract { circuit, vk: bytes })
+    Some(Location::Contract { circuit, vk: lower_hex_32(vk)? })
 }
 
 /// Error messages quote at most the start of a location a caller sent.

@@ -17,6 +17,7 @@ pub mod keystore;
 pub mod lanes;
 pub mod lent;
 pub mod location;
+pub mod manifest;
 pub mod memory;
 pub mod metrics;
 pub mod montgomery;

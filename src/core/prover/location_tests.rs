@@ -83,3 +83,31 @@ fn key_material_is_the_files_a_proof_would_load_and_none_for_an_unknown_location
     assert!(p.key_material_now("../c").unwrap().is_none(), "names no circuit it could hold");
     assert!(p.status().circuits.is_empty(), "a lookup loads nothing");
 }
+
+/// Writes `dir`'s contract manifest listing `c.verifier` with `hash`.
+fn manifest(dir: &Path, hash: &str) {
+    std::fs::create_dir_all(dir.join("compiler")).unwrap();
+    let text = format!(r#"{{"manifest-version":"1","keys":{{"type":"directory","c.verifier":{{"type":"file","size":1,"hash":"{hash}"}}}}}}"#);
+    std::fs::write(crate::core::manifest::path(dir), text).unwrap();
+}
+
+#[test]
+fn a_contract_manifest_is_the_directorys_registry_and_the_loaded_key_must_still_match() {
+    let (first, second, p) = two_contracts();
+    let (vk_first, vk_second) = (vk_of(&first), vk_of(&second));
+    // The first directory's manifest lists the second's key: its location now points at the
+    // first directory, whose loaded verifier key does not hash to vk.
+    manifest(&first, &vk_second);
+    let err = p.prove_now(contract("c", &vk_second).as_str(), witness("arith.witness.json"), None).err().unwrap();
+    assert_eq!(err.code, ErrorCode::KeyMismatch, "{}", err.message);
+    assert!(err.message.contains(&vk_first), "{}", err.message);
+    assert_eq!(p.key_material_now(&contract("c", &vk_second)).err().unwrap().code, ErrorCode::KeyMismatch);
+    assert!(p.status().circuits.is_empty());
+    // The first directory's own key is not listed under its hash, so nothing finds it.
+    let err = p.prove_now(contract("c", &vk_first).as_str(), witness("bench_k6.witness.json"), None).err().unwrap();
+    assert!(err.message.contains("contract-manifest.json"), "names the manifest it went by: {}", err.message);
+    // An honest manifest resolves as the files do.
+    manifest(&first, &vk_first);
+    p.prove_now(contract("c", &vk_first).as_str(), witness("bench_k6.witness.json"), None).unwrap();
+    p.prove_now(contract("c", &vk_second).as_str(), witness("arith.witness.json"), None).unwrap();
+}
