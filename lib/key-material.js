@@ -24,14 +24,15 @@ function keyMaterialLookup(kmProvider) {
   }
   return async (keyLocation) => {
     requireLocation(keyLocation)
-    let km
+    let parts
     try {
-      km = await kmProvider.lookupKey(keyLocation)
+      const km = await kmProvider.lookupKey(keyLocation)
+      if (km == null) return undefined
+      // Read once, here: a getter that throws is the kmProvider's failure too.
+      parts = { proverKey: km.proverKey, verifierKey: km.verifierKey, ir: km.ir }
     } catch (err) {
       throw new ProverError('CIRCUIT_NOT_FOUND', `kmProvider.lookupKey(${JSON.stringify(keyLocation)}) failed: ${describe(err)}`, { cause: err })
     }
-    if (km == null) return undefined
-    const parts = { proverKey: km.proverKey, verifierKey: km.verifierKey, ir: km.ir }
     for (const [part, value] of Object.entries(parts)) {
       if (!(value instanceof Uint8Array)) {
         throw new ProverError('INVALID_ARGUMENT', `key material for ${JSON.stringify(keyLocation)}: ${part} must be a Uint8Array`)

@@ -384,6 +384,16 @@ batches.options = {
 const BAD_TYPE_IDS = [42, null, undefined, {}, [], ['arith'], true, 1n, Symbol('arith'), new String('arith'), () => 'arith', NaN]
 const TRAVERSAL_IDS = ['../arith', '../../../../etc/passwd', '/etc/passwd', 'a/b', 'keys/arith', '', '.', '..', '.arith', 'arith\0', 'arith\n', 'ar ith', '%2e%2e%2farith', 'ａrith', 'arith/', '\\arith', 'C:\\arith', 'midnight/zswap/../../arith', 'midnight/zswap/unknown', 'midnight/zswap/output/', 'x'.repeat(256), 'x'.repeat(1e6)]
 const ABSENT_IDS = ['nope', 'x'.repeat(255), 'arith.prover', '$x', 'ARITH', 'arith.', 'a..b']
+/** Strings that start like midnight-js 5's contract locations and break the proof server's grammar. */
+const HEX64 = 'ab'.repeat(32)
+const BAD_CONTRACT_LOCATIONS = [
+  'contract:', `contract:${HEX64}`, `contract:${HEX64}/arith`, `contract:${HEX64}/arith?vk=`, `contract:${HEX64}/arith?vk=${HEX64.toUpperCase()}`,
+  `contract:${HEX64}/arith?vk=${HEX64}\n`, `contract:${HEX64}/arith?vk=${HEX64}&vk=${HEX64}`, `contract:${HEX64}/../arith?vk=${HEX64}`,
+  `contract:${HEX64}/ar%69th?vk=${HEX64}`, `contract:${HEX64}/arith\0?vk=${HEX64}`, `contract:${HEX64.slice(2)}é/arith?vk=${HEX64}`,
+  `contract:${'é'.repeat(1e5)}`,
+]
+/** Follows the grammar, but its circuit name is longer than any file name: no circuit, not an error to lookupKey. */
+const HUGE_CONTRACT_CIRCUIT = `contract:${HEX64}/${'x'.repeat(1e6)}?vk=${HEX64}`
 
 batches.calls = {
   async setup(ctx) {
@@ -420,6 +430,18 @@ batches.calls = {
       add('prover.verify', `id = ${show(id)}`, () => ctx.p.verify(id, ctx.proof.proof, ctx.proof.publicInputs), rejects('CIRCUIT_NOT_FOUND'))
       add('asProvingProvider().check', `keyLocation = ${show(id)}`, () => ctx.p.asProvingProvider().check(ctx.preimage, id), rejects('CIRCUIT_NOT_FOUND'))
     }
+    // lookupKey: a string that names no circuit is not an error (ledger v9 expects undefined)
+    for (const id of BAD_TYPE_IDS) add('asProvingProvider().lookupKey', `keyLocation = ${show(id)}`, () => ctx.p.asProvingProvider().lookupKey(id), rejects('INVALID_CIRCUIT_ID'))
+    for (const id of [...TRAVERSAL_IDS, ...ABSENT_IDS, `contract:${HEX64}/nope?vk=${HEX64}`, HUGE_CONTRACT_CIRCUIT]) {
+      add('prover.lookupKey', `keyLocation = ${show(id)}`, () => ctx.p.lookupKey(id), succeeds((v) => assert.equal(v, undefined)))
+    }
+    for (const at of BAD_CONTRACT_LOCATIONS) {
+      add('prover.lookupKey', `keyLocation = ${show(at)}`, () => ctx.p.lookupKey(at), rejects('INVALID_CIRCUIT_ID'))
+      add('asProvingProvider().prove', `keyLocation = ${show(at)}`, () => ctx.p.asProvingProvider().prove(ctx.preimage, at), rejects('INVALID_CIRCUIT_ID'))
+    }
+    add('prover.prove', `keyLocation = ${show(HUGE_CONTRACT_CIRCUIT)}`, () => ctx.p.prove(HUGE_CONTRACT_CIRCUIT, w()), rejects('INVALID_CIRCUIT_ID'))
+    add('prover.prove', 'a contract location whose vk matches no key', () => ctx.p.prove(`contract:${HEX64}/arith?vk=${HEX64}`, w()), rejects('KEY_MISMATCH'))
+    add('prover.lookupKey', 'arith (control)', () => ctx.p.lookupKey('arith'), succeeds((v) => assert.ok(v.proverKey.length > 1000 && v.ir.length > 10)))
 
     // witnesses (JSON form)
     const rest = { publicTranscriptInputs: ['35', '35', '0', '0'] }
