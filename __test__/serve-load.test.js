@@ -48,7 +48,9 @@ test(`${REQUESTS} /prove requests, ${CONCURRENCY} at a time, job capacity ${CAPA
     // Every proof is real: a sample verifies (all share the statement; the proofs differ by randomness).
     for (const o of proofs.filter((_, i) => i % 10 === 0)) assert.equal(await prover.verify('arith', unversioned(o.body), publicInputs), true)
     const status = await (await fetch(server.url + '/status')).json()
-    assert.deepEqual(status.server, { jobsProcessing: 0, jobsPending: 0, jobCapacity: CAPACITY }, 'no job left behind')
+    const { jobsProcessing, jobsPending, jobCapacity, body } = status.server
+    assert.deepEqual({ jobsProcessing, jobsPending, jobCapacity }, { jobsProcessing: 0, jobsPending: 0, jobCapacity: CAPACITY }, 'no job left behind')
+    assert.equal(body.inFlightBytes, 0, 'no body bytes left held')
 
     const latency = (list) => {
       const ms = list.map((o) => o.ms).sort((a, b) => a - b)

@@ -54,10 +54,17 @@ test('GET /, /health, /ready, /version, /proof-versions, /metrics, /status answe
   assert.equal(await (await s.get('/proof-versions')).text(), '["V2"]')
   const metrics = await s.get('/metrics')
   assert.equal(metrics.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8')
-  assert.equal(await metrics.text(), '# fake metrics\n')
+  const exposition = await metrics.text()
+  assert.ok(exposition.startsWith('# fake metrics\n'), 'the prover\'s series first')
+  assert.match(exposition, /^prover_request_body_limit_bytes 268435456$/m, 'two 128 MiB bodies with no memory limit')
+  assert.match(exposition, /^prover_requests_refused_total\{reason="queue_full"\} 0$/m)
   const status = await (await s.get('/status')).json()
   assert.deepEqual(status.loadedCircuits, ['arith'])
-  assert.deepEqual(status.server, { jobsProcessing: 0, jobsPending: 0, jobCapacity: 0 })
+  assert.deepEqual(status.server, {
+    jobsProcessing: 0, jobsPending: 0, jobCapacity: 0,
+    body: { inFlightBytes: 0, limitBytes: 268435456, refused: 0 },
+    refused: { body_budget: 0, queue_full: 0, shutting_down: 0 },
+  })
 })
 
 test('unknown paths and known paths with the wrong method answer 404 with an empty body; OPTIONS answers 200', async (t) => {
@@ -141,4 +148,76 @@ test('close() stops the server and closes the prover', async () => {
   await s.server.close()
   assert.deepEqual([s.native.closed, s.native.released], [true, true])
   await assert.rejects(fetch(url + '/health'))
+})
+
+/** A raw request on its own connection: headers now, the body only when `send` is called. */
+function rawRequest(url, path, headers) {
+  const net = require('node:net')
+  const { port } = new URL(url)
+  const socket = net.connect(Number(port), '127.0.0.1')
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`)
+  let text = ''
+  const arrived = []
+  socket.on('data', (d) => {
+    text += d
+    arrived.splice(0).forEach((wake) => wake())
+  })
+  // All it was answered, once the server has closed the connection.
+  const answer = new Promise((resolve) => {
+    socket.on('close', () => resolve(text))
+    socket.on('error', () => resolve(text))
+  })
+  /** The status line of the first answer, while the connection may stay open. */
+  const status = async () => {
+    while (!text.includes('\r\n')) await new Promise((wake) => arrived.push(wake))
+    return text.slice(0, text.indexOf('\r\n'))
+  }
+  return { send: (bytes) => socket.write(bytes), answer, status, socket }
+}
+
+test('the body budget: a request whose body does not fit is 503 with Retry-After before its body is sent; held bytes come back', async (t) => {
+  const s = await serve({}, ['--body-budget', '1000'])
+  t.after(() => s.server.close())
+  const slow = rawRequest(s.server.url, '/prove', { 'Content-Length': 800 })
+  await new Promise((r) => setTimeout(r, 50))
+  assert.equal((await (await s.get('/status')).json()).server.body.inFlightBytes, 800, 'declared bytes are held from the start')
+
+  const refused = rawRequest(s.server.url, '/prove', { 'Content-Length': 400 })
+  const answer = await refused.answer // no body was sent: the answer came from the headers alone
+  assert.match(answer, /^HTTP\/1\.1 503 /)
+  assert.match(answer, /Retry-After: 1/i)
+  assert.match(answer, /Connection: close/i)
+  assert.match(answer, /1000-byte budget/)
+  const chunked = rawRequest(s.server.url, '/check', { 'Transfer-Encoding': 'chunked' })
+  chunked.send(`190\r\n${'x'.repeat(400)}\r\n`) // 400 bytes: over the budget with the 800 held
+  assert.match(await chunked.answer, /^HTTP\/1\.1 503 /)
+
+  slow.send(new Uint8Array(800))
+  assert.equal(await slow.status(), 'HTTP/1.1 200 OK')
+  await new Promise((r) => setTimeout(r, 50))
+  const status = (await (await s.get('/status')).json()).server
+  assert.equal(status.body.inFlightBytes, 0, 'answered: its bytes are given back')
+  assert.equal(status.refused.body_budget, 2)
+  assert.equal((await post(s, '/prove', new Uint8Array(900))).status, 200, 'a body that fits now is proved')
+  slow.socket.destroy()
+})
+
+test('a full queue refuses /prove before reading its body, and closes the connection', async (t) => {
+  const s = await serve({}, ['--job-capacity', '1'])
+  t.after(() => s.server.close())
+  const held = []
+  s.native.prove = () => new Promise((resolve) => held.push(() => resolve({ circuitId: 'arith', proof: Buffer.from([1]), publicInputs: [], k: 10, provingTimeMs: 1 })))
+  const running = post(s, '/prove', new Uint8Array([1]))
+  const waiting = post(s, '/prove', new Uint8Array([1]))
+  while ((await (await s.get('/ready')).json()).jobsPending < 1) await new Promise((r) => setTimeout(r, 10))
+  const refused = rawRequest(s.server.url, '/prove', { 'Content-Length': 100 * 1024 * 1024 })
+  const answer = await refused.answer
+  assert.match(answer, /^HTTP\/1\.1 429 /)
+  assert.match(answer, /Connection: close/i)
+  assert.equal((await (await s.get('/status')).json()).server.refused.queue_full, 1)
+  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
+  held.shift()()
+  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
+  held.shift()()
+  assert.deepEqual([(await running).status, (await waiting).status], [200, 200])
 })

@@ -24,6 +24,7 @@ const FLAGS = {
   params: { env: 'MIDNIGHT_PP' },
   'key-cache': { env: 'PROVER_KEY_CACHE' },
   'body-limit': { env: 'PROVER_BODY_LIMIT' },
+  'body-budget': { env: 'PROVER_BODY_BUDGET' },
   verbose: { env: 'MIDNIGHT_PROOF_SERVER_VERBOSE', short: 'v', boolean: true },
   // The proof server fetches parameters at start and serves GET /fetch-params/{k} unless told not
   // to. This engine fetches nothing at start (for proofs it downloads only when
@@ -95,6 +96,8 @@ function resolveServeConfig(argv = [], env = process.env) {
     host: at('host').raw ?? '127.0.0.1',
     jobCapacity: nonNegativeInteger(number(at('job-capacity')), 2 ** 31 - 1) ?? 0,
     bodyLimit: positiveInteger(number(at('body-limit')), 2 ** 32) ?? DEFAULT_BODY_LIMIT,
+    // Undefined: sized from the memory limit once it is known (lib/serve/body.js).
+    bodyBudget: positiveInteger(number(at('body-budget')), 2 ** 40),
     verbose: boolean(at('verbose')),
     // Per job, from admission; timed by the job gate (lib/serve/jobs.js), not the prover.
     jobTimeoutMs: Math.ceil(jobTimeout * 1000),
@@ -126,6 +129,10 @@ const USAGE = `usage: midnight-native-prover serve [flags]
   --params        MIDNIGHT_PP                         directory with bls_midnight_2p<k> for k > 14
   --key-cache     PROVER_KEY_CACHE                    where built-in circuits' prover keys are derived to
   --body-limit    PROVER_BODY_LIMIT                   largest request body in bytes (default 128 MiB)
+  --body-budget   PROVER_BODY_BUDGET                  bytes of request bodies in flight across connections;
+                                                      a request beyond it is answered 503 before its body is
+                                                      read (default: a quarter of the memory limit, within
+                                                      one and two body limits)
   --verbose, -v   MIDNIGHT_PROOF_SERVER_VERBOSE       log every request
   --no-fetch-params                                   no GET /fetch-params/{k} route (404), as in the proof
                   MIDNIGHT_PROOF_SERVER_NO_FETCH_PARAMS  server (proofs fetch parameters only when

@@ -6,6 +6,7 @@ const crypto = require('node:crypto')
 const { resolveOptions } = require('../options')
 const { JobGate } = require('./jobs')
 const { HttpError } = require('./http-error')
+const { BodyBudget, defaultBodyBudget, readBody } = require('./body')
 const { makeEngine } = require('./engine')
 const { derivedMemoryLimitMiB } = require('./cgroup')
 const { version } = require('../../package.json')
@@ -45,32 +46,6 @@ const bytes = (body) => ({ status: 200, body, type: 'application/octet-stream' }
 /** The proof server's timestamp shape (time's serde-human-readable): `2026-01-02 03:04:05.678 +00:00:00`. */
 function timestamp(now = new Date()) {
   return now.toISOString().replace('T', ' ').replace('Z', ' +00:00:00')
-}
-
-/** The body, refused with 413 as soon as it passes `limit` bytes (declared or streamed). */
-function readBody(req, limit) {
-  return new Promise((resolve, reject) => {
-    const tooLarge = () => new HttpError(413, `request body exceeds the ${limit}-byte limit (--body-limit / PROVER_BODY_LIMIT)`, { Connection: 'close' })
-    if (Number(req.headers['content-length']) > limit) return reject(tooLarge())
-    const chunks = []
-    let size = 0
-    req.on('data', (chunk) => {
-      size += chunk.length
-      if (size > limit) {
-        req.removeAllListeners('data')
-        req.resume()
-        reject(tooLarge())
-      } else chunks.push(chunk)
-    })
-    req.on('end', () => resolve(new Uint8Array(Buffer.concat(chunks))))
-    // The connection ended or broke before the body did: no answer can reach the client, but
-    // the handler must still finish (a promise that never settles would hold its count forever).
-    const cut = () => reject(new HttpError(400, 'request body cut short', { Connection: 'close' }))
-    req.on('error', cut)
-    req.on('close', () => {
-      if (!req.complete) cut()
-    })
-  })
 }
 
 // RFC 9112 §3.2 request targets, checked before anything routes on them. Node's parser lets
@@ -160,6 +135,9 @@ class ProofServer {
   #draining = false
   #closed
   #routes
+  #bodies
+  /** /prove and /check requests answered before their body was read, by reason. */
+  #refused = { queue_full: 0, shutting_down: 0 }
   #answering = 0
   #quiet = []
   /** `GET /fetch-params/{k}` in progress, by k: concurrent requests for one k share one fetch. */
@@ -181,6 +159,7 @@ class ProofServer {
     this.#engine = engine
     this.#fetchParams = fetchParams
     this.#gate = new JobGate({ capacity: config.jobCapacity, workers, timeoutMs: config.jobTimeoutMs })
+    this.#bodies = new BodyBudget(config.bodyBudget ?? defaultBodyBudget(config.bodyLimit))
     this.#routes = this.#makeRoutes()
     this.#server = http.createServer((req, res) => {
       this.#handle(req, res).catch((err) => this.#lastResort(res, err))
@@ -244,11 +223,11 @@ class ProofServer {
       'GET /ready': () => this.#ready(),
       'GET /version': () => text(version),
       'GET /proof-versions': () => text('["V2"]'),
-      'GET /metrics': async () => ({ ...text(await this.#prover.metrics()), type: 'text/plain; version=0.0.4; charset=utf-8' }),
-      'GET /status': async () => json({ ...(await this.#prover.getStatus()), server: this.#jobCounts() }),
-      'POST /k': async (req) => text(await this.#engine.kRequest(await this.#body(req))),
-      'POST /prove': async (req) => bytes(await this.#job(req, this.#engine.proveRequest)),
-      'POST /check': async (req) => bytes(await this.#job(req, this.#engine.checkRequest)),
+      'GET /metrics': async () => ({ ...text((await this.#prover.metrics()) + this.#serverMetrics()), type: 'text/plain; version=0.0.4; charset=utf-8' }),
+      'GET /status': async () => json({ ...(await this.#prover.getStatus()), server: { ...this.#jobCounts(), body: this.#bodies.status(), refused: this.#refusals() } }),
+      'POST /k': async (req, hold) => text(await this.#engine.kRequest(await this.#body(req, hold))),
+      'POST /prove': async (req, hold) => bytes(await this.#job(req, hold, this.#engine.proveRequest)),
+      'POST /check': async (req, hold) => bytes(await this.#job(req, hold, this.#engine.checkRequest)),
     }
   }
 
@@ -283,17 +262,53 @@ class ProofServer {
     return json({ status: busy ? 'busy' : 'ok', ...this.#jobCounts(), timestamp: timestamp() }, busy ? 503 : 200)
   }
 
-  #body(req) {
-    return readBody(req, this.#config.bodyLimit)
+  #body(req, hold) {
+    return readBody(req, this.#config.bodyLimit, hold)
   }
 
-  /** Reads and decodes the body, then runs its work as an admitted job: 429 ("Job Queue full") when at capacity. */
-  async #job(req, decode) {
-    const work = decode(this.#prover, await this.#body(req))
-    if (this.#draining) throw new HttpError(503, 'shutting down', { Connection: 'close' })
-    const job = this.#gate.admit(work)
-    if (!job) throw new HttpError(429, 'Job Queue full')
-    return job
+  /** /prove and /check requests refused without proving, by reason. */
+  #refusals() {
+    return { body_budget: this.#bodies.refused, ...this.#refused }
+  }
+
+  /** The server's own series after the prover's: request bodies in flight and early refusals. */
+  #serverMetrics() {
+    const { inFlightBytes, limitBytes } = this.#bodies.status()
+    const refused = Object.entries(this.#refusals()).map(([reason, n]) => `prover_requests_refused_total{reason="${reason}"} ${n}`)
+    return [
+      '# HELP prover_request_body_bytes Bytes of request bodies being received or held, across connections.',
+      '# TYPE prover_request_body_bytes gauge',
+      `prover_request_body_bytes ${inFlightBytes}`,
+      '# HELP prover_request_body_limit_bytes The budget of request body bytes in flight (--body-budget).',
+      '# TYPE prover_request_body_limit_bytes gauge',
+      `prover_request_body_limit_bytes ${limitBytes}`,
+      '# HELP prover_requests_refused_total Requests refused without proving: body_budget and queue_full or shutting_down at admission.',
+      '# TYPE prover_requests_refused_total counter',
+      ...refused,
+      '',
+    ].join('\n')
+  }
+
+  /** 503 while shutting down and 429 while the queue is full, with the connection closed. */
+  #admissible(when) {
+    const refuse = (reason, err) => {
+      this.#refused[reason]++
+      throw err
+    }
+    if (this.#draining) refuse('shutting_down', new HttpError(503, 'shutting down', { Connection: 'close' }))
+    if (this.#gate.full) refuse('queue_full', new HttpError(429, 'Job Queue full', when === 'before' ? { Connection: 'close' } : {}))
+  }
+
+  /**
+   * Runs the body's work as an admitted job. A request the gate would refuse is refused before
+   * its body is read (the body may be 100 MiB), and asked again once it is decoded.
+   */
+  async #job(req, hold, decode) {
+    this.#admissible('before')
+    const body = await this.#body(req, hold)
+    const work = decode(this.#prover, body)
+    this.#admissible('after')
+    return this.#gate.admit(work)
   }
 
   /**
@@ -317,7 +332,9 @@ class ProofServer {
       }
     }
     res.once('finish', answered)
+    const hold = this.#bodies.hold()
     res.once('close', () => {
+      hold.release()
       answered()
       if (--this.#answering === 0) this.#quiet.splice(0).forEach((resolve) => resolve())
     })
@@ -328,7 +345,7 @@ class ProofServer {
     let reply
     try {
       route = `${req.method} ${targetPath(req.method, req.url)}`
-      reply = await this.#respond(req, route)
+      reply = await this.#respond(req, route, hold)
     } catch (err) {
       reply = errorResponse(err)
     }
@@ -352,14 +369,14 @@ class ProofServer {
     return undefined
   }
 
-  async #respond(req, route) {
+  async #respond(req, route, hold) {
     if (req.method === 'OPTIONS') return { ...text(''), status: 200 }
     const found = this.#route(route)
     if (!found) return text('', 404)
     if (this.#config.apiKey && !OPEN.has(found.name) && !authorized(req, this.#config.apiKey)) {
       throw new HttpError(401, 'missing or wrong API key (Authorization: Bearer <PROVER_API_KEY>)', { 'WWW-Authenticate': 'Bearer' })
     }
-    return found.handler(req)
+    return found.handler(req, hold)
   }
 
   listen() {
@@ -409,9 +426,12 @@ async function startServer(config, { cgroupRoot } = {}) {
   // Jobs are timed by the gate (config.jobTimeoutMs), which keeps a timed-out proof's slot until
   // its native work ends; the prover's own timeout (or PROVER_TIMEOUT_MS) must not cut in first.
   proverOptions.timeoutMs = NO_PROVER_TIMEOUT_MS
-  const workers = resolveOptions(proverOptions).maxConcurrent ?? 1
+  const resolved = resolveOptions(proverOptions)
+  const workers = resolved.maxConcurrent ?? 1
+  // Sized from the memory limit however it was given (flag, env or cgroup).
+  const bodyBudget = config.bodyBudget ?? defaultBodyBudget(config.bodyLimit, resolved.memoryLimitBytes)
   const prover = await createProver(proverOptions)
-  const server = new ProofServer({ ...config, prover: proverOptions }, prover, { workers, engine, fetchParams })
+  const server = new ProofServer({ ...config, bodyBudget, prover: proverOptions }, prover, { workers, engine, fetchParams })
   try {
     return await server.listen()
   } catch (err) {
