@@ -60,10 +60,12 @@ test('GET /, /health, /ready, /version, /proof-versions, /metrics, /status answe
   assert.match(exposition, /^prover_requests_refused_total\{reason="queue_full"\} 0$/m)
   const status = await (await s.get('/status')).json()
   assert.deepEqual(status.loadedCircuits, ['arith'])
-  assert.deepEqual(status.server, {
+  const { connections, ...server } = status.server
+  assert.ok(connections >= 1, 'this request\'s own connection at least')
+  assert.deepEqual(server, {
     jobsProcessing: 0, jobsPending: 0, jobCapacity: 0,
     body: { inFlightBytes: 0, limitBytes: 268435456, refused: 0 },
-    refused: { body_budget: 0, queue_full: 0, shutting_down: 0 },
+    refused: { body_budget: 0, queue_full: 0, shutting_down: 0, max_connections: 0 },
   })
 })
 
@@ -220,4 +222,32 @@ test('a full queue refuses /prove before reading its body, and closes the connec
   while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
   held.shift()()
   assert.deepEqual([(await running).status, (await waiting).status], [200, 200])
+})
+
+test('slow clients: headers not sent in time get 408; connections past --max-connections are dropped and counted', async (t) => {
+  const s = await serve({}, ['--headers-timeout', '1', '--max-connections', '3'])
+  t.after(() => s.server.close())
+  const net = require('node:net')
+  const { port } = new URL(s.server.url)
+  const started = performance.now()
+  const loris = net.connect(Number(port), '127.0.0.1')
+  loris.write('POST /prove HTTP/1.1\r\nHost: x\r\nX-Slow: ')
+  const slow = await new Promise((resolve) => {
+    let text = ''
+    loris.on('data', (d) => (text += d))
+    loris.on('close', () => resolve(text))
+  })
+  assert.match(slow, /^HTTP\/1\.1 408 /)
+  assert.ok(performance.now() - started < 4000, 'let go within the timeout and one check interval')
+
+  const idle = await Promise.all([0, 1, 2].map(() => new Promise((resolve) => {
+    const socket = net.connect(Number(port), '127.0.0.1', () => resolve(socket))
+  })))
+  const extra = net.connect(Number(port), '127.0.0.1')
+  extra.on('error', () => {})
+  await new Promise((resolve) => extra.on('close', resolve))
+  idle.forEach((socket) => socket.destroy())
+  await new Promise((r) => setTimeout(r, 50))
+  const status = (await (await s.get('/status')).json()).server
+  assert.ok(status.refused.max_connections >= 1, JSON.stringify(status.refused))
 })

@@ -25,6 +25,10 @@ const FLAGS = {
   'key-cache': { env: 'PROVER_KEY_CACHE' },
   'body-limit': { env: 'PROVER_BODY_LIMIT' },
   'body-budget': { env: 'PROVER_BODY_BUDGET' },
+  'headers-timeout': { env: 'PROVER_HEADERS_TIMEOUT' },
+  'request-timeout': { env: 'PROVER_REQUEST_TIMEOUT' },
+  'keep-alive-timeout': { env: 'PROVER_KEEP_ALIVE_TIMEOUT' },
+  'max-connections': { env: 'PROVER_MAX_CONNECTIONS' },
   verbose: { env: 'MIDNIGHT_PROOF_SERVER_VERBOSE', short: 'v', boolean: true },
   // The proof server fetches parameters at start and serves GET /fetch-params/{k} unless told not
   // to. This engine fetches nothing at start (for proofs it downloads only when
@@ -66,11 +70,13 @@ function boolean({ raw, from }) {
   throw invalid(from, `expected true or false, got ${raw}`)
 }
 
-function seconds({ value, from }) {
-  if (value === undefined) return 600
+function seconds({ value, from }, fallback = 600) {
+  if (value === undefined) return fallback
   if (!(Number.isFinite(value) && value > 0 && value * 1000 <= 2 ** 31 - 1)) throw invalid(from, `expected a positive number of seconds, got ${value}`)
   return value
 }
+
+const ms = (s) => Math.ceil(s * 1000)
 
 /**
  * Everything `serve` needs: listening address, admission limits, auth, and the `createProver`
@@ -100,7 +106,14 @@ function resolveServeConfig(argv = [], env = process.env) {
     bodyBudget: positiveInteger(number(at('body-budget')), 2 ** 40),
     verbose: boolean(at('verbose')),
     // Per job, from admission; timed by the job gate (lib/serve/jobs.js), not the prover.
-    jobTimeoutMs: Math.ceil(jobTimeout * 1000),
+    jobTimeoutMs: ms(jobTimeout),
+    // Slow clients: a connection that has not sent its headers, or its whole request, in time is
+    // answered 408 and closed; an idle keep-alive connection is closed; past maxConnections new
+    // connections are dropped at once.
+    headersTimeoutMs: ms(seconds(number(at('headers-timeout')), 20)),
+    requestTimeoutMs: ms(seconds(number(at('request-timeout')), 300)),
+    keepAliveTimeoutMs: ms(seconds(number(at('keep-alive-timeout')), 5)),
+    maxConnections: positiveInteger(number(at('max-connections')), 2 ** 20) ?? 4096,
     apiKey: env.PROVER_API_KEY || undefined,
     // Whether PROVER_MEMORY_LIMIT or --memory-limit set it; if not, serve derives it from the cgroup.
     memoryLimitGiven: at('memory-limit').raw !== undefined,
@@ -133,6 +146,10 @@ const USAGE = `usage: midnight-native-prover serve [flags]
                                                       a request beyond it is answered 503 before its body is
                                                       read (default: a quarter of the memory limit, within
                                                       one and two body limits)
+  --headers-timeout    PROVER_HEADERS_TIMEOUT         seconds to send the headers (default 20), else 408
+  --request-timeout    PROVER_REQUEST_TIMEOUT         seconds to send the whole request (default 300), else 408
+  --keep-alive-timeout PROVER_KEEP_ALIVE_TIMEOUT      seconds an idle connection stays open (default 5)
+  --max-connections    PROVER_MAX_CONNECTIONS         open connections (default 4096); more are dropped at once
   --verbose, -v   MIDNIGHT_PROOF_SERVER_VERBOSE       log every request
   --no-fetch-params                                   no GET /fetch-params/{k} route (404), as in the proof
                   MIDNIGHT_PROOF_SERVER_NO_FETCH_PARAMS  server (proofs fetch parameters only when

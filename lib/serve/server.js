@@ -137,7 +137,8 @@ class ProofServer {
   #routes
   #bodies
   /** /prove and /check requests answered before their body was read, by reason. */
-  #refused = { queue_full: 0, shutting_down: 0 }
+  #refused = { queue_full: 0, shutting_down: 0, max_connections: 0 }
+  #connections = 0
   #answering = 0
   #quiet = []
   /** `GET /fetch-params/{k}` in progress, by k: concurrent requests for one k share one fetch. */
@@ -161,12 +162,20 @@ class ProofServer {
     this.#gate = new JobGate({ capacity: config.jobCapacity, workers, timeoutMs: config.jobTimeoutMs })
     this.#bodies = new BodyBudget(config.bodyBudget ?? defaultBodyBudget(config.bodyLimit))
     this.#routes = this.#makeRoutes()
-    this.#server = http.createServer((req, res) => {
-      this.#handle(req, res).catch((err) => this.#lastResort(res, err))
-    })
     // requestTimeout bounds only the receiving of a request (headers and body), not the proof
     // that follows, so a client that never finishes its body cannot hold a connection forever.
-    this.#server.requestTimeout = config.requestTimeoutMs ?? 300_000
+    // The timeouts are checked every second, not every 30 s, so a slowloris is let go in time.
+    const timeouts = { headersTimeout: config.headersTimeoutMs ?? 20_000, requestTimeout: config.requestTimeoutMs ?? 300_000 }
+    this.#server = http.createServer({ ...timeouts, connectionsCheckingInterval: 1000 }, (req, res) => {
+      this.#handle(req, res).catch((err) => this.#lastResort(res, err))
+    })
+    this.#server.keepAliveTimeout = config.keepAliveTimeoutMs ?? 5000
+    this.#server.maxConnections = config.maxConnections ?? 4096
+    this.#server.on('drop', () => this.#refused.max_connections++)
+    this.#server.on('connection', (socket) => {
+      this.#connections++
+      socket.once('close', () => this.#connections--)
+    })
     this.#server.on('clientError', (err, socket) => this.#clientError(err, socket))
     // An accept failure (EMFILE under a flood of connections) must not end the process.
     this.#server.on('error', (err) => console.error(`serve: ${err.code ?? ''} ${err.message}`))
@@ -224,7 +233,7 @@ class ProofServer {
       'GET /version': () => text(version),
       'GET /proof-versions': () => text('["V2"]'),
       'GET /metrics': async () => ({ ...text((await this.#prover.metrics()) + this.#serverMetrics()), type: 'text/plain; version=0.0.4; charset=utf-8' }),
-      'GET /status': async () => json({ ...(await this.#prover.getStatus()), server: { ...this.#jobCounts(), body: this.#bodies.status(), refused: this.#refusals() } }),
+      'GET /status': async () => json({ ...(await this.#prover.getStatus()), server: { ...this.#jobCounts(), connections: this.#connections, body: this.#bodies.status(), refused: this.#refusals() } }),
       'POST /k': async (req, hold) => text(await this.#engine.kRequest(await this.#body(req, hold))),
       'POST /prove': async (req, hold) => bytes(await this.#job(req, hold, this.#engine.proveRequest)),
       'POST /check': async (req, hold) => bytes(await this.#job(req, hold, this.#engine.checkRequest)),
@@ -282,7 +291,10 @@ class ProofServer {
       '# HELP prover_request_body_limit_bytes The budget of request body bytes in flight (--body-budget).',
       '# TYPE prover_request_body_limit_bytes gauge',
       `prover_request_body_limit_bytes ${limitBytes}`,
-      '# HELP prover_requests_refused_total Requests refused without proving: body_budget and queue_full or shutting_down at admission.',
+      '# HELP prover_http_connections Open HTTP connections (--max-connections bounds them).',
+      '# TYPE prover_http_connections gauge',
+      `prover_http_connections ${this.#connections}`,
+      '# HELP prover_requests_refused_total Requests refused without proving: body_budget, queue_full or shutting_down at admission, max_connections at accept.',
       '# TYPE prover_requests_refused_total counter',
       ...refused,
       '',
