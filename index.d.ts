@@ -267,6 +267,10 @@ export declare class Prover extends EventEmitter {
    * an {@link AbortError}. A proof that is aborted or times out while queued or waiting for
    * memory leaves at once; one already running finishes in the background, its result dropped,
    * and its memory reservation is freed when it ends.
+   *
+   * A call with the same circuit id, binding input and preimage bytes as one still in flight
+   * (a retry) shares that proof instead of starting another, and gets its own copy of the
+   * result; the shared proof is withdrawn only once every caller has aborted or timed out.
    */
   prove(circuitId: string, witness: Witness | Uint8Array, options?: ProveOptions): Promise<ProofResult>
   /**

@@ -143,7 +143,8 @@ test('--job-timeout: a proof that takes longer answers 500 PROOF_TIMEOUT (like t
 })
 
 test('--job-timeout keeps the counts true: a timed-out proof holds its slot until its native work ends; a queued one leaves at once', async () => {
-  const hurried = await serveWith(['--keys', dir, '--job-timeout', '0.3', '--num-workers', '1'])
+  // No sharing: the second, equal request must queue behind the first, not join it.
+  const hurried = await serveWith(['--keys', dir, '--job-timeout', '0.3', '--num-workers', '1', '--result-ttl', '0'])
   try {
     const before = (await (await fetch(hurried.url + '/status')).json()).proofsCompleted
     const payload = provingPayload('bench_k13')
@@ -164,6 +165,24 @@ test('--job-timeout keeps the counts true: a timed-out proof holds its slot unti
     assert.deepEqual([after.activeProofs, after.queuedProofs], [0, 0])
   } finally {
     await hurried.close()
+  }
+})
+
+test('a retried /prove (same body) while the first runs is proved once, and both are answered with that proof', async () => {
+  const sharing = await serveWith(['--keys', dir])
+  try {
+    const payload = provingPayload('bench_k13')
+    const first = post(sharing.url + '/prove', payload)
+    await new Promise((r) => setTimeout(r, 100))
+    const retry = post(sharing.url + '/prove', payload)
+    const [a, b] = await Promise.all([first, retry])
+    assert.deepEqual([a.status, b.status], [200, 200])
+    assert.deepEqual(a.bytes, b.bytes, 'the same proof')
+    const status = await (await fetch(sharing.url + '/status')).json()
+    assert.equal(status.proofsCompleted, 1, 'proved once')
+    assert.equal(status.server.results.joined, 1)
+  } finally {
+    await sharing.close()
   }
 })
 
@@ -243,12 +262,16 @@ test('PROVER_API_KEY: Bearer auth on every route except the probes (/, /health, 
 test('GET /metrics is prover.metrics(); GET /status is getStatus() plus the job counts', async () => {
   const metrics = await fetch(server.url + '/metrics')
   assert.match(metrics.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
-  const body = await metrics.text()
-  assert.match(body, /^proofs_generated_total\{circuit_id="arith",status="success"\} [1-9]/m)
+  const exposition = await metrics.text()
+  assert.match(exposition, /^proofs_generated_total\{circuit_id="arith",status="success"\} [1-9]/m)
   const status = await (await fetch(server.url + '/status')).json()
   assert.ok(status.loadedCircuits.includes('arith'))
   assert.ok(status.proofsCompleted >= 1)
-  assert.deepEqual(status.server, { jobsProcessing: 0, jobsPending: 0, jobCapacity: 0 })
+  const { jobsProcessing, jobsPending, jobCapacity, body, results } = status.server
+  assert.deepEqual({ jobsProcessing, jobsPending, jobCapacity }, { jobsProcessing: 0, jobsPending: 0, jobCapacity: 0 })
+  assert.equal(body.inFlightBytes, 0)
+  assert.equal(results.inFlight, 0)
+  assert.match(exposition, /^prover_request_body_limit_bytes \d+$/m)
 })
 
 test('CORS: any origin may call it (the proof server is Cors::permissive), preflight included', async () => {

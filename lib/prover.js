@@ -2,6 +2,7 @@
 // The Prover class over one binding. It is made by a factory taking the binding (the real one
 // from index.js, a fake in __test__/unit) so its logic runs without the compiled addon.
 const { EventEmitter } = require('node:events')
+const { createHash } = require('node:crypto')
 const { ProverError } = require('./errors')
 const { encodeWitness, fieldText } = require('./witness')
 const { abortError, raceStop, timeoutOption, callOptions, rejecting } = require('./stop')
@@ -13,6 +14,12 @@ function requireCircuitId(circuitId) {
     throw new ProverError('INVALID_CIRCUIT_ID', `circuit id must be a string, got ${typeof circuitId}`)
   }
 }
+
+/** Equal calls share a proof: same circuit id, binding input and preimage bytes. */
+const shareKey = (circuitId, bindingText, bytes) => `${circuitId}\0${bindingText ?? ''}\0${createHash('sha256').update(bytes).digest('hex')}`
+
+/** A joined call's own copy of the result, so no caller sees another's changes. */
+const copyResult = (r) => ({ ...r, proof: Uint8Array.from(r.proof), publicInputs: [...r.publicInputs] })
 
 /** The three key files as fresh Uint8Arrays, or `undefined`: what the ledger's `lookupKey` expects. */
 const asLedgerMaterial = (km) => (km ? { proverKey: km.proverKey, verifierKey: km.verifierKey, ir: km.ir } : undefined)
@@ -28,6 +35,8 @@ function proverClass(binding, native) {
     #pending = new Set()
     #closing = null
     #nextProofId = 1
+    /** Proofs in flight that later equal calls join, by `shareKey`. */
+    #inFlight = new Map()
 
     /** Made by createProver only; `timeoutMs` is the default per-proof timeout. */
     constructor(nativeProver, timeoutMs) {
@@ -63,22 +72,44 @@ function proverClass(binding, native) {
       return this.#prove(circuitId, witness, options)
     }
 
-    /** `circuit` is an id (validated here) or a {@link KeyMaterial} (validated by its lookup). */
+    /**
+     * `circuit` is an id (validated here) or a {@link KeyMaterial} (validated by its lookup).
+     * Calls for the same circuit id, binding input and preimage bytes share the proof in flight
+     * (a retry never costs a second proof); it is withdrawn only when every caller has stopped.
+     */
     #prove(circuit, witness, options) {
       return rejecting(() => {
         const { signal, bindingInput, timeoutMs } = callOptions(options, 'prove')
         const timeout = timeoutOption(timeoutMs, 'timeoutMs') ?? this.#timeoutMs
-        const token = new binding.CancelToken()
+        let shared
         const start = () => {
           if (!(circuit instanceof KeyMaterial)) requireCircuitId(circuit)
           const data = encodeWitness(witness)
           const bindingText = bindingInput === undefined ? undefined : fieldText(bindingInput, 'bindingInput')
+          const key = typeof circuit === 'string' && data instanceof Uint8Array ? shareKey(circuit, bindingText, data) : undefined
+          shared = key && this.#inFlight.get(key)
+          if (shared) {
+            shared.callers++
+            return shared.work.then(copyResult)
+          }
+          const token = new binding.CancelToken()
           const proofId = this.#nextProofId++ % 2 ** 32
           const work = native(() => this.#native.prove(proofId, circuit, data, bindingText, token))
+          shared = { key, work, token, callers: 1 }
+          if (key) {
+            this.#inFlight.set(key, shared)
+            const done = () => this.#inFlight.get(key) === shared && this.#inFlight.delete(key)
+            work.then(done, done)
+          }
           this.emit('queued', { proofId, circuitId: circuit instanceof KeyMaterial ? circuit.location : circuit })
           return work
         }
-        return this.#run(start, { signal, timeoutMs: timeout, onStop: () => token.cancel() })
+        const onStop = () => {
+          if (!shared || --shared.callers > 0) return
+          if (this.#inFlight.get(shared.key) === shared) this.#inFlight.delete(shared.key)
+          shared.token.cancel()
+        }
+        return this.#run(start, { signal, timeoutMs: timeout, onStop })
       })
     }
 

@@ -123,6 +123,41 @@ test('prove times out with PROOF_TIMEOUT after timeoutMs (per call, or the prove
   for (const d of native.pending) d.resolve(nativeProof())
 })
 
+test('prove: equal calls (circuit, binding input, preimage bytes) share the proof in flight; it is withdrawn when all have stopped', async () => {
+  const { binding, prover, native } = await setup()
+  const bytes = () => new Uint8Array([1, 2, 3])
+  const first = prover.prove('arith', bytes())
+  const retry = prover.prove('arith', bytes())
+  const otherBinding = prover.prove('arith', bytes(), { bindingInput: 5n })
+  const otherCircuit = prover.prove('other', bytes())
+  const json = [prover.prove('arith', WITNESS), prover.prove('arith', WITNESS)]
+  assert.equal(native.pending.length, 5, 'one native proof for the two equal byte calls; JSON witnesses are not shared')
+  native.pending.forEach((d) => d.resolve(nativeProof()))
+  const [a, b] = await Promise.all([first, retry, otherBinding, otherCircuit, ...json])
+  assert.deepEqual(a, b)
+  assert.notEqual(a.proof, b.proof, 'each caller has its own bytes')
+
+  const left = new AbortController()
+  const stays = prover.prove('arith', bytes())
+  const leaves = prover.prove('arith', bytes(), { signal: left.signal })
+  left.abort()
+  await assert.rejects(leaves, { name: 'AbortError' })
+  const token = binding.tokens.at(-1)
+  assert.equal(token.cancelled, 0, 'one caller is still waiting: the proof goes on')
+  native.pending.at(-1).resolve(nativeProof())
+  assert.deepEqual((await stays).proof, new Uint8Array([9, 8, 7]))
+
+  const both = [new AbortController(), new AbortController()]
+  const calls = both.map((c) => prover.prove('arith', bytes(), { signal: c.signal }))
+  both.forEach((c) => c.abort())
+  await Promise.all(calls.map((call) => assert.rejects(call, { name: 'AbortError' })))
+  assert.equal(binding.tokens.at(-1).cancelled, 1, 'everyone left: the proof is withdrawn')
+  const fresh = prover.prove('arith', bytes())
+  assert.equal(native.pending.length, 8, 'a call after that starts a new proof')
+  native.pending.slice(-2).forEach((d) => d.resolve(nativeProof()))
+  await fresh
+})
+
 test('validation failures are rejections, never throws', async () => {
   const { prover, native } = await setup()
   const cases = [

@@ -66,6 +66,7 @@ test('GET /, /health, /ready, /version, /proof-versions, /metrics, /status answe
     jobsProcessing: 0, jobsPending: 0, jobCapacity: 0,
     body: { inFlightBytes: 0, limitBytes: 268435456, refused: 0 },
     refused: { body_budget: 0, queue_full: 0, shutting_down: 0, max_connections: 0 },
+    results: { entries: 0, bytes: 0, inFlight: 0, hits: 0, joined: 0, ttlMs: 30000, maxBytes: 16777216, maxEntries: 256 },
   })
 })
 
@@ -210,7 +211,7 @@ test('a full queue refuses /prove before reading its body, and closes the connec
   const held = []
   s.native.prove = () => new Promise((resolve) => held.push(() => resolve({ circuitId: 'arith', proof: Buffer.from([1]), publicInputs: [], k: 10, provingTimeMs: 1 })))
   const running = post(s, '/prove', new Uint8Array([1]))
-  const waiting = post(s, '/prove', new Uint8Array([1]))
+  const waiting = post(s, '/prove', new Uint8Array([2]))
   while ((await (await s.get('/ready')).json()).jobsPending < 1) await new Promise((r) => setTimeout(r, 10))
   const refused = rawRequest(s.server.url, '/prove', { 'Content-Length': 100 * 1024 * 1024 })
   const answer = await refused.answer
@@ -250,4 +251,56 @@ test('slow clients: headers not sent in time get 408; connections past --max-con
   await new Promise((r) => setTimeout(r, 50))
   const status = (await (await s.get('/status')).json()).server
   assert.ok(status.refused.max_connections >= 1, JSON.stringify(status.refused))
+})
+
+test('a retry shares the first request\'s job: joined while in flight, then answered from the finished result until its TTL', async (t) => {
+  const s = await serve({}, ['--result-ttl', '1'])
+  t.after(() => s.server.close())
+  const held = []
+  let proofs = 0
+  s.native.prove = () => new Promise((resolve) => {
+    proofs++
+    held.push(() => resolve({ circuitId: 'arith', proof: Buffer.from([proofs]), publicInputs: [], k: 10, provingTimeMs: 1 }))
+  })
+  const first = post(s, '/prove', new Uint8Array([7, 7]))
+  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
+  const retry = post(s, '/prove', new Uint8Array([7, 7]))
+  const other = post(s, '/prove', new Uint8Array([7, 8]))
+  while ((await (await s.get('/status')).json()).server.results.joined === 0) await new Promise((r) => setTimeout(r, 5))
+  held.shift()() // one worker: the other body's job starts after this one
+  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
+  held.shift()()
+  const answers = await Promise.all([first, retry, other].map(async (res) => [...new Uint8Array(await (await res).arrayBuffer())]))
+  assert.deepEqual(answers[0], answers[1], 'the retry got the first request\'s proof')
+  assert.notDeepEqual(answers[0], answers[2])
+  assert.equal(proofs, 2, 'two bodies, two proofs')
+  const late = await post(s, '/prove', new Uint8Array([7, 7]))
+  assert.deepEqual([...new Uint8Array(await late.arrayBuffer())], answers[0], 'a retry after the answer gets it from the cache')
+  let results = (await (await s.get('/status')).json()).server.results
+  assert.deepEqual([results.joined, results.hits, results.entries, proofs], [1, 1, 2, 2])
+  assert.match(await (await s.get('/metrics')).text(), /^prover_shared_results_total\{how="joined"\} 1$/m)
+  await new Promise((r) => setTimeout(r, 1100))
+  results = (await (await s.get('/status')).json()).server.results
+  assert.deepEqual([results.entries, results.bytes], [0, 0], 'nothing outlives the TTL')
+  const after = post(s, '/prove', new Uint8Array([7, 7]))
+  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
+  held.splice(0).forEach((settle) => settle())
+  assert.equal((await after).status, 200)
+  assert.equal(proofs, 3, 'proved again once the TTL is over')
+})
+
+test('--result-ttl 0 turns sharing off; failures are never shared after they settle', async (t) => {
+  const s = await serve({}, ['--result-ttl', '0'])
+  t.after(() => s.server.close())
+  let proofs = 0
+  const prove = s.native.prove
+  s.native.prove = (...args) => (proofs++, prove(...args))
+  await Promise.all([post(s, '/prove', new Uint8Array([3])), post(s, '/prove', new Uint8Array([3]))])
+  assert.equal(proofs, 2)
+  const on = await serve()
+  t.after(() => on.server.close())
+  on.native.prove = failing('WITNESS_UNSATISFIED', 'no')
+  assert.equal((await post(on, '/prove', new Uint8Array([4]))).status, 400)
+  on.native.prove = prove
+  assert.equal((await post(on, '/prove', new Uint8Array([4]))).status, 200, 'the retry of a failure is proved again')
 })

@@ -29,6 +29,8 @@ const FLAGS = {
   'request-timeout': { env: 'PROVER_REQUEST_TIMEOUT' },
   'keep-alive-timeout': { env: 'PROVER_KEEP_ALIVE_TIMEOUT' },
   'max-connections': { env: 'PROVER_MAX_CONNECTIONS' },
+  'result-ttl': { env: 'PROVER_RESULT_TTL' },
+  'result-cache-bytes': { env: 'PROVER_RESULT_CACHE_BYTES' },
   verbose: { env: 'MIDNIGHT_PROOF_SERVER_VERBOSE', short: 'v', boolean: true },
   // The proof server fetches parameters at start and serves GET /fetch-params/{k} unless told not
   // to. This engine fetches nothing at start (for proofs it downloads only when
@@ -114,6 +116,9 @@ function resolveServeConfig(argv = [], env = process.env) {
     requestTimeoutMs: ms(seconds(number(at('request-timeout')), 300)),
     keepAliveTimeoutMs: ms(seconds(number(at('keep-alive-timeout')), 5)),
     maxConnections: positiveInteger(number(at('max-connections')), 2 ** 20) ?? 4096,
+    // Equal requests share one job, and a finished answer is kept this long for retries (0: off).
+    resultTtlMs: ms(nonNegativeInteger(number(at('result-ttl')), 3600) ?? 30),
+    resultCacheBytes: nonNegativeInteger(number(at('result-cache-bytes')), 2 ** 32) ?? 16 * MiB,
     apiKey: env.PROVER_API_KEY || undefined,
     // Whether PROVER_MEMORY_LIMIT or --memory-limit set it; if not, serve derives it from the cgroup.
     memoryLimitGiven: at('memory-limit').raw !== undefined,
@@ -150,6 +155,9 @@ const USAGE = `usage: midnight-native-prover serve [flags]
   --request-timeout    PROVER_REQUEST_TIMEOUT         seconds to send the whole request (default 300), else 408
   --keep-alive-timeout PROVER_KEEP_ALIVE_TIMEOUT      seconds an idle connection stays open (default 5)
   --max-connections    PROVER_MAX_CONNECTIONS         open connections (default 4096); more are dropped at once
+  --result-ttl         PROVER_RESULT_TTL              seconds a finished /prove or /check answer is kept for a
+                                                      retry with the same body (default 30; 0 = no sharing)
+  --result-cache-bytes PROVER_RESULT_CACHE_BYTES      bytes of answers kept (default 16 MiB, at most 256 answers)
   --verbose, -v   MIDNIGHT_PROOF_SERVER_VERBOSE       log every request
   --no-fetch-params                                   no GET /fetch-params/{k} route (404), as in the proof
                   MIDNIGHT_PROOF_SERVER_NO_FETCH_PARAMS  server (proofs fetch parameters only when

@@ -7,6 +7,8 @@ const { resolveOptions } = require('../options')
 const { JobGate } = require('./jobs')
 const { HttpError } = require('./http-error')
 const { BodyBudget, defaultBodyBudget, readBody } = require('./body')
+const { SharedResults } = require('./shared-results')
+const { serverMetrics } = require('./exposition')
 const { makeEngine } = require('./engine')
 const { derivedMemoryLimitMiB } = require('./cgroup')
 const { version } = require('../../package.json')
@@ -136,6 +138,7 @@ class ProofServer {
   #closed
   #routes
   #bodies
+  #results
   /** /prove and /check requests answered before their body was read, by reason. */
   #refused = { queue_full: 0, shutting_down: 0, max_connections: 0 }
   #connections = 0
@@ -161,6 +164,7 @@ class ProofServer {
     this.#fetchParams = fetchParams
     this.#gate = new JobGate({ capacity: config.jobCapacity, workers, timeoutMs: config.jobTimeoutMs })
     this.#bodies = new BodyBudget(config.bodyBudget ?? defaultBodyBudget(config.bodyLimit))
+    this.#results = new SharedResults({ ttlMs: config.resultTtlMs ?? 30_000, maxBytes: config.resultCacheBytes ?? 16 * 1024 * 1024 })
     this.#routes = this.#makeRoutes()
     // requestTimeout bounds only the receiving of a request (headers and body), not the proof
     // that follows, so a client that never finishes its body cannot hold a connection forever.
@@ -232,11 +236,11 @@ class ProofServer {
       'GET /ready': () => this.#ready(),
       'GET /version': () => text(version),
       'GET /proof-versions': () => text('["V2"]'),
-      'GET /metrics': async () => ({ ...text((await this.#prover.metrics()) + this.#serverMetrics()), type: 'text/plain; version=0.0.4; charset=utf-8' }),
-      'GET /status': async () => json({ ...(await this.#prover.getStatus()), server: { ...this.#jobCounts(), connections: this.#connections, body: this.#bodies.status(), refused: this.#refusals() } }),
+      'GET /metrics': async () => ({ ...text((await this.#prover.metrics()) + serverMetrics(this.#state())), type: 'text/plain; version=0.0.4; charset=utf-8' }),
+      'GET /status': async () => json({ ...(await this.#prover.getStatus()), server: { ...this.#jobCounts(), ...this.#state() } }),
       'POST /k': async (req, hold) => text(await this.#engine.kRequest(await this.#body(req, hold))),
-      'POST /prove': async (req, hold) => bytes(await this.#job(req, hold, this.#engine.proveRequest)),
-      'POST /check': async (req, hold) => bytes(await this.#job(req, hold, this.#engine.checkRequest)),
+      'POST /prove': async (req, hold) => bytes(await this.#job(req, hold, this.#engine.proveRequest, '/prove')),
+      'POST /check': async (req, hold) => bytes(await this.#job(req, hold, this.#engine.checkRequest, '/check')),
     }
   }
 
@@ -275,30 +279,9 @@ class ProofServer {
     return readBody(req, this.#config.bodyLimit, hold)
   }
 
-  /** /prove and /check requests refused without proving, by reason. */
-  #refusals() {
-    return { body_budget: this.#bodies.refused, ...this.#refused }
-  }
-
-  /** The server's own series after the prover's: request bodies in flight and early refusals. */
-  #serverMetrics() {
-    const { inFlightBytes, limitBytes } = this.#bodies.status()
-    const refused = Object.entries(this.#refusals()).map(([reason, n]) => `prover_requests_refused_total{reason="${reason}"} ${n}`)
-    return [
-      '# HELP prover_request_body_bytes Bytes of request bodies being received or held, across connections.',
-      '# TYPE prover_request_body_bytes gauge',
-      `prover_request_body_bytes ${inFlightBytes}`,
-      '# HELP prover_request_body_limit_bytes The budget of request body bytes in flight (--body-budget).',
-      '# TYPE prover_request_body_limit_bytes gauge',
-      `prover_request_body_limit_bytes ${limitBytes}`,
-      '# HELP prover_http_connections Open HTTP connections (--max-connections bounds them).',
-      '# TYPE prover_http_connections gauge',
-      `prover_http_connections ${this.#connections}`,
-      '# HELP prover_requests_refused_total Requests refused without proving: body_budget, queue_full or shutting_down at admission, max_connections at accept.',
-      '# TYPE prover_requests_refused_total counter',
-      ...refused,
-      '',
-    ].join('\n')
+  /** What /status and /metrics show of the server itself, beside the job counts. */
+  #state() {
+    return { connections: this.#connections, body: this.#bodies.status(), refused: { body_budget: this.#bodies.refused, ...this.#refused }, results: this.#results.status() }
   }
 
   /** 503 while shutting down and 429 while the queue is full, with the connection closed. */
@@ -315,12 +298,15 @@ class ProofServer {
    * Runs the body's work as an admitted job. A request the gate would refuse is refused before
    * its body is read (the body may be 100 MiB), and asked again once it is decoded.
    */
-  async #job(req, hold, decode) {
+  async #job(req, hold, decode, route) {
     this.#admissible('before')
     const body = await this.#body(req, hold)
-    const work = decode(this.#prover, body)
-    this.#admissible('after')
-    return this.#gate.admit(work)
+    // An equal request in flight or just answered (a client's retry) shares its job.
+    return this.#results.run(SharedResults.key(route, body), () => {
+      const work = decode(this.#prover, body)
+      this.#admissible('after')
+      return this.#gate.admit(work)
+    })
   }
 
   /**
