@@ -33,8 +33,9 @@ async function watch(prover, work) {
 
 test('8 concurrent k=14 proofs under a budget with room for 1.5 of them: all complete, one at a time, under the limit', async () => {
   const dir = await compactDir({ output: builtin('zswap/output').bzkir })
-  const [{ preimage }] = await capturePreimages(buildZswapOutputTx(1))
-  const { held, peak } = await measure(dir, 'output', preimage)
+  // Eight outputs, eight preimages: equal preimages would share one proof.
+  const preimages = (await capturePreimages(buildZswapOutputTx(8))).map((call) => call.preimage)
+  const { held, peak } = await measure(dir, 'output', preimages[0])
   // The key and parameters are held once; proofs of a loaded circuit need their peak beside it.
   // Two proofs would need held + 2 * peak.
   const limitBytes = held + 1.5 * peak
@@ -42,7 +43,7 @@ test('8 concurrent k=14 proofs under a budget with room for 1.5 of them: all com
   const events = []
   for (const kind of ['started', 'finished', 'failed']) prover.on(kind, (e) => events.push({ kind, ...e }))
   const started = Date.now()
-  const { results, snapshots } = await watch(prover, Promise.all(Array.from({ length: 8 }, () => prover.prove('output', preimage))))
+  const { results, snapshots } = await watch(prover, Promise.all(preimages.map((preimage) => prover.prove('output', preimage))))
   const wallMs = Date.now() - started
   for (let i = 0; i < 100 && events.length < 16; i++) await tick()
 
@@ -78,10 +79,11 @@ test('a proof waiting for memory leaves at once when aborted or timed out; one t
   let runningSettled = false
   const running = prover.prove('bench_k13', preimage).finally(() => (runningSettled = true))
   const controller = new AbortController()
-  const aborted = prover.prove('bench_k13', preimage, { signal: controller.signal })
+  // Other binding inputs, so that they are proofs of their own, not sharers of the first.
+  const aborted = prover.prove('bench_k13', preimage, { signal: controller.signal, bindingInput: 1n })
   // Its timeout must fall well inside the first proof, which now takes 0.7-0.9 s (it took over 1 s
   // when the timeout was 600 ms, and a fresh-clone CI run saw the first proof end first).
-  const timed = prover.prove('bench_k13', preimage, { timeoutMs: 250 })
+  const timed = prover.prove('bench_k13', preimage, { timeoutMs: 250, bindingInput: 2n })
   let status
   while ((status = await prover.getStatus()).memory.budget.waiting.length < 2) await tick()
   assert.equal(status.activeProofs, 1)

@@ -19,9 +19,7 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((
 
 test(`${REQUESTS} /prove requests, ${CONCURRENCY} at a time, job capacity ${CAPACITY}: each a proof or a 429`, async () => {
   const dir = await compactDir({ arith: testCircuit('arith') })
-  // Every request has the same body: without --result-ttl 0 they would share one job, and this
-  // test is of the queue.
-  const server = await serveWith(['--keys', dir, '--job-capacity', String(CAPACITY), '--result-ttl', '0'])
+  const server = await serveWith(['--keys', dir, '--job-capacity', String(CAPACITY)])
   const prover = await createProver({ circuitKeysPath: dir })
   const preimage = arithPreimage()
   const payload = L.createProvingPayload(preimage, undefined)

@@ -143,8 +143,7 @@ test('--job-timeout: a proof that takes longer answers 500 PROOF_TIMEOUT (like t
 })
 
 test('--job-timeout keeps the counts true: a timed-out proof holds its slot until its native work ends; a queued one leaves at once', async () => {
-  // No sharing: the second, equal request must queue behind the first, not join it.
-  const hurried = await serveWith(['--keys', dir, '--job-timeout', '0.3', '--num-workers', '1', '--result-ttl', '0'])
+  const hurried = await serveWith(['--keys', dir, '--job-timeout', '0.3', '--num-workers', '1'])
   try {
     const before = (await (await fetch(hurried.url + '/status')).json()).proofsCompleted
     const payload = provingPayload('bench_k13')
@@ -169,7 +168,7 @@ test('--job-timeout keeps the counts true: a timed-out proof holds its slot unti
 })
 
 test('a retried /prove (same body) while the first runs is proved once, and both are answered with that proof', async () => {
-  const sharing = await serveWith(['--keys', dir])
+  const sharing = await serveWith(['--keys', dir, '--result-ttl', '30'])
   try {
     const payload = provingPayload('bench_k13')
     const first = post(sharing.url + '/prove', payload)

@@ -6,9 +6,14 @@ const { startServer } = require('../../lib/serve/server')
 const { serializePreimage } = require('../..')
 const { witness } = require('./fixtures')
 
-/** A server from CLI-style flags, on 127.0.0.1 and a port of the OS's choosing. */
+/**
+ * A server from CLI-style flags, on 127.0.0.1 and a port of the OS's choosing. Tests of the
+ * queue send equal bodies, which would share one job: sharing is off unless `--result-ttl` is
+ * given (the tests of sharing give it).
+ */
 function serveWith(args, env = {}) {
-  return startServer(resolveServeConfig(['--port', '0', ...args], { ...env }))
+  const sharing = args.includes('--result-ttl') ? [] : ['--result-ttl', '0']
+  return startServer(resolveServeConfig(['--port', '0', ...sharing, ...args], { ...env }))
 }
 
 /** The arith test circuit's good witness as a serialized preimage whose key location is `arith`. */
