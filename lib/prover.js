@@ -86,7 +86,8 @@ function proverClass(binding, native) {
           if (!(circuit instanceof KeyMaterial)) requireCircuitId(circuit)
           const data = encodeWitness(witness)
           const bindingText = bindingInput === undefined ? undefined : fieldText(bindingInput, 'bindingInput')
-          const key = typeof circuit === 'string' && data instanceof Uint8Array ? shareKey(circuit, bindingText, data) : undefined
+          // Real bytes only: an object that merely claims Uint8Array's prototype goes on to the binding's typed refusal.
+          const key = typeof circuit === 'string' && ArrayBuffer.isView(data) ? shareKey(circuit, bindingText, data) : undefined
           shared = key && this.#inFlight.get(key)
           if (shared) {
             shared.callers++

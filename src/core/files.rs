@@ -49,12 +49,34 @@ fn temp_name(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
 }
 
+/// A writer killed mid-write (kill -9, OOM, power) leaves its temporary file behind, and table
+/// files are hundreds of MB: each write first removes the temporary files of the same target
+/// that are stale. Stale means untouched for `STALE_AFTER` (a live writer's file grows, then is
+/// renamed at once) and written by a process that no longer runs here. A writer in another pid
+/// namespace (a container sharing the volume) looks dead from here, so age alone must exclude it.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
+
+fn sweep_stale_temps(path: &Path) {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    let prefix = format!(".{name}.");
+    for entry in entries.filter_map(|e| e.ok()) {
+        let file = entry.file_name();
+        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)?.strip_suffix(".tmp")?.split('.').next()?.parse::<u32>().ok()) else { continue };
+        let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        if pid != std::process::id() && age.is_some_and(|a| a > STALE_AFTER) && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes through a temporary file and a rename, so readers (other processes sharing the cache
 /// too) see either no file or the whole file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let describe = || format!("writing {} (set keyCachePath or PROVER_KEY_CACHE to a writable directory)", path.display());
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).code(ErrorCode::KeyCacheUnwritable, describe)?;
+    sweep_stale_temps(path);
     let tmp = temp_name(path);
     let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
     let renamed = written.and_then(|_| std::fs::rename(&tmp, path));
@@ -83,6 +105,28 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         assert!(bytes.len() == 4096 && bytes.iter().all(|b| *b == bytes[0]), "one writer's whole file");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temp file is left behind");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_write_sweeps_the_stale_temp_files_of_killed_writers_and_keeps_the_rest() {
+        let dir = std::env::temp_dir().join(format!("mnp-files-{}-{}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.bin");
+        let old = std::time::SystemTime::now() - 2 * STALE_AFTER;
+        let temp = |name: &str, modified: std::time::SystemTime| {
+            let file = std::fs::File::create(dir.join(name)).unwrap();
+            file.set_modified(modified).unwrap();
+        };
+        // Pid 0x7fffffff does not run here; pid 1 does.
+        temp(".t.bin.2147483647.0.tmp", old);
+        temp(".t.bin.2147483647.1.tmp", std::time::SystemTime::now());
+        temp(".t.bin.1.0.tmp", old);
+        temp(".other.bin.2147483647.0.tmp", old);
+        write_atomically(&path, b"whole").unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, [".other.bin.2147483647.0.tmp", ".t.bin.1.0.tmp", ".t.bin.2147483647.1.tmp", "t.bin"]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
