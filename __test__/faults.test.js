@@ -16,7 +16,8 @@ const ledger = require('./helpers/ledger')
 
 const CHILD = path.join(__dirname, 'support', 'fault-child.js')
 const KILLS = Number(process.env.FAULT_KILLS ?? 12)
-/** Kills land anywhere from start-up through derivation (6-16 s here) and proving. */
+/** The first kills land inside the key's derivation (6-16 s here), the rest anywhere up to proving. */
+const DERIVING_KILLS = 4
 const LATEST_KILL_MS = 14_000
 
 function run(keyCache, preimageFile, mode = 'loop') {
@@ -45,7 +46,7 @@ test(`kill -9 at ${KILLS} random moments of derivation, table building and provi
   const moments = []
   for (let i = 0; i < KILLS; i++) {
     const { child, out } = run(cache, file)
-    const after = Math.floor(next() * LATEST_KILL_MS)
+    const after = i < DERIVING_KILLS ? 500 + Math.floor(next() * 4000) : Math.floor(next() * LATEST_KILL_MS)
     await Promise.race([new Promise((r) => setTimeout(r, after)), out.exit])
     child.kill('SIGKILL')
     const { signal, code } = await out.exit
