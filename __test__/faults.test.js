@@ -78,3 +78,39 @@ test('three processes started at once on one empty key cache derive the same key
   assert.equal(sha256(fs.readFileSync(cachedKey(cache))), ledger.fixtureKeyMaterial('midnight/zswap/output').proverKeySha256Expected)
   assert.deepEqual(temps(cache), [], 'no temporary file is left behind')
 })
+
+/** Mounts a tmpfs of `size` at a fresh directory (root only), or returns undefined. */
+function smallDisk(size) {
+  const { spawnSync } = require('node:child_process')
+  if (process.getuid?.() !== 0) return undefined
+  const dir = tempDir('fault-disk-')
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status === 0 ? dir : undefined
+}
+
+test('a full disk: with no room for the derived key, KEY_CACHE_UNWRITABLE and nothing half-written; with room for the key only, proofs go on', async (t) => {
+  const file = await preimageFile()
+  const preimage = new Uint8Array(fs.readFileSync(file))
+  for (const [size, expectProof] of [['2m', false], ['12m', true]]) {
+    const disk = smallDisk(size)
+    if (!disk) return t.skip('needs root and tmpfs')
+    try {
+      const prover = await createProver({ keyCachePath: disk })
+      try {
+        const proving = prover.prove('midnight/zswap/output', preimage)
+        if (expectProof) {
+          const { proof, publicInputs } = await proving
+          assert.equal(await prover.verify('midnight/zswap/output', proof, publicInputs), true, `${size}: proved`)
+          assert.equal(sha256(fs.readFileSync(cachedKey(disk))), ledger.fixtureKeyMaterial('midnight/zswap/output').proverKeySha256Expected)
+        } else {
+          await assert.rejects(proving, { code: 'KEY_CACHE_UNWRITABLE' }, size)
+          assert.equal(fs.existsSync(cachedKey(disk)), false, `${size}: no key file`)
+        }
+      } finally {
+        await prover.close()
+      }
+      assert.deepEqual(temps(disk), [], `${size}: nothing half-written is left`)
+    } finally {
+      require('node:child_process').spawnSync('umount', [disk])
+    }
+  }
+})
