@@ -7,10 +7,9 @@
 // Figures are printed: the RSS curve, the statuses and the /health latency.
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
-const net = require('node:net')
 const L = require('@midnight-ntwrk/ledger-v8')
 const { compactDir, testCircuit, witness } = require('./support/fixtures')
-const { ServeChild, rssBytes } = require('./support/http-child')
+const { ServeChild, rssBytes, rawExchange, openHalf } = require('./support/http-child')
 const { serializePreimage } = require('..')
 
 const MiB = 1024 * 1024
@@ -18,25 +17,14 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 60)
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-/** Announces a body over the limit and sends none of it: resolves to the answer's status. */
-function oversized(port, bytes) {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1')
-    let text = ''
-    socket.on('error', () => {})
-    socket.on('data', (d) => (text += d))
-    socket.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)))
-    socket.write(`POST /prove HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes}\r\n\r\n`)
-  })
-}
+const headers = (bytes) => `POST /prove HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes}\r\n\r\n`
+
+/** Announces a body over the limit and sends none of it: resolves to the answer's status (0: none). */
+const oversized = (port, bytes) => rawExchange(port, headers(bytes)).then(({ statuses }) => statuses[0] ?? 0)
 
 /** Announces `bytes`, sends a tenth of them, then goes away: the server must let go of it. */
 function abandonedBody(port, bytes) {
-  const socket = net.connect(port, '127.0.0.1')
-  socket.on('error', () => {})
-  socket.write(`POST /prove HTTP/1.1\r\nHost: x\r\nContent-Length: ${bytes}\r\n\r\n`)
-  socket.write(Buffer.alloc(bytes / 10))
-  setTimeout(() => socket.destroy(), 2000)
+  openHalf(port, Buffer.concat([Buffer.from(headers(bytes)), Buffer.alloc(bytes / 10)])).then((socket) => setTimeout(() => socket.destroy(), 2000), () => {})
 }
 
 test(`overload soak, ${SECONDS} s: 5× one worker's capacity of real proofs plus bad and slow bodies; all answered, RSS bounded, no death`, async () => {

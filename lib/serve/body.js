@@ -28,10 +28,6 @@ class BodyBudget {
     this.limit = limit
   }
 
-  get inFlight() {
-    return this.#inFlight
-  }
-
   /** A request's share: it grows as its body is announced or arrives, and is given back once. */
   hold() {
     let held = 0
