@@ -75,7 +75,7 @@ fn prove_once(circuit: &Circuit, params: &ParamsStore, preimage: &ProofPreimage)
 fn run() -> Result<String, String> {
     let args = parse_args()?;
     let files = CircuitFiles::in_dir(&args.dir, &args.id);
-    let circuit = Circuit::load(&args.id, &files).map_err(|e| e.message)?;
+    let circuit = Circuit::load(&args.id, &files, None).map_err(|e| e.message)?;
     let bytes = std::fs::read(&args.preimage).map_err(|e| format!("{}: {e}", args.preimage.display()))?;
     let preimage = Witness::Serialized(bytes.into()).into_preimage(&args.id).map_err(|e| e.message)?;
     // Hot params: the embedded SRS is parsed and downsized to k (or a larger k's file read) here,

@@ -111,6 +111,16 @@ pub struct CircuitStatus {
     /// its proofs verify only against those parameters). Absent until they are loaded.
     #[napi(ts_type = "'midnight' | 'development'")]
     pub params: Option<String>,
+    /// Whether its prover key is mapped from the key cache (shared with every process that maps
+    /// it) rather than held in private memory.
+    pub mapped: bool,
+    /// Bytes of its mapped key file (0 when private). Counted in full in `loadBytes`.
+    pub mapped_bytes: f64,
+    /// Of `loadBytes`, what this process holds privately.
+    pub private_bytes: f64,
+    /// Why its key is private although there is a key cache (for example: the cache is
+    /// read-only or full). Absent when mapped.
+    pub unmapped_because: Option<String>,
 }
 
 impl From<prover::CircuitStatus> for CircuitStatus {
@@ -126,6 +136,10 @@ impl From<prover::CircuitStatus> for CircuitStatus {
             load_bytes: c.load_bytes as f64,
             reserve_bytes: c.reserve_bytes as f64,
             params: c.params.map(|o| o.as_str().to_owned()),
+            mapped: c.mapped_bytes > 0,
+            mapped_bytes: c.mapped_bytes as f64,
+            private_bytes: c.private_bytes as f64,
+            unmapped_because: c.unmapped_because,
         }
     }
 }
@@ -279,6 +293,30 @@ impl From<TableStatus> for MsmStatus {
     }
 }
 
+/// The files the process maps: prover keys from the key cache and MSM tables.
+#[napi(object)]
+pub struct MappingStatus {
+    /// Files mapped now, by every prover of the process.
+    pub held: u32,
+    /// Most files mapped at once; past it, keys load into private memory.
+    pub max: u32,
+    /// Bytes of this prover's mapped prover keys.
+    pub key_bytes: f64,
+    /// Pages lost because a mapped file shrank under the process (another process truncated
+    /// it), since the process began. Each is read as zeros: the proof in flight fails with
+    /// `PROOF_FAILED` and the circuit is loaded again from a rebuilt file.
+    pub faults: f64,
+    /// Key map files found in the key cache that did not check out (truncated, bit-flipped,
+    /// stale or foreign) and were rebuilt, since the process began.
+    pub refused: f64,
+}
+
+impl From<prover::MappingStatus> for MappingStatus {
+    fn from(m: prover::MappingStatus) -> Self {
+        MappingStatus { held: m.held as u32, max: m.max as u32, key_bytes: m.key_bytes as f64, faults: m.faults as f64, refused: m.refused as f64 }
+    }
+}
+
 /// A snapshot of the prover.
 #[napi(object)]
 pub struct ProverStatus {
@@ -302,6 +340,7 @@ pub struct ProverStatus {
     pub cache: CacheStatus,
     pub tasks: TasksStatus,
     pub msm: MsmStatus,
+    pub mapping: MappingStatus,
     pub proofs_completed: f64,
     pub proofs_failed: f64,
     /// Built-in prover keys derived by keygen because the key cache had no genuine copy.
@@ -332,6 +371,7 @@ impl From<prover::Status> for ProverStatus {
             cache: CacheStatus { limit_bytes: s.cache_limit_bytes as f64, max_circuits: s.max_loaded_circuits as u32, evicted: s.circuits_evicted as f64 },
             tasks: s.tasks.into(),
             msm: s.msm.into(),
+            mapping: s.mapping.into(),
             proofs_completed: s.proofs_completed as f64,
             proofs_failed: s.proofs_failed as f64,
             keys_derived: s.keys_derived as f64,

@@ -115,7 +115,7 @@ mod tests {
         let sign = find("midnight/zswap/sign").unwrap();
         let files = provision(sign, &cache, &params, direct).unwrap();
         assert_eq!(sha256_file(&files.prover).unwrap(), sign.prover_sha256);
-        let circuit = Circuit::load(sign.location, &files).unwrap();
+        let circuit = Circuit::load(sign.location, &files, None).unwrap();
         assert_eq!(circuit.k, 13);
 
         let untouched = std::fs::metadata(&files.prover).unwrap().modified().unwrap();

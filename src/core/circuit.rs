@@ -4,6 +4,7 @@ use super::error::{fail, unwind_as, ErrorCode, ProverError, Result, WithCode};
 use super::files::read_file;
 use super::ir_check::Size;
 use super::key_check::{check_k, read_prover_key, read_prover_key_beside, KeyRead};
+use super::key_map::{KeyMap, Sources};
 use midnight_zkir::{IrSource, Preprocessed};
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -32,6 +33,18 @@ pub struct Circuit {
     pub measured: Mutex<Measured>,
     /// Native memory its load added to the budget's held bytes, given back on eviction.
     pub load_bytes: AtomicU64,
+    /// The mapped key file whose pages the prover key's polynomials are, if it was mapped.
+    /// Declared last: it must outlive `prover_key`, which borrows it (see `key_map`).
+    pub key_map: Option<KeyMap>,
+    /// Why a circuit loaded with a key cache holds its key in private memory.
+    pub unmapped_because: Option<String>,
+}
+
+/// What a load makes of the IR and the prover key.
+struct Parts {
+    ir: IrSource,
+    prover_key: ProverKey<IrSource>,
+    size: Size,
 }
 
 /// The files of circuit `id` inside a Compact output directory.
@@ -62,6 +75,7 @@ pub struct KeyMaterial {
 }
 
 /// A circuit's three artifacts in memory, each with a name for error messages.
+#[derive(Clone)]
 pub struct Artifacts<'a> {
     pub ir: (&'a [u8], String),
     pub prover: (&'a [u8], String),
@@ -69,8 +83,9 @@ pub struct Artifacts<'a> {
 }
 
 impl Circuit {
-    /// Reads a circuit's files (with read(2), see `files::read_file`).
-    pub fn load(id: &str, files: &CircuitFiles) -> Result<Circuit> {
+    /// Reads a circuit's files (with read(2), see `files::read_file`); `cache` as in
+    /// `from_artifacts`.
+    pub fn load(id: &str, files: &CircuitFiles, cache: Option<&Path>) -> Result<Circuit> {
         let read = |path: &Path| read_file(path, ErrorCode::CircuitNotFound);
         let (ir, prover, verifier) = (read(&files.ir)?, read(&files.prover)?, read(&files.verifier)?);
         let name = |p: &Path, what: &str| format!("{what} {}", p.display());
@@ -81,11 +96,53 @@ impl Circuit {
                 prover: (&prover, name(&files.prover, "prover key")),
                 verifier: (&verifier, name(&files.verifier, "verifier key")),
             },
+            cache,
         )
     }
 
-    pub fn from_artifacts(id: &str, a: Artifacts) -> Result<Circuit> {
+    /// The circuit of these artifacts. With a key cache directory, its prover key is mapped from
+    /// the key map there (`key_map`), which the first load writes; a map that cannot be written
+    /// or opened leaves the key in private memory, as without a cache.
+    pub fn from_artifacts(id: &str, a: Artifacts, cache: Option<&Path>) -> Result<Circuit> {
         let started = Instant::now();
+        let Some(dir) = cache else { return Circuit::decode(id, a, started) };
+        let sources = Sources::of(a.prover.0, a.verifier.0, a.ir.0);
+        if let Some(map) = KeyMap::open(dir, &sources) {
+            if let Ok(mapped) = Circuit::mapped(id, &a, map, started) {
+                return Ok(mapped);
+            }
+        }
+        let mut decoded = Circuit::decode(id, a.clone(), started)?;
+        let saved = decoded.save_map(dir, &sources);
+        match saved.and_then(|()| KeyMap::open(dir, &sources).ok_or_else(|| "the key map written did not open".to_owned())) {
+            Ok(map) => Circuit::mapped(id, &a, map, started).or(Ok(decoded)),
+            Err(why) => {
+                decoded.unmapped_because = Some(why);
+                Ok(decoded)
+            }
+        }
+    }
+
+    /// Writes this circuit's key map into `dir`, or says why not.
+    fn save_map(&self, dir: &Path, sources: &Sources) -> std::result::Result<(), String> {
+        let pk = self.prover_key.init().map_err(|e| e.to_string())?;
+        let size = Size { k: self.k, rows: self.rows };
+        KeyMap::write(dir, sources, size, &pk.pk().polynomials()).map_err(|e| e.message)
+    }
+
+    /// The circuit, its prover key's polynomials taken from `map` (computed nothing).
+    fn mapped(id: &str, a: &Artifacts, map: KeyMap, started: Instant) -> Result<Circuit> {
+        let Size { k, rows } = map.size;
+        let (ir, prover_key) = rayon::join(
+            || super::ir_check::parse_unsized(a.ir.0).map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message))),
+            || super::key_check::read_prover_key_with(a.prover.0, &a.prover.1, k, map.polynomials()),
+        );
+        let parts = Parts { ir: ir?, prover_key: prover_key?, size: Size { k, rows } };
+        Circuit::assemble(id, a, parts, Some(map), started)
+    }
+
+    /// The circuit, its prover key decoded and its polynomials computed here.
+    fn decode(id: &str, a: Artifacts, started: Instant) -> Result<Circuit> {
         // The IR's cost model (serial) and the key's decode take about as long at every k: the
         // key is read beside it, for the k its header claims, and checked against the IR's after.
         let ir_k = OnceLock::new();
@@ -103,20 +160,26 @@ impl Circuit {
             KeyRead::Read { key, k: claimed } => check_k(claimed, k, &a.prover.1).and(key)?,
             KeyRead::Deferred => read_prover_key(a.prover.0, &a.prover.1, k)?,
         };
+        Circuit::assemble(id, &a, Parts { ir, prover_key, size: Size { k, rows } }, None, started)
+    }
+
+    fn assemble(id: &str, a: &Artifacts, parts: Parts, key_map: Option<KeyMap>, started: Instant) -> Result<Circuit> {
         let verifier_key = super::key_check::read_verifier_key(a.verifier.0, &a.verifier.1)?;
         Ok(Circuit {
             id: id.to_owned(),
-            rows,
-            k,
-            ir,
+            rows: parts.size.rows,
+            k: parts.size.k,
+            ir: parts.ir,
             prover_key_bytes: gzip_isize(a.prover.0),
-            prover_key,
+            prover_key: parts.prover_key,
             verifier_key,
             verifier_sha256: Sha256::digest(a.verifier.0).into(),
             load_ms: started.elapsed().as_secs_f64() * 1e3,
             peak_proof_bytes: AtomicU64::new(0),
             measured: Mutex::default(),
             load_bytes: AtomicU64::new(0),
+            key_map,
+            unmapped_because: None,
         })
     }
 }

@@ -73,12 +73,21 @@ fn sweep_stale_temps(path: &Path) {
 /// Writes through a temporary file and a rename, so readers (other processes sharing the cache
 /// too) see either no file or the whole file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |out| out.write_all(bytes))
+}
+
+/// `write_atomically` of what `write` writes, buffered.
+pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let describe = || format!("writing {} (set keyCachePath or PROVER_KEY_CACHE to a writable directory)", path.display());
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).code(ErrorCode::KeyCacheUnwritable, describe)?;
     sweep_stale_temps(path);
     let tmp = temp_name(path);
-    let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
+    let written = std::fs::File::create(&tmp).and_then(|f| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
     let renamed = written.and_then(|_| std::fs::rename(&tmp, path));
     if renamed.is_err() {
         let _ = std::fs::remove_file(&tmp);

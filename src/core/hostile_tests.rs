@@ -390,7 +390,7 @@ proptest! {
         let mut parts = [ir.clone(), keys.prover_key.clone(), keys.verifier_key.clone()];
         parts[which] = apply(parts[which].clone(), &m);
         let artifacts = Artifacts { ir: (&parts[0], "ir".into()), prover: (&parts[1], "pk".into()), verifier: (&parts[2], "vk".into()) };
-        expect_codes("from_artifacts", &[ErrorCode::InvalidIr, ErrorCode::KeyCorrupt], || Circuit::from_artifacts("arith", artifacts))?;
+        expect_codes("from_artifacts", &[ErrorCode::InvalidIr, ErrorCode::KeyCorrupt], || Circuit::from_artifacts("arith", artifacts, None))?;
     }
 }
 
@@ -534,10 +534,10 @@ fn real_circuits_pass_validation_with_their_k_unchanged() {
 #[test]
 fn real_keys_read_through_the_bounded_reader() {
     let (ir, keys) = arith_keys();
-    Circuit::from_artifacts("arith", Artifacts { ir: (ir, "ir".into()), prover: (&keys.prover_key, "pk".into()), verifier: (&keys.verifier_key, "vk".into()) }).unwrap();
+    Circuit::from_artifacts("arith", Artifacts { ir: (ir, "ir".into()), prover: (&keys.prover_key, "pk".into()), verifier: (&keys.verifier_key, "vk".into()) }, None).unwrap();
     let arttt = fixtures().join("contracts/arttt");
     for id in ["decimals", "isRegistered"] {
-        Circuit::load(id, &super::circuit::CircuitFiles::in_dir(&arttt, id)).unwrap_or_else(|e| panic!("{id}: {e}"));
+        Circuit::load(id, &super::circuit::CircuitFiles::in_dir(&arttt, id), None).unwrap_or_else(|e| panic!("{id}: {e}"));
     }
     for vk in real_verifier_keys() {
         read_verifier_key(vk, "vk").unwrap();

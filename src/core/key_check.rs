@@ -12,6 +12,7 @@ use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::error::panic_text;
 use super::ir_check::{self, MAX_K};
 use flate2::read::GzDecoder;
+use midnight_curves::Fq;
 use midnight_proofs::utils::SerdeFormat;
 use midnight_zk_stdlib::MidnightPK;
 use midnight_zkir::IrSource;
@@ -76,7 +77,19 @@ pub fn inflated_limit(k: u8) -> u64 {
 /// A tagged prover key for a circuit that needs `k` (from its validated IR), initialized.
 /// `KEY_CORRUPT` naming `name` on anything malformed or for another k.
 pub fn read_prover_key(bytes: &[u8], name: &str, k: u8) -> Result<ProverKey<IrSource>> {
-    match read_prover_key_beside(bytes, name, &OnceLock::from(Some(k)))? {
+    read_for_k(bytes, name, k, Tail::Checked)
+}
+
+/// `read_prover_key` with the polynomials a mapped key file holds for it (see `key_map`): only
+/// the key's header, IR and verifying key are inflated and read. The rest of its gzip stream is
+/// not checked: the key file's SHA-256 was, against the one it had when the polynomials were
+/// computed from it.
+pub fn read_prover_key_with(bytes: &[u8], name: &str, k: u8, polys: Vec<Vec<Fq>>) -> Result<ProverKey<IrSource>> {
+    midnight_proofs::plonk::supplied::with(polys, || read_for_k(bytes, name, k, Tail::Unread))
+}
+
+fn read_for_k(bytes: &[u8], name: &str, k: u8, tail: Tail) -> Result<ProverKey<IrSource>> {
+    match read_prover_key_from(bytes, name, &OnceLock::from(Some(k)), tail)? {
         KeyRead::Read { key, .. } => key,
         KeyRead::Deferred => fail(ErrorCode::KeyCorrupt, format!("{name}: not read")),
     }
@@ -103,6 +116,19 @@ pub enum KeyRead {
 /// every read from the key's stream looks at `ir_k` first and stops at a mismatch. `Err` only
 /// for a key whose header cannot be read, or (with the IR's k known) is for another k.
 pub fn read_prover_key_beside(bytes: &[u8], name: &str, ir_k: &OnceLock<Option<u8>>) -> Result<KeyRead> {
+    read_prover_key_from(bytes, name, ir_k, Tail::Checked)
+}
+
+/// What becomes of a key's gzip stream after the proving key is read from it.
+#[derive(Clone, Copy, PartialEq)]
+enum Tail {
+    /// Inflated to its end, which checks its CRC.
+    Checked,
+    /// Left: the polynomials came from elsewhere.
+    Unread,
+}
+
+fn read_prover_key_from(bytes: &[u8], name: &str, ir_k: &OnceLock<Option<u8>>, tail: Tail) -> Result<KeyRead> {
     let corrupt = |why: String| ProverError::new(ErrorCode::KeyCorrupt, format!("{name}: {why}"));
     let RawKey(gz, _) = serialize::tagged_deserialize::<RawKey<ProverKey<IrSource>>>(&mut &bytes[..]).code(ErrorCode::KeyCorrupt, || name.to_owned())?;
     let mut inflated = GzDecoder::new(&gz[..]).take(2);
@@ -114,7 +140,7 @@ pub fn read_prover_key_beside(bytes: &[u8], name: &str, ir_k: &OnceLock<Option<u
         _ if k > MAX_SPECULATIVE_K => return Ok(KeyRead::Deferred),
         _ => {}
     }
-    Ok(KeyRead::Read { key: read_after_header(inflated, head, ir_k, &corrupt), k })
+    Ok(KeyRead::Read { key: read_after_header(inflated, head, ir_k, &corrupt, tail), k })
 }
 
 /// The rest of a prover key whose header (`head`: range-table width, k) `inflated` has read.
@@ -123,6 +149,7 @@ fn read_after_header<R: Read>(
     head: [u8; 2],
     ir_k: &OnceLock<Option<u8>>,
     corrupt: &dyn Fn(String) -> ProverError,
+    tail: Tail,
 ) -> Result<ProverKey<IrSource>> {
     let (max_bit_len, k) = (head[0], head[1]);
     if k > MAX_K {
@@ -159,8 +186,10 @@ fn read_after_header<R: Read>(
     let pk = read.map_err(|p| corrupt(format!("malformed proving key: {}", panic_text(&p))))?.map_err(|e| corrupt(format!("{e}")))?;
     // Reading on to the end of the gzip stream checks its CRC, which the key reader, stopping at
     // the key's last byte, would leave unchecked (a flipped bit in a stored field element).
-    std::io::copy(&mut watched, &mut std::io::sink()).map_err(|e| corrupt(format!("gzip stream: {e}")))?;
-    within_limit(&watched)?;
+    if tail == Tail::Checked {
+        std::io::copy(&mut watched, &mut std::io::sink()).map_err(|e| corrupt(format!("gzip stream: {e}")))?;
+        within_limit(&watched)?;
+    }
     Ok(ProverKey::from(pk))
 }
 
@@ -245,7 +274,7 @@ mod tests {
     fn load_with(ir: &[u8], edit: impl FnOnce(&mut Vec<u8>, usize)) -> Result<Circuit> {
         let (prover, keys) = edited_key(edit);
         let artifacts = Artifacts { ir: (ir, "ir".into()), prover: (&prover, "pk".into()), verifier: (&keys.verifier_key, "vk".into()) };
-        Circuit::from_artifacts("arith", artifacts)
+        Circuit::from_artifacts("arith", artifacts, None)
     }
 
     /// The key is read beside the IR's cost model, for the k its header claims: a key for

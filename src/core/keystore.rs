@@ -162,6 +162,15 @@ impl KeyStore {
         circuit
     }
 
+    /// Removes `circuit` from the store whoever still uses it (they keep their reference), so
+    /// that the next lookup loads it again. True if it was there.
+    pub fn withdraw(&self, circuit: &Arc<Circuit>) -> bool {
+        let mut entries = lock(&self.entries);
+        let held = |e: &Entry| e.slot.try_lock().ok().and_then(|g| g.clone()).is_some_and(|c| Arc::ptr_eq(&c, circuit));
+        let Some(key) = entries.iter().find(|(_, e)| held(e)).map(|(k, _)| k.clone()) else { return false };
+        entries.remove(&key).is_some()
+    }
+
     /// Drops every loaded circuit.
     pub fn clear(&self) {
         lock(&self.entries).clear();
@@ -285,7 +294,7 @@ mod tests {
     fn unknown_circuit_is_not_found() {
         let store = KeyStore::new(vec![PathBuf::from("/nonexistent")]);
         let load = |_: &str, source: Source| match source {
-            Source::Files(files) => Circuit::load("nope", &files),
+            Source::Files(files) => Circuit::load("nope", &files, None),
             Source::Builtin(_) => unreachable!("not a built-in"),
         };
         assert_eq!(store.get("nope", load).err().unwrap().code, ErrorCode::CircuitNotFound);

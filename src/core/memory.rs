@@ -38,14 +38,32 @@ unsafe impl GlobalAlloc for CountingAllocator {
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // A mapped key's buffer: never allocated here, and unmapped by its owner.
+        if super::mapping::borrowed(ptr) {
+            return;
+        }
         System.dealloc(ptr, layout);
         LIVE.fetch_sub(layout.size(), Relaxed);
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if super::mapping::borrowed(ptr) {
+            return self.moved_out_of_mapping(ptr, layout, new_size);
+        }
         let p = System.realloc(ptr, layout, new_size);
         if !p.is_null() {
             LIVE.fetch_sub(layout.size(), Relaxed);
             grew(new_size);
+        }
+        p
+    }
+}
+
+impl CountingAllocator {
+    /// A mapped buffer that grows or shrinks becomes a heap buffer; the mapping keeps its bytes.
+    unsafe fn moved_out_of_mapping(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = self.alloc(Layout::from_size_align_unchecked(new_size, layout.align()));
+        if !p.is_null() {
+            std::ptr::copy_nonoverlapping(ptr, p, layout.size().min(new_size));
         }
         p
     }

@@ -12,12 +12,14 @@ mod hostile_tests;
 pub mod ir_check;
 pub mod key_check;
 pub mod keygen;
+pub mod key_map;
 pub mod keystore;
 #[cfg(target_arch = "x86_64")]
 pub mod lanes;
 pub mod lent;
 pub mod location;
 pub mod manifest;
+pub mod mapping;
 pub mod memory;
 pub mod metrics;
 pub mod montgomery;

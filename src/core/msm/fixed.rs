@@ -24,7 +24,7 @@ pub struct FixedTable {
 /// every prover process of the host).
 enum Rows {
     Built(Vec<blst_p1_affine>),
-    Mapped(memmap2::Mmap),
+    Mapped(crate::core::mapping::Mapping),
 }
 
 const MAGIC: &[u8; 8] = b"MNPMSMT1";
@@ -102,15 +102,16 @@ impl FixedTable {
         if file.metadata().ok()?.len() != (HEADER + payload) as u64 {
             return None;
         }
-        let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-        let _ = map.advise(memmap2::Advice::Sequential);
+        let mapping = crate::core::mapping::Mapping::new(&file).ok()?;
+        mapping.prefetch();
+        let map = mapping.bytes();
         let word = |k: usize| u64::from_le_bytes(map[8 + 8 * k..16 + 8 * k].try_into().unwrap()) as usize;
         let rows = &map[HEADER..];
         let sound = &map[..8] == MAGIC
             && (word(0), word(1), word(2)) == (n, window, row_count(window))
             && map[32..HEADER] == Sha256::digest(rows)[..]
             && rows[..size_of_val(base)] == *as_bytes(base);
-        sound.then(|| FixedTable { window, n, rows: Rows::Mapped(map) })
+        sound.then(|| FixedTable { window, n, rows: Rows::Mapped(mapping) })
     }
 
     fn rows(&self) -> &[blst_p1_affine] {
@@ -118,6 +119,7 @@ impl FixedTable {
             Rows::Built(rows) => rows,
             // The header keeps the rows 8-byte aligned; their bytes were checked on mapping.
             Rows::Mapped(map) => unsafe {
+                let map = map.bytes();
                 std::slice::from_raw_parts(map[HEADER..].as_ptr() as *const blst_p1_affine, (map.len() - HEADER) / size_of::<blst_p1_affine>())
             },
         }
@@ -141,7 +143,9 @@ impl FixedTable {
     /// 1,024 points and whose columns always have some zeros, never used its tables: bench_k10
     /// proved slower than bench_k11.
     pub fn serves(&self, live: usize) -> bool {
-        live >= (self.n / 4).min(super::SERIAL_BELOW)
+        // A table whose file shrank under its mapping has zeros for rows: never used again.
+        let intact = !matches!(&self.rows, Rows::Mapped(m) if m.faults() > 0);
+        intact && live >= (self.n / 4).min(super::SERIAL_BELOW)
     }
 
     /// Σ digits[i]·P_i over `which` (indices below `len`), scalars of at most `nbits` bits.

@@ -3,6 +3,7 @@
 use super::{CircuitRef, Prover, MAX_LOADED_CIRCUITS};
 use crate::core::budget::{self, Reservation, Shape};
 use crate::core::circuit::{gzip_isize, prover_key_size, Circuit};
+use crate::core::key_map::KeyMap;
 use crate::core::error::Result;
 use crate::core::memory;
 use crate::core::scheduler::CancelHandle;
@@ -15,7 +16,10 @@ impl Prover {
     pub(super) fn held_load(&self, load: impl FnOnce() -> Result<Circuit> + Send) -> Result<Circuit> {
         let before = memory::live_bytes();
         let circuit = self.scheduler.install(load)??;
-        let measured = memory::live_bytes().saturating_sub(before);
+        // A mapped key counts in full, as if private: the budget holds even where no other
+        // process shares its pages (see docs/memory.md).
+        let mapped = circuit.key_map.as_ref().map_or(0, KeyMap::bytes);
+        let measured = memory::live_bytes().saturating_sub(before) + mapped;
         let held = budget::loaded_size((circuit.prover_key_bytes, circuit.k, circuit.rows), measured);
         self.budget.hold(held);
         circuit.load_bytes.store(held, SeqCst);

@@ -17,7 +17,7 @@ impl Prover {
     pub(super) fn circuit(&self, location: &str) -> Result<Arc<Circuit>> {
         let circuit = self.keys.get(location, |circuit_id, source| {
             let files = self.files(source)?;
-            self.held_load(|| Circuit::load(circuit_id, &files))
+            self.held_load(|| Circuit::load(circuit_id, &files, Some(&self.key_cache_dir)))
         })?;
         self.trim();
         Ok(circuit)
@@ -81,7 +81,7 @@ impl Prover {
         let loaded = self.keys.get_material(key, || {
             let named = |what: &str| format!("{what} of the key material for {location:?}");
             let artifacts = Artifacts { ir: (&ir[..], named("IR")), prover: (&prover[..], named("prover key")), verifier: (&verifier[..], named("verifier key")) };
-            self.held_load(|| Circuit::from_artifacts(location, artifacts))
+            self.held_load(|| Circuit::from_artifacts(location, artifacts, Some(&self.key_cache_dir)))
         })?;
         self.trim();
         Ok(loaded)

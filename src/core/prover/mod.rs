@@ -8,7 +8,7 @@ mod circuits;
 mod run;
 mod status;
 
-pub use status::{CircuitStatus, Listener, ProofEvent, Status};
+pub use status::{CircuitStatus, Listener, MappingStatus, ProofEvent, Status};
 
 pub use super::lent::Lent;
 pub use super::scheduler::default_threads;

@@ -7,6 +7,7 @@ use crate::core::memory::{self, ProofWindow};
 use crate::core::params::ReadyParams;
 use crate::core::scheduler::{CancelHandle, Overloaded, RunSlot, Start};
 use crate::core::witness::Witness;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::Instant;
 use transient_crypto::curve::Fr;
@@ -103,6 +104,18 @@ impl Prover {
         self.prove_with_rng(circuit, witness, binding_input, rand::rngs::OsRng)
     }
 
+    /// A failed proof of a circuit whose mapped key file changed under it (truncated: pages
+    /// lost; rewritten in place: checksums off) withdraws the circuit, so the next proof loads
+    /// it again from a rebuilt file, and says so in the error.
+    fn after_failure(&self, circuit: &Arc<Circuit>, e: ProverError) -> ProverError {
+        let Some(map) = circuit.key_map.as_ref().filter(|m| !m.intact()) else { return e };
+        if self.keys.withdraw(circuit) {
+            self.budget.release(circuit.load_bytes.swap(0, SeqCst));
+        }
+        let why = format!("its mapped key file {} changed under the proof ({} pages lost); it is rebuilt at the next load", map.path.display(), map.faults());
+        ProverError::new(e.code, format!("{}: {why}", e.message))
+    }
+
     /// `prove_loaded` with the proof's randomness from `rng` (a seeded one makes proofs
     /// reproducible, for tests).
     pub(super) fn prove_with_rng(
@@ -136,7 +149,8 @@ impl Prover {
                 .verify(&verifier, &proof, public_inputs.iter().copied())
                 .code(ErrorCode::ProofFailed, || format!("{circuit_id}: the new proof does not verify; do the keys match the IR?"))?;
             Ok::<_, ProverError>((proof, public_inputs))
-        })??;
+        })?
+        .map_err(|e| self.after_failure(circuit, e))?;
         let mut framed = Vec::new();
         serialize::tagged_serialize(&proof, &mut framed).expect("in-memory serialization");
         Ok(ProofOutput {

@@ -4,6 +4,8 @@ use super::{Prover, ProofOutput, MAX_LOADED_CIRCUITS};
 use crate::core::budget::BudgetStatus;
 use crate::core::circuit::Circuit;
 use crate::core::error::{ErrorCode, ProverError, Result};
+use crate::core::key_map::{self, KeyMap};
+use crate::core::mapping;
 use crate::core::memory;
 use crate::core::metrics::Gauges;
 use crate::core::sync::lock;
@@ -27,6 +29,25 @@ pub struct CircuitStatus {
     pub reserve_bytes: u64,
     /// Whose setup its parameters come from; None until they are loaded.
     pub params: Option<crate::core::params::Origin>,
+    /// Bytes of its prover key's mapped file (see `key_map`); 0 when the key is private.
+    pub mapped_bytes: u64,
+    /// Of `load_bytes`, what is private to this process.
+    pub private_bytes: u64,
+    /// Why its key is private though a key cache was given (the cache unwritable, full, ...).
+    pub unmapped_because: Option<String>,
+}
+
+/// The mapped prover keys and tables of the process (`mapping`, `key_map`).
+pub struct MappingStatus {
+    /// Files mapped now, of `max`.
+    pub held: usize,
+    pub max: usize,
+    /// Bytes of the mapped prover keys of this prover's loaded circuits.
+    pub key_bytes: u64,
+    /// Pages that faulted because their file shrank under the mapping, since the process began.
+    pub faults: u64,
+    /// Key maps found in the key cache and refused (truncated, corrupt, stale), then rebuilt.
+    pub refused: u64,
 }
 
 /// What happened to a submitted proof, for logging.
@@ -75,6 +96,7 @@ pub struct Status {
     pub tasks: TaskStatus,
     /// The MSM engine's affine SRS tables (process-wide; counted in `budget` as parameters).
     pub msm: crate::core::msm::TableStatus,
+    pub mapping: MappingStatus,
     pub uptime_ms: f64,
 }
 
@@ -102,6 +124,7 @@ impl Prover {
             max_loaded_circuits: MAX_LOADED_CIRCUITS,
             tasks: tasks::global().status(),
             msm: crate::core::msm::status(),
+            mapping: self.mapping_status(),
             uptime_ms: self.started.elapsed().as_secs_f64() * 1e3,
         }
     }
@@ -146,7 +169,15 @@ impl Prover {
         })
     }
 
+    fn mapping_status(&self) -> MappingStatus {
+        let key_bytes = self.keys.loaded().iter().filter_map(|c| c.key_map.as_ref().map(KeyMap::bytes)).sum();
+        let faults = mapping::faults_total();
+        MappingStatus { held: mapping::held(), max: mapping::MAX_MAPPINGS, key_bytes, faults, refused: key_map::refused() }
+    }
+
     pub(super) fn circuit_status(&self, c: &Circuit) -> CircuitStatus {
+        let load_bytes = c.load_bytes.load(SeqCst);
+        let mapped_bytes = c.key_map.as_ref().map_or(0, KeyMap::bytes);
         CircuitStatus {
             id: c.id.clone(),
             k: c.k,
@@ -155,9 +186,12 @@ impl Prover {
             load_ms: c.load_ms,
             peak_proof_bytes: c.peak_proof_bytes.load(SeqCst),
             columns: shape(c).columns,
-            load_bytes: c.load_bytes.load(SeqCst),
+            load_bytes,
             reserve_bytes: loaded_need(c),
             params: self.params.origin(c.k),
+            mapped_bytes,
+            private_bytes: load_bytes.saturating_sub(mapped_bytes),
+            unmapped_because: c.unmapped_because.clone(),
         }
     }
 }

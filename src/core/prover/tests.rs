@@ -307,3 +307,48 @@ fn development_proofs_verify_only_with_their_parameters_and_midnights_only_with_
     assert_eq!(origins["bench_k15"], Some(Origin::Development));
     assert_eq!(origins["arith"], Some(Origin::Midnight));
 }
+
+fn with_key_cache(dir: PathBuf, key_cache_dir: PathBuf) -> Arc<Prover> {
+    Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: 2, max_concurrent: 1, max_queue: 4, memory_limit_bytes: None, key_cache_dir }).unwrap()
+}
+
+fn fresh_key_cache() -> PathBuf {
+    std::env::temp_dir().join(format!("mnp-keymaps-{}-{}", std::process::id(), rand::random::<u64>()))
+}
+
+#[test]
+fn a_mapped_prover_key_proves_byte_for_byte_as_the_decoded_one() {
+    use crate::core::circuit::CircuitFiles;
+    use rand::SeedableRng;
+    let (dir, cache) = (compact_dir(&["bench_k10"]), fresh_key_cache());
+    let p = prover(dir.clone());
+    let files = CircuitFiles::in_dir(&dir, "bench_k10");
+    let load = |cache: Option<&std::path::Path>| Arc::new(Circuit::load("bench_k10", &files, cache).unwrap());
+    let (private, written, mapped) = (load(None), load(Some(&cache)), load(Some(&cache)));
+    assert!(private.key_map.is_none() && written.key_map.is_some() && mapped.key_map.is_some());
+    let prove = |c: &Arc<Circuit>| p.prove_with_rng(c, witness("bench_k10.witness.json"), None, rand::rngs::StdRng::seed_from_u64(5)).unwrap().proof;
+    let expected = prove(&private);
+    assert_eq!(prove(&written), expected);
+    assert_eq!(prove(&mapped), expected);
+    std::fs::remove_dir_all(cache).unwrap();
+}
+
+#[test]
+fn a_key_map_truncated_under_a_loaded_circuit_fails_one_proof_typed_then_is_rebuilt() {
+    let cache = fresh_key_cache();
+    let p = with_key_cache(compact_dir(&["bench_k10"]), cache.clone());
+    let circuit = p.circuit("bench_k10").unwrap();
+    let map = circuit.key_map.as_ref().expect("mapped").path.clone();
+    let (len, faults) = (std::fs::metadata(&map).unwrap().len(), crate::core::mapping::faults_total());
+    drop(circuit);
+    std::fs::OpenOptions::new().write(true).open(&map).unwrap().set_len(4096).unwrap();
+    let Err(err) = p.prove_now("bench_k10", witness("bench_k10.witness.json"), None) else { panic!("proved from a truncated key map") };
+    assert_eq!(err.code, ErrorCode::ProofFailed, "{err}");
+    assert!(err.message.contains("changed under the proof"), "{err}");
+    assert!(crate::core::mapping::faults_total() > faults);
+    let out = p.prove_now("bench_k10", witness("bench_k10.witness.json"), None).unwrap();
+    assert!(p.verify_now("bench_k10", &out.proof, out.public_inputs).unwrap());
+    assert_eq!(std::fs::metadata(&map).unwrap().len(), len, "rebuilt whole");
+    assert!(p.status().circuits[0].mapped_bytes > 0);
+    std::fs::remove_dir_all(cache).unwrap();
+}
