@@ -94,6 +94,20 @@ export interface CircuitStatus {
    * its proofs verify only against those parameters). Absent until they are loaded.
    */
   params?: 'midnight' | 'development'
+  /**
+   * Whether its prover key is mapped from the key cache (shared with every process that maps
+   * it) rather than held in private memory.
+   */
+  mapped: boolean
+  /** Bytes of its mapped key file (0 when private). Counted in full in `loadBytes`. */
+  mappedBytes: number
+  /** Of `loadBytes`, what this process holds privately. */
+  privateBytes: number
+  /**
+   * Why its key is private although there is a key cache (for example: the cache is
+   * read-only or full). Absent when mapped.
+   */
+  unmappedBecause?: string
 }
 
 /** Decodes a `/check` body (`createCheckPayload`'s bytes). */
@@ -137,6 +151,27 @@ export declare function irK(body: Uint8Array): Promise<number>
 
 /** Keys for ZKIR v2 (`.zkir` JSON text, or `.bzkir` / `.zkir` bytes). */
 export declare function keygen(ir: string | Uint8Array, params: NativeParamsSources): Promise<GeneratedKeys>
+
+/** The files the process maps: prover keys from the key cache and MSM tables. */
+export interface MappingStatus {
+  /** Files mapped now, by every prover of the process. */
+  held: number
+  /** Most files mapped at once; past it, keys load into private memory. */
+  max: number
+  /** Bytes of this prover's mapped prover keys. */
+  keyBytes: number
+  /**
+   * Pages lost because a mapped file shrank under the process (another process truncated
+   * it), since the process began. Each is read as zeros: the proof in flight fails with
+   * `PROOF_FAILED` and the circuit is loaded again from a rebuilt file.
+   */
+  faults: number
+  /**
+   * Key map files found in the key cache that did not check out (truncated, bit-flipped,
+   * stale or foreign) and were rebuilt, since the process began.
+   */
+  refused: number
+}
 
 /** The memory budget (see `ProverOptions.memoryLimit`). */
 export interface MemoryBudget {
@@ -315,6 +350,7 @@ export interface ProverStatus {
   cache: CacheStatus
   tasks: TasksStatus
   msm: MsmStatus
+  mapping: MappingStatus
   proofsCompleted: number
   proofsFailed: number
   /** Built-in prover keys derived by keygen because the key cache had no genuine copy. */

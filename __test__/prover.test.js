@@ -29,7 +29,8 @@ test('a real Compact output directory loads through circuitKeysPath; getStatus l
     assert.ok(c.rows > 0 && c.rows <= 2 ** c.k, `${c.id} rows ${c.rows}`)
     assert.ok(c.proverKeyBytes > 0 && c.loadMs >= 0)
   }
-  assert.ok(status.memory.nativeBytes >= status.memory.proverKeyBytes, 'keys are counted in native memory')
+  assert.ok(status.memory.nativeBytes + status.mapping.keyBytes >= status.memory.proverKeyBytes, 'keys are counted in native or mapped memory')
+  assert.ok(status.circuits.every((c) => c.mapped && c.mappedBytes > 0 && c.loadBytes >= c.mappedBytes), 'keys are mapped from the key cache')
   assert.ok(status.memory.rssBytes > 0)
   await assert.rejects(prover.prove('transfer', { inputs: [] }), (err) => {
     assert.equal(err.code, 'CIRCUIT_NOT_FOUND')

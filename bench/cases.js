@@ -139,4 +139,4 @@ async function zkirMaterial(irPath, options) {
   return { proverKey, verifierKey, ir }
 }
 
-module.exports = { selectCases, circuitFiles, zkirMaterial }
+module.exports = { selectCases, circuitFiles, zkirMaterial, zswapOutput }

@@ -1,6 +1,8 @@
 'use strict'
 // `npm run bench:tables`: the memory of 4 prover processes on one host, each holding the zswap
-// output circuit (k = 14), with and without the MSM engine's shared table files. Without: every
+// output circuit (k = 14), with and without the MSM engine's shared table files (with them, the
+// prover key is mapped too), their load times from a warm key cache, and the first proof after
+// a map against a later one. Without: every
 // process builds its own fixed-base tables (its own key cache directory, no table file). With: all
 // four map the same files read-only. Prints RSS and PSS (proportional set size: shared pages
 // divided among their users) per process and in total, from /proc/<pid>/smaps_rollup.
@@ -20,9 +22,57 @@ const { createProver } = require(${JSON.stringify(path.join(__dirname, '..'))})
   const started = Date.now()
   const prover = await createProver({ keyCachePath: process.argv[1], preloadCircuits: [${JSON.stringify(CIRCUIT)}] })
   const s = await prover.getStatus()
-  process.stdout.write(JSON.stringify({ loadMs: Date.now() - started, msm: s.msm }) + '\\n')
+  process.stdout.write(JSON.stringify({ loadMs: Date.now() - started, msm: s.msm, mapping: s.mapping }) + '\\n')
   setInterval(() => {}, 1 << 30)
 })()`
+
+// A child that loads the circuit from a warm key cache, then proves it twice: the page faults
+// (getrusage) and time of the first proof after the map against the second.
+const PROVING_CHILD = `
+const fs = require('node:fs')
+const { createProver } = require(${JSON.stringify(path.join(__dirname, '..'))})
+;(async () => {
+  const [dir, preimageFile, bindingInput] = process.argv.slice(1)
+  const bytes = fs.readFileSync(preimageFile)
+  const started = Date.now()
+  const prover = await createProver({ keyCachePath: dir, preloadCircuits: [${JSON.stringify(CIRCUIT)}] })
+  const loadMs = Date.now() - started
+  const proofs = []
+  for (let i = 0; i < 2; i++) {
+    const before = process.resourceUsage()
+    const t = process.hrtime.bigint()
+    await prover.prove(${JSON.stringify(CIRCUIT)}, bytes, bindingInput ? { bindingInput: BigInt(bindingInput) } : {})
+    const after = process.resourceUsage()
+    proofs.push({ ms: Number(process.hrtime.bigint() - t) / 1e6, minor: after.minorPageFault - before.minorPageFault, major: after.majorPageFault - before.majorPageFault })
+  }
+  process.stdout.write(JSON.stringify({ loadMs, proofs }) + '\\n')
+  await prover.close()
+})()`
+
+function runChild(script, args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child exited with ${code}`))))
+  })
+}
+
+/** First proof after a warm map, against the second, with the mapping's prefetch on and off. */
+async function firstProofs(dir) {
+  const { preimage } = require('./cases.js').zswapOutput
+  const { bytes, bindingInput } = await preimage()
+  const file = path.join(dir, 'preimage.bin')
+  fs.writeFileSync(file, bytes)
+  const rows = []
+  for (const [label, env] of [['prefetched (MADV_WILLNEED)', {}], ['no prefetch', { MIDNIGHT_PROVER_PREFETCH: '0' }]]) {
+    const r = await runChild(PROVING_CHILD, [dir, file, bindingInput === undefined ? '' : String(bindingInput)], env)
+    const [first, later] = r.proofs
+    log(`${label}: load ${r.loadMs} ms, first proof ${first.ms.toFixed(0)} ms (${first.minor} minor, ${first.major} major faults), later ${later.ms.toFixed(0)} ms (${later.minor} minor)`)
+    rows.push(`| ${label} | ${r.loadMs} | ${first.ms.toFixed(0)} | ${first.minor} / ${first.major} | ${later.ms.toFixed(0)} | ${later.minor} / ${later.major} | ${(first.ms / later.ms).toFixed(2)} |`)
+  }
+  return rows
+}
 
 function smaps(pid) {
   const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
@@ -81,6 +131,14 @@ async function main() {
       '|---|---|---:|---|---:|---:|',
       ...table('built in each process', without),
       ...table('one shared file, mapped', withShared),
+      '',
+      `Load (createProver + preload, warm key cache): ${withShared.map((r) => r.loadMs).join(', ')} ms; each process maps the prover key (${(withShared[0].mapping.keyBytes / 2 ** 20).toFixed(0)} MiB) and the tables.`,
+      '',
+      `## First proof of ${CIRCUIT} after a warm map, in a fresh process`,
+      '',
+      '| mapping | load ms | first proof ms | faults minor / major | later proof ms | faults minor / major | first / later |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+      ...(await firstProofs(shared)),
       '',
     ]
     process.stdout.write(lines.join('\n'))

@@ -70,6 +70,27 @@ fn sweep_stale_temps(path: &Path) {
     }
 }
 
+/// CRC-32 of `bytes`, over 8 MiB chunks on the current rayon pool: how cache files (key maps,
+/// MSM tables) are checked at every map, at memory speed. It catches what a disk or a partial
+/// write does to a file; what we read is checked against what we wrote, not against an
+/// adversary (one who can write the key cache can write a matching checksum too).
+pub fn checksum(bytes: &[u8]) -> u32 {
+    use rayon::prelude::*;
+    let chunks: Vec<crc32fast::Hasher> = bytes
+        .par_chunks(8 << 20)
+        .map(|chunk| {
+            let mut h = crc32fast::Hasher::new();
+            h.update(chunk);
+            h
+        })
+        .collect();
+    let mut all = crc32fast::Hasher::new();
+    for chunk in &chunks {
+        all.combine(chunk);
+    }
+    all.finalize()
+}
+
 /// Writes through a temporary file and a rename, so readers (other processes sharing the cache
 /// too) see either no file or the whole file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -103,7 +103,7 @@ impl KeyMap {
 
     /// Writes the key map of `sources` into `dir`: `polys` in `ProvingKey::polynomials` order.
     pub fn write(dir: &Path, sources: &Sources, size: Size, polys: &[&[Fq]]) -> super::error::Result<()> {
-        let crcs: Vec<u32> = polys.par_iter().map(|p| crc32fast::hash(as_bytes(p))).collect();
+        let crcs: Vec<u32> = polys.par_iter().map(|p| files::checksum(as_bytes(p))).collect();
         let header = header(sources, size, polys, &crcs);
         files::write_atomically_with(&sources.path_in(dir), |out: &mut dyn Write| {
             out.write_all(&header)?;
@@ -220,7 +220,7 @@ fn check(bytes: &[u8], sources: &Sources) -> Option<(Size, Vec<(usize, usize)>)>
     if offset != bytes.len() {
         return None;
     }
-    let intact = polys.par_iter().zip(crcs.par_iter()).all(|(&(at, len), &crc)| crc32fast::hash(&bytes[at..at + len * ELEMENT]) as u64 == crc);
+    let intact = polys.par_iter().zip(crcs.par_iter()).all(|(&(at, len), &crc)| files::checksum(&bytes[at..at + len * ELEMENT]) as u64 == crc);
     intact.then_some((Size { k: k as u8, rows: rows as usize }, polys))
 }
 

@@ -50,6 +50,10 @@ pub struct Gauges {
     pub circuits_evicted: u64,
     pub tasks: TaskStatus,
     pub msm_table_bytes: u64,
+    /// Mapped prover keys, faulted pages and refused key maps (`prover::MappingStatus`).
+    pub mapped_key_bytes: u64,
+    pub mapping_faults: u64,
+    pub key_maps_refused: u64,
 }
 
 impl Metrics {
@@ -102,6 +106,11 @@ impl Metrics {
         gauge(&mut out, "prover_task_threads", "Threads running checks, verifies, preloads and keygen now", gauges.tasks.threads as f64);
         gauge(&mut out, "prover_task_queue_depth", "Checks, verifies, preloads and keygen waiting for a thread", gauges.tasks.queued as f64);
         gauge(&mut out, "prover_msm_table_bytes", "Affine SRS tables of the MSM engine (process-wide, counted with the parameters)", gauges.msm_table_bytes as f64);
+        gauge(&mut out, "prover_mapped_key_bytes", "Prover keys mapped from the key cache, shared through the page cache (counted in full in the budget)", gauges.mapped_key_bytes as f64);
+        header(&mut out, "prover_mapping_faults_total", "counter", "Pages of mapped keys or tables lost because their file shrank under the process");
+        let _ = writeln!(out, "prover_mapping_faults_total {}", gauges.mapping_faults);
+        header(&mut out, "prover_key_maps_refused_total", "counter", "Key map files in the key cache that did not check out and were rebuilt");
+        let _ = writeln!(out, "prover_key_maps_refused_total {}", gauges.key_maps_refused);
         header(&mut out, "prover_key_load_seconds", "gauge", "Time it took to read and deserialize each loaded circuit");
         for (id, seconds) in &gauges.key_load_seconds {
             let _ = writeln!(out, "prover_key_load_seconds{{circuit_id=\"{}\"}} {seconds}", escape(truncated(id)));
@@ -139,6 +148,9 @@ mod tests {
             circuits_evicted: 3,
             tasks: TaskStatus { threads: 1, max_threads: 2, queued: 0, max_queued: 8 },
             msm_table_bytes: 3 << 20,
+            mapped_key_bytes: 5 << 20,
+            mapping_faults: 0,
+            key_maps_refused: 1,
         }
     }
 

@@ -156,6 +156,7 @@ impl Prover {
     /// Prometheus text exposition of the prover's metrics.
     pub fn metrics_text(&self) -> String {
         let (active_proofs, queue_depth) = self.depth(&self.budget.status());
+        let mapping = self.mapping_status();
         self.metrics.render(&Gauges {
             memory_bytes: memory::live_bytes(),
             memory_limit_bytes: self.memory_limit_bytes,
@@ -165,6 +166,9 @@ impl Prover {
             circuits_evicted: self.evictions.load(SeqCst),
             tasks: tasks::global().status(),
             msm_table_bytes: crate::core::msm::status().bytes,
+            mapped_key_bytes: mapping.key_bytes,
+            mapping_faults: mapping.faults,
+            key_maps_refused: mapping.refused,
             key_load_seconds: self.keys.loaded().iter().map(|c| (c.id.clone(), c.load_ms / 1e3)).collect(),
         })
     }
