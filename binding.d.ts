@@ -171,6 +171,12 @@ export interface MappingStatus {
    * stale or foreign) and were rebuilt, since the process began.
    */
   refused: number
+  /**
+   * Key map files one key cache directory keeps (and their total bytes); past either, the
+   * least recently used are deleted when a new one is written.
+   */
+  maxKeyMapFiles: number
+  maxKeyMapBytes: number
 }
 
 /** The memory budget (see `ProverOptions.memoryLimit`). */

@@ -74,6 +74,39 @@ async function firstProofs(dir) {
   return rows
 }
 
+/**
+ * Four circuits proved in turn, twice around, under a `memoryLimit` that holds one of them at a
+ * time: every proof evicts the circuit before it and loads its own. From a warm key cache each
+ * load is a map, so the round is bounded by proving.
+ */
+async function cycling(cache) {
+  const { compactDir, testCircuit, witness } = require('../__test__/support/fixtures')
+  const { createProver, serializePreimage } = require('..')
+  const ids = ['bench_k10', 'bench_k11', 'bench_k12', 'bench_k13']
+  const dir = await compactDir(Object.fromEntries(ids.map((id) => [id, testCircuit(id)])))
+  const preimages = Object.fromEntries(ids.map((id) => [id, serializePreimage(id, witness(`${id}.witness.json`))]))
+  // Sizes first, without a limit (and the key maps written).
+  const sizing = await createProver({ circuitKeysPath: dir, keyCachePath: cache })
+  for (const id of ids) await sizing.prove(id, preimages[id])
+  const sized = (await sizing.getStatus()).circuits
+  await sizing.close()
+  const need = Math.max(...sized.map((c) => c.loadBytes + c.peakProofBytes))
+  const second = Math.min(...sized.map((c) => c.loadBytes))
+  const limitMiB = Math.floor((need + second / 2) / 2 ** 20)
+  const prover = await createProver({ circuitKeysPath: dir, keyCachePath: cache, memoryLimit: limitMiB })
+  let proving = 0
+  const started = performance.now()
+  for (let round = 0; round < 2; round++) {
+    for (const id of ids) proving += (await prover.prove(id, preimages[id])).provingTimeMs
+  }
+  const wallMs = performance.now() - started
+  const status = await prover.getStatus()
+  await prover.close()
+  const line = `Cycling ${ids.join(', ')} twice under memoryLimit ${limitMiB} MiB (one circuit at a time): ${status.cache.evicted} evictions, ${(wallMs / 1000).toFixed(2)} s wall for 8 proofs, of which loads (maps) ${((wallMs - proving) / 1000).toFixed(2)} s.`
+  log(line)
+  return line
+}
+
 function smaps(pid) {
   const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
   const kib = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)[1])
@@ -124,6 +157,9 @@ async function main() {
     })
     const without = await measure(own)
     const withShared = await measure(Array(PROCESSES).fill(shared))
+    const alone = await measure([shared])
+    const three = await measure(Array(3).fill(shared))
+    const pss = (rows) => rows.reduce((a, r) => a + r.pssMiB, 0)
     const lines = [
       `## ${PROCESSES} prover processes holding ${CIRCUIT} (k = 14)`,
       '',
@@ -132,6 +168,8 @@ async function main() {
       ...table('built in each process', without),
       ...table('one shared file, mapped', withShared),
       '',
+      `3 processes sharing keys and tables: PSS total ${pss(three).toFixed(0)} MiB against ${pss(alone).toFixed(0)} MiB for one process alone (${(pss(three) / pss(alone)).toFixed(2)}x).`,
+      '',
       `Load (createProver + preload, warm key cache): ${withShared.map((r) => r.loadMs).join(', ')} ms; each process maps the prover key (${(withShared[0].mapping.keyBytes / 2 ** 20).toFixed(0)} MiB) and the tables.`,
       '',
       `## First proof of ${CIRCUIT} after a warm map, in a fresh process`,
@@ -139,6 +177,8 @@ async function main() {
       '| mapping | load ms | first proof ms | faults minor / major | later proof ms | faults minor / major | first / later |',
       '|---|---:|---:|---:|---:|---:|---:|',
       ...(await firstProofs(shared)),
+      '',
+      await cycling(path.join(root, 'cycling')),
       '',
     ]
     process.stdout.write(lines.join('\n'))

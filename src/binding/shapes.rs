@@ -309,11 +309,23 @@ pub struct MappingStatus {
     /// Key map files found in the key cache that did not check out (truncated, bit-flipped,
     /// stale or foreign) and were rebuilt, since the process began.
     pub refused: f64,
+    /// Key map files one key cache directory keeps (and their total bytes); past either, the
+    /// least recently used are deleted when a new one is written.
+    pub max_key_map_files: u32,
+    pub max_key_map_bytes: f64,
 }
 
 impl From<prover::MappingStatus> for MappingStatus {
     fn from(m: prover::MappingStatus) -> Self {
-        MappingStatus { held: m.held as u32, max: m.max as u32, key_bytes: m.key_bytes as f64, faults: m.faults as f64, refused: m.refused as f64 }
+        MappingStatus {
+            held: m.held as u32,
+            max: m.max as u32,
+            key_bytes: m.key_bytes as f64,
+            faults: m.faults as f64,
+            refused: m.refused as f64,
+            max_key_map_files: m.max_key_map_files as u32,
+            max_key_map_bytes: m.max_key_map_bytes as f64,
+        }
     }
 }
 

@@ -87,6 +87,9 @@ impl KeyMap {
     pub fn open(dir: &Path, sources: &Sources) -> Option<KeyMap> {
         let path = sources.path_in(dir);
         let file = std::fs::File::open(&path).ok()?;
+        // Its modification time marks its last use, for `prune` (best effort: another user's
+        // file keeps its time).
+        let _ = file.set_modified(std::time::SystemTime::now());
         let mapping = Mapping::new(&file).ok()?;
         mapping.prefetch();
         let Some((size, polys)) = check(mapping.bytes(), sources) else {
@@ -102,7 +105,11 @@ impl KeyMap {
     }
 
     /// Writes the key map of `sources` into `dir`: `polys` in `ProvingKey::polynomials` order.
+    /// The least recently used maps go first if the directory would pass `MAX_FILES` or
+    /// `MAX_BYTES`.
     pub fn write(dir: &Path, sources: &Sources, size: Size, polys: &[&[Fq]]) -> super::error::Result<()> {
+        let bytes = polys.iter().map(|p| size_of_val(*p).next_multiple_of(ALIGN) as u64).sum::<u64>();
+        prune(dir, bytes);
         let crcs: Vec<u32> = polys.par_iter().map(|p| files::checksum(as_bytes(p))).collect();
         let header = header(sources, size, polys, &crcs);
         files::write_atomically_with(&sources.path_in(dir), |out: &mut dyn Write| {
@@ -138,6 +145,37 @@ impl KeyMap {
     /// Pages of the file lost under the mapping since it was opened (see `mapping`).
     pub fn faults(&self) -> u64 {
         self.mapping.faults()
+    }
+}
+
+/// Key maps kept in one key cache directory, and their bytes: a cache of every circuit a host
+/// ever loaded would otherwise grow without end (a k = 17 key map is 696 MiB).
+pub const MAX_FILES: usize = 64;
+pub const MAX_BYTES: u64 = 16 << 30;
+
+/// Deletes the least recently used key maps in `dir` until one of `incoming` bytes fits the
+/// bounds. A process that has one mapped keeps its pages: deleting a name does not take them.
+fn prune(dir: &Path, incoming: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut maps: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with("prover-") && n.ends_with(".keymap")))
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((meta.modified().ok()?, meta.len(), e.path()))
+        })
+        .collect();
+    maps.sort();
+    let mut total: u64 = maps.iter().map(|m| m.1).sum::<u64>() + incoming;
+    let mut count = maps.len() + 1;
+    for (_, len, path) in maps {
+        if count <= MAX_FILES && total <= MAX_BYTES {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= len;
+            count -= 1;
+        }
     }
 }
 
@@ -258,6 +296,25 @@ mod tests {
         assert!(back.iter().filter(|p| !p.is_empty()).all(|p| super::super::mapping::borrowed(p.as_ptr() as *mut u8)));
         drop(back);
         drop(map);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_keeps_at_most_max_files_maps_dropping_the_least_recently_used() {
+        let dir = dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for i in 0..MAX_FILES + 3 {
+            let f = std::fs::File::create(dir.join(format!("prover-{i:032}.keymap"))).unwrap();
+            f.set_modified(old + std::time::Duration::from_secs(i as u64)).unwrap();
+        }
+        std::fs::write(dir.join("msm-fixed-1.bin"), b"not a key map").unwrap();
+        written(&dir);
+        let names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(names.iter().filter(|n| n.ends_with(".keymap")).count(), MAX_FILES);
+        assert!(!names.contains(&format!("prover-{:032}.keymap", 3)), "the oldest went");
+        assert!(names.contains(&format!("prover-{:032}.keymap", 4)));
+        assert!(names.contains(&"msm-fixed-1.bin".to_owned()), "other files stay");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -8,7 +8,6 @@ use std::path::Path;
 use blst::{blst_p1, blst_p1_affine};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 
 use super::buckets::{shared_bucket_sum, signed_digits};
 use super::{to_affine, CHUNK};

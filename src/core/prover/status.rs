@@ -48,6 +48,9 @@ pub struct MappingStatus {
     pub faults: u64,
     /// Key maps found in the key cache and refused (truncated, corrupt, stale), then rebuilt.
     pub refused: u64,
+    /// Key maps one key cache directory keeps, least recently used deleted first.
+    pub max_key_map_files: usize,
+    pub max_key_map_bytes: u64,
 }
 
 /// What happened to a submitted proof, for logging.
@@ -176,7 +179,7 @@ impl Prover {
     fn mapping_status(&self) -> MappingStatus {
         let key_bytes = self.keys.loaded().iter().filter_map(|c| c.key_map.as_ref().map(KeyMap::bytes)).sum();
         let faults = mapping::faults_total();
-        MappingStatus { held: mapping::held(), max: mapping::MAX_MAPPINGS, key_bytes, faults, refused: key_map::refused() }
+        MappingStatus { held: mapping::held(), max: mapping::MAX_MAPPINGS, key_bytes, faults, refused: key_map::refused(), max_key_map_files: key_map::MAX_FILES, max_key_map_bytes: key_map::MAX_BYTES }
     }
 
     pub(super) fn circuit_status(&self, c: &Circuit) -> CircuitStatus {
