@@ -65,7 +65,7 @@ async function firstProofs(dir) {
   const file = path.join(dir, 'preimage.bin')
   fs.writeFileSync(file, bytes)
   const rows = []
-  for (const [label, env] of [['prefetched (MADV_WILLNEED)', {}], ['no prefetch', { MIDNIGHT_PROVER_PREFETCH: '0' }]]) {
+  for (const [label, env] of [['populated (MADV_POPULATE_READ)', {}], ['no prefetch', { MIDNIGHT_PROVER_PREFETCH: '0' }]]) {
     const r = await runChild(PROVING_CHILD, [dir, file, bindingInput === undefined ? '' : String(bindingInput)], env)
     const [first, later] = r.proofs
     log(`${label}: load ${r.loadMs} ms, first proof ${first.ms.toFixed(0)} ms (${first.minor} minor, ${first.major} major faults), later ${later.ms.toFixed(0)} ms (${later.minor} minor)`)
@@ -88,11 +88,13 @@ async function cycling(cache) {
   // Sizes first, without a limit (and the key maps written).
   const sizing = await createProver({ circuitKeysPath: dir, keyCachePath: cache })
   for (const id of ids) await sizing.prove(id, preimages[id])
-  const sized = (await sizing.getStatus()).circuits
+  const { circuits: sized, memory } = await sizing.getStatus()
   await sizing.close()
-  const need = Math.max(...sized.map((c) => c.loadBytes + c.peakProofBytes))
-  const second = Math.min(...sized.map((c) => c.loadBytes))
-  const limitMiB = Math.floor((need + second / 2) / 2 ** 20)
+  // Parameters and tables stay held; of the circuits, room for the largest and its proof.
+  const others = memory.budget.heldBytes - sized.reduce((a, c) => a + c.loadBytes, 0)
+  const need = Math.max(...sized.map((c) => c.loadBytes + c.reserveBytes))
+  const smallest = Math.min(...sized.map((c) => c.loadBytes))
+  const limitMiB = Math.floor((others + need + smallest / 2) / 2 ** 20)
   const prover = await createProver({ circuitKeysPath: dir, keyCachePath: cache, memoryLimit: limitMiB })
   let proving = 0
   const started = performance.now()
