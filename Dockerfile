@@ -17,14 +17,16 @@ FROM node:${NODE_VERSION}-bookworm-slim AS install
 ARG TARGETARCH
 WORKDIR /opt/midnight-native-prover
 COPY dist/ /tmp/dist/
-# The package's install hook only checks that the prebuilt binary loads.
+# The package's install hook only checks that the prebuilt binary loads. --offline: both packages
+# are the tarballs in dist/ and they need nothing else, so the build never waits on a registry (the
+# other platforms' optional packages are skipped).
 RUN case "${TARGETARCH:-amd64}" in \
       amd64) platform=linux-x64-gnu ;; \
       arm64) platform=linux-arm64-gnu ;; \
       *) echo "no prebuilt package for linux/${TARGETARCH}" >&2; exit 1 ;; \
     esac \
     && echo '{ "name": "midnight-native-prover-image", "private": true }' > package.json \
-    && npm install --omit=dev --no-audit --no-fund \
+    && npm install --offline --omit=dev --no-audit --no-fund \
       /tmp/dist/midnight-native-prover-[0-9]*.tgz "/tmp/dist/midnight-native-prover-${platform}-"[0-9]*.tgz \
     && node -e "require('midnight-native-prover')"
 

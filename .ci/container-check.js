@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+'use strict'
+// .ci/container: runs the image given as argv[2] the way docs/deploy.md does, with
+// --cpus 1 --memory 1g on the host's network, and checks what a user of the container relies on:
+//   - it derives its threads (1) and memory budget from the cgroup, as /status shows;
+//   - the official midnight-js HTTP client proves a ledger-v8 transaction through it (the
+//     zswap output prover key derived inside the container on first use), and the ledger's
+//     wellFormed accepts the transaction;
+//   - a burst beyond its capacity gets 429/503, never a dropped connection, and docker inspect
+//     shows OOMKilled: false;
+//   - `docker stop` lets the proof in flight finish (200) and the process exit 0;
+// and prints the image's size.
+const { execFileSync } = require('node:child_process')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+
+const root = path.join(__dirname, '..')
+const L = require('@midnight-ntwrk/ledger-v8')
+const ledger = require(path.join(root, '__test__/helpers/ledger'))
+const { post, text } = require(path.join(root, '__test__/support/serve'))
+
+const image = process.argv[2]
+const name = `mnp-ci-${process.pid}`
+const port = 16300 + (process.pid % 1000)
+const url = `http://127.0.0.1:${port}`
+const CAPACITY = 2
+const docker = (...args) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
+const log = (m) => console.log(`container-check: ${m}`)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+async function healthy(deadlineMs) {
+  const until = Date.now() + deadlineMs
+  while (Date.now() < until) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return
+    } catch {}
+    await sleep(500)
+  }
+  throw new Error(`no /health within ${deadlineMs} ms:\n${docker('logs', name)}`)
+}
+
+/** midnight-js's config provider with no keys: the server resolves built-ins by location. */
+function emptyConfigProvider(client) {
+  class Empty extends client.ZKConfigProvider {
+    async getZKIR(id) {
+      throw new Error(`no ${id}`)
+    }
+    getProverKey = this.getZKIR
+    getVerifierKey = this.getZKIR
+  }
+  return new Empty()
+}
+
+async function provePayload() {
+  const [{ preimage, overwriteBindingInput }] = await ledger.capturePreimages(ledger.buildZswapOutputTx(1))
+  return L.createProvingPayload(preimage, overwriteBindingInput)
+}
+
+async function main() {
+  docker('run', '-d', '--name', name, '--network', 'host', '--cpus', '1', '--memory', '1g',
+    '-e', `MIDNIGHT_PROOF_SERVER_PORT=${port}`, '-e', `MIDNIGHT_PROOF_SERVER_JOB_CAPACITY=${CAPACITY}`, image)
+  try {
+    await healthy(60_000)
+    const status = await (await fetch(`${url}/status`)).json()
+    log(`/status: ${JSON.stringify({ threads: status.threads, memory: status.memory?.budget ?? status.memory })}`)
+    assert.equal(status.threads, 1, 'one thread from --cpus 1')
+    const limit = status.memory.budget.limitBytes
+    assert.ok(limit > 256 * 2 ** 20 && limit < 2 ** 30, `a budget under the cgroup's 1 GiB: ${limit}`)
+
+    const client = {
+      ...(await import('@midnight-ntwrk/midnight-js-http-client-proof-provider')),
+      ...(await import('@midnight-ntwrk/midnight-js-types')),
+    }
+    let started = Date.now()
+    const proven = await client.httpClientProofProvider(url, emptyConfigProvider(client)).proveTx(ledger.buildZswapOutputTx(2))
+    ledger.wellFormed(proven)
+    log(`the official client's 2-output transaction: proved and well formed in ${((Date.now() - started) / 1000).toFixed(1)} s (key derived in the container)`)
+
+    const burst = await Promise.all(Array.from({ length: 8 }, () => provePayload()))
+    started = Date.now()
+    const answers = await Promise.all(burst.map((body) => post(`${url}/prove`, body)))
+    const codes = answers.map((a) => a.status)
+    log(`burst of ${burst.length} against capacity ${CAPACITY}: ${codes.join(' ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    assert.ok(codes.every((c) => [200, 429, 503].includes(c)), codes.join(' '))
+    assert.ok(codes.includes(200) && codes.some((c) => c !== 200), 'some proved, some refused')
+
+    const inFlight = post(`${url}/prove`, await provePayload())
+    await sleep(1000)
+    const stopped = Date.now()
+    docker('stop', '-t', '120', name)
+    const last = await inFlight
+    assert.equal(last.status, 200, `the proof in flight at docker stop: ${last.status} ${text(last.bytes).slice(0, 200)}`)
+    const state = JSON.parse(docker('inspect', '--format', '{{json .State}}', name))
+    log(`docker stop: the proof in flight answered ${last.status}; exit ${state.ExitCode}, OOMKilled ${state.OOMKilled}, after ${((Date.now() - stopped) / 1000).toFixed(1)} s`)
+    assert.equal(state.OOMKilled, false)
+    assert.equal(state.ExitCode, 0)
+    const size = Number(docker('image', 'inspect', '--format', '{{.Size}}', image))
+    log(`image ${image}: ${(size / 2 ** 20).toFixed(0)} MiB`)
+  } catch (err) {
+    try {
+      console.error(docker('logs', '--tail', '50', name))
+    } catch {}
+    throw err
+  } finally {
+    try {
+      docker('rm', '-f', name)
+    } catch {}
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
