@@ -17,7 +17,7 @@ const path = require('node:path')
 const root = path.join(__dirname, '..')
 const L = require('@midnight-ntwrk/ledger-v8')
 const ledger = require(path.join(root, '__test__/helpers/ledger'))
-const { post, text } = require(path.join(root, '__test__/support/serve'))
+const { post, text, emptyConfigProvider } = require(path.join(root, '__test__/support/serve'))
 
 const image = process.argv[2]
 const name = `mnp-ci-${process.pid}`
@@ -37,18 +37,6 @@ async function healthy(deadlineMs) {
     await sleep(500)
   }
   throw new Error(`no /health within ${deadlineMs} ms:\n${docker('logs', name)}`)
-}
-
-/** midnight-js's config provider with no keys: the server resolves built-ins by location. */
-function emptyConfigProvider(client) {
-  class Empty extends client.ZKConfigProvider {
-    async getZKIR(id) {
-      throw new Error(`no ${id}`)
-    }
-    getProverKey = this.getZKIR
-    getVerifierKey = this.getZKIR
-  }
-  return new Empty()
 }
 
 async function provePayload() {

@@ -8,7 +8,7 @@ const path = require('node:path')
 const L = require('@midnight-ntwrk/ledger-v8')
 const { createProver } = require('..')
 const { compactDir, testCircuit, tempDir } = require('./support/fixtures')
-const { serveWith, arithPreimage, post, text } = require('./support/serve')
+const { serveWith, arithPreimage, post, text, emptyConfigProvider: emptyServeConfig } = require('./support/serve')
 const { buildZswapOutputTx, capturePreimages, wellFormed } = require('./helpers/ledger')
 
 let client // the ESM-only midnight-js packages
@@ -46,17 +46,8 @@ function dirConfigProvider(root) {
   return new DirConfigProvider()
 }
 
-/** One that has nothing: midnight-js then sends no key material and the server resolves the key. */
-function emptyConfigProvider() {
-  class Empty extends client.ZKConfigProvider {
-    async getZKIR(id) {
-      throw new Error(`no ${id}`)
-    }
-    getProverKey = this.getZKIR
-    getVerifierKey = this.getZKIR
-  }
-  return new Empty()
-}
+/** One that has nothing (see support/serve.js). */
+const emptyConfigProvider = () => emptyServeConfig(client)
 
 test('httpClientProvingProvider proves and checks a circuit, with the dapp\'s key material and without', async () => {
   const preimage = arithPreimage()

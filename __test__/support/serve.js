@@ -36,4 +36,19 @@ function unversioned(response) {
   return new Uint8Array(Buffer.concat([Buffer.from('midnight:proof[v5]:'), response.subarray(head.length)]))
 }
 
-module.exports = { serveWith, arithPreimage, provingPayload, post, text, unversioned }
+/**
+ * A midnight-js ZKConfigProvider (of `client`, the ESM midnight-js-types module) that has no
+ * keys: midnight-js then sends no key material and the server resolves the key by location.
+ */
+function emptyConfigProvider(client) {
+  class Empty extends client.ZKConfigProvider {
+    async getZKIR(id) {
+      throw new Error(`no ${id}`)
+    }
+    getProverKey = this.getZKIR
+    getVerifierKey = this.getZKIR
+  }
+  return new Empty()
+}
+
+module.exports = { serveWith, arithPreimage, provingPayload, post, text, unversioned, emptyConfigProvider }
