@@ -267,7 +267,7 @@ export interface NativeConfig {
   circuitDirs: Array<string>
   params: NativeParamsSources
   threads?: number
-  maxConcurrent?: number
+  maxConcurrent: number
   maxQueue?: number
   memoryLimitBytes?: number
   keyCacheDir: string
@@ -357,6 +357,13 @@ export interface ProverStatus {
   tasks: TasksStatus
   msm: MsmStatus
   mapping: MappingStatus
+  /**
+   * The CPU backend the kernels run: chosen once per process, the best this CPU has unless
+   * `MIDNIGHT_PROVER_BACKEND` forces one.
+   */
+  backend: 'ifma' | 'adx' | 'portable'
+  /** The backends this CPU can run, best first. */
+  backends: Array<'ifma' | 'adx' | 'portable'>
   proofsCompleted: number
   proofsFailed: number
   /** Built-in prover keys derived by keygen because the key cache had no genuine copy. */

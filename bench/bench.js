@@ -9,7 +9,9 @@
 //      BENCH_ZKIR_ITERATIONS (default 1) zkir-v2 proofs for k >= 13 (30-60 s each on 2 cores);
 //      BENCH_SKIP_ZKIR=1 leaves the zkir-v2 column out;
 //      BENCH_ONLY=k14,tx,... rows to run: k6 k10 ... k17, a circuit id, dust, zswap, tx or large
-//        (every row past k = 14: development parameters, made once into .test-cache/dev-params).
+//        (every row past k = 14: development parameters, made once into .test-cache/dev-params);
+//      MIDNIGHT_PROVER_BACKEND the backend of every row but the last ones: the zswap output row
+//        is run again on each other backend the CPU has (src/core/backend.rs).
 const fs = require('node:fs')
 const path = require('node:path')
 const { performance } = require('node:perf_hooks')
@@ -149,6 +151,37 @@ async function benchTx(c, env) {
   return row
 }
 
+/**
+ * The zswap output row again on every other backend this CPU has, each on a prover made while
+ * MIDNIGHT_PROVER_BACKEND names it: on an IFMA machine this measures the path without IFMA too.
+ * The backend is process-wide (every prover runs the last one created), so these rows run last.
+ */
+async function backendRows(cases, env, proverOptions) {
+  const output = cases.find((c) => c.id === 'zswap_output' && !c.tx && !c.threads)
+  if (!output) return []
+  const { backend, backends } = await env.prover.getStatus()
+  const before = process.env.MIDNIGHT_PROVER_BACKEND
+  const rows = []
+  try {
+    for (const other of backends.filter((b) => b !== backend)) {
+      process.env.MIDNIGHT_PROVER_BACKEND = other
+      const prover = await createProver({ ...proverOptions, preloadCircuits: [output.id] })
+      const loadMs = new Map((await prover.getStatus()).circuits.map((s) => [s.id, s.loadMs]))
+      const config = { ...env.config, skipZkir: true }
+      try {
+        const row = await benchCircuit(output, { ...env, config, loadMs, proverFor: async () => prover })
+        rows.push({ ...row, name: `${output.name}, backend ${other}` })
+      } finally {
+        await prover.close()
+      }
+    }
+  } finally {
+    if (before === undefined) delete process.env.MIDNIGHT_PROVER_BACKEND
+    else process.env.MIDNIGHT_PROVER_BACKEND = before
+  }
+  return rows
+}
+
 /** Fails early if a case's circuit loaded with another k than its row says. */
 async function checkKs(prover, cases) {
   const loaded = new Map((await prover.getStatus()).circuits.map((s) => [s.id, s.k]))
@@ -187,7 +220,9 @@ async function main() {
     const env = { config, prover, dir, floor, threads: status.threads, loadMs, params: paramsCache(), proverFor, keygenOptions }
     const rows = []
     for (const c of cases) rows.push(await (c.tx ? benchTx(c, env) : benchCircuit(c, env)))
-    const markdown = render({ rows, machine: machineInfo(env.threads), config, wallMs: performance.now() - started })
+    rows.push(...(await backendRows(cases, env, proverOptions)))
+    const machine = { ...machineInfo(env.threads), backend: status.backend }
+    const markdown = render({ rows, machine, config, wallMs: performance.now() - started })
     process.stdout.write(markdown)
     fs.writeFileSync(RESULTS, markdown)
     log(`written to ${path.relative(process.cwd(), RESULTS)}`)

@@ -79,7 +79,7 @@ function render({ rows, machine, config, wallMs }) {
   return [
     '## Prove time per circuit',
     '',
-    `Machine: ${machine.cpu}; ${machine.cores} cores (os.availableParallelism), addon and floor on ${machine.threads} threads; ` +
+    `Machine: ${machine.cpu}; ${machine.cores} cores (os.availableParallelism), addon and floor on ${machine.threads} threads, backend ${machine.backend} unless the row names one; ` +
       `${machine.memGiB.toFixed(0)} GiB RAM; Node ${machine.node}; ${new Date().toISOString().slice(0, 10)}.`,
     '',
     `Iterations: addon and Rust floor 1 warm-up + ${config.iterations} timed (median); zkir-v2 ${zkirPlan}.`,

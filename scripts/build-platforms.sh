@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the prebuilt binaries: one .node per platform package under npm/<platform>/, from this
 # x86_64 Linux machine (`npm run build:platforms`; `bash scripts/build-platforms.sh linux-arm64-gnu`
-# builds one). Each is built with the `portable` feature (blst detects ADX etc. at run time, so the
-# binary runs on every CPU of its architecture) and linked by zig against glibc $GLIBC_FLOOR, so it
+# builds one). blst is always built portable (it picks ADX or plain assembly at run time, as
+# src/core/backend.rs tells it, so the binary runs on every CPU of its architecture) and linked by zig against glibc $GLIBC_FLOOR, so it
 # loads on any distribution with that glibc or newer.
 #
 # Tools, installed on first use (nothing else is needed beyond cargo and rustc):
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 GLIBC_FLOOR=${GLIBC_FLOOR:-2.28}
 MNP_TOOLS=${MNP_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/midnight-native-prover/build-tools}
-# Its own target directory: the zig linker, glibc pin and `portable` feature would otherwise rebuild
+# Its own target directory: the zig linker and glibc pin would otherwise rebuild
 # a contributor's dev build (target/<triple>/release) in place.
 target_dir=${CARGO_TARGET_DIR:-$root/target/platforms}
 export CARGO_TARGET_DIR=$target_dir
@@ -108,7 +108,7 @@ build_one() {
   local platform=$1 triple rustc_bin toolchain args=() out start
   triple=$(triple_of "$platform")
   start=$SECONDS
-  args=(zigbuild --release --lib --locked --features portable --target "$triple.$GLIBC_FLOOR")
+  args=(zigbuild --release --lib --locked --target "$triple.$GLIBC_FLOOR")
   if [ -z "${MNP_BUILD_STD:-}" ] && { rustup target list --installed 2>/dev/null | grep -qx "$triple" \
     || { log "$platform: rustup target add $triple" && timeout 300 rustup target add "$triple"; }; }; then
     log "$platform: rustup's std for $triple"

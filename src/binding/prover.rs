@@ -3,7 +3,7 @@ use super::shapes::{NativeProofEvent, ProofResult, ProverStatus, ProvingKeyMater
 use super::{field, k_arg, promise_for, sync};
 use crate::core::error::{ErrorCode, Result as CoreResult};
 use crate::core::params::ParamsSources;
-use crate::core::prover::{default_threads, CircuitRef, Lent, ProofEvent, Prover, ProverConfig};
+use crate::core::prover::{CircuitRef, Lent, ProofEvent, Prover, ProverConfig};
 use crate::core::scheduler::CancelHandle;
 use crate::core::witness::Witness;
 use napi::bindgen_prelude::*;
@@ -19,7 +19,7 @@ pub struct NativeConfig {
     pub circuit_dirs: Vec<String>,
     pub params: NativeParamsSources,
     pub threads: Option<u32>,
-    pub max_concurrent: Option<u32>,
+    pub max_concurrent: u32,
     pub max_queue: Option<u32>,
     pub memory_limit_bytes: Option<f64>,
     pub key_cache_dir: String,
@@ -110,9 +110,9 @@ impl NativeProver {
             Prover::new(ProverConfig {
                 circuit_dirs: config.circuit_dirs.into_iter().map(PathBuf::from).collect(),
                 params: config.params.into(),
-                threads: config.threads.map(|t| t as usize).unwrap_or_else(default_threads),
-                max_concurrent: config.max_concurrent.unwrap_or(1) as usize,
-                max_queue: config.max_queue.map(|q| q as usize).unwrap_or(usize::MAX),
+                threads: config.threads.map(|t| t as usize),
+                max_concurrent: config.max_concurrent as usize,
+                max_queue: config.max_queue.map(|q| q as usize),
                 memory_limit_bytes: config.memory_limit_bytes.map(|b| b as u64),
                 key_cache_dir: PathBuf::from(config.key_cache_dir),
             })

@@ -353,6 +353,13 @@ pub struct ProverStatus {
     pub tasks: TasksStatus,
     pub msm: MsmStatus,
     pub mapping: MappingStatus,
+    /// The CPU backend the kernels run: chosen once per process, the best this CPU has unless
+    /// `MIDNIGHT_PROVER_BACKEND` forces one.
+    #[napi(ts_type = "'ifma' | 'adx' | 'portable'")]
+    pub backend: String,
+    /// The backends this CPU can run, best first.
+    #[napi(ts_type = "Array<'ifma' | 'adx' | 'portable'>")]
+    pub backends: Vec<String>,
     pub proofs_completed: f64,
     pub proofs_failed: f64,
     /// Built-in prover keys derived by keygen because the key cache had no genuine copy.
@@ -384,6 +391,8 @@ impl From<prover::Status> for ProverStatus {
             tasks: s.tasks.into(),
             msm: s.msm.into(),
             mapping: s.mapping.into(),
+            backend: s.backend.name().to_owned(),
+            backends: s.backends.iter().map(|b| b.name().to_owned()).collect(),
             proofs_completed: s.proofs_completed as f64,
             proofs_failed: s.proofs_failed as f64,
             keys_derived: s.keys_derived as f64,

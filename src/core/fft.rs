@@ -179,7 +179,7 @@ fn serial(a: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) {
 #[inline(always)]
 fn lanes_take(m: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
-    return (16..=8 * ifma::MAX_EIGHTH).contains(&m) && super::lanes::available();
+    return (16..=8 * ifma::MAX_EIGHTH).contains(&m) && super::backend::current().lanes();
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = m;
@@ -192,8 +192,8 @@ fn lanes_take(m: usize) -> bool {
 #[inline(always)]
 fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddles: &[Fq]) {
     #[cfg(target_arch = "x86_64")]
-    if left.len().is_multiple_of(8) && super::lanes::available() {
-        // Safe: the CPU has the features, checked just above.
+    if left.len().is_multiple_of(8) && super::backend::current().lanes() {
+        // SAFETY: the backend is `ifma` only on a CPU with AVX-512F and IFMA, checked just above.
         return unsafe { ifma::combine(left, right, offset, step, twiddles) };
     }
     for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
@@ -215,10 +215,11 @@ mod tests {
         (log_n..Fq::S).fold(Fq::ROOT_OF_UNITY, |w, _| w.square())
     }
 
+    /// On every backend the CPU has, on pools of 1 to 3 threads.
     #[test]
     fn equals_best_fft_at_every_size_and_on_any_pool() {
         let mut rng = StdRng::seed_from_u64(7);
-        for threads in [1, 2, 3] {
+        crate::core::backend::each(|backend| for threads in [1, 2, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             for log_n in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16] {
                 let n = 1usize << log_n;
@@ -227,10 +228,10 @@ mod tests {
                     let (mut ours, mut theirs) = (values.clone(), values.clone());
                     pool.install(|| fft(&mut ours, omega, log_n));
                     pool.install(|| midnight_curves::fft::best_fft(&mut theirs, omega, log_n));
-                    assert!(ours == theirs, "2^{log_n} points on {threads} threads");
+                    assert!(ours == theirs, "2^{log_n} points on {threads} threads, {backend:?}");
                 }
             }
-        }
+        });
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn engine(graph: &GraphEvaluator<Fq>, inputs: &GraphInputs<'_>, values: &mut [Fq
     }
     match Program::compile(graph, inputs) {
         Some(program) => {
-            program.run(&columns, values, montgomery::vector_products());
+            program.run(&columns, values, super::backend::current().lanes());
             EVALUATED.fetch_add(1, Relaxed);
             true
         }

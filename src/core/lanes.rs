@@ -9,15 +9,11 @@
 //! operand of a product enters shifted left by SHIFT bits, and (2^SHIFT·a)·b / 2^(52·L) =
 //! a·b / R. Every result is then the same element in the same bits as blst's.
 //!
-//! Safety, for every `unsafe fn` here: the CPU must have AVX-512F and IFMA (`available`).
+//! Safety, for every `unsafe fn` here: the CPU must have AVX-512F and IFMA, which
+//! `backend::current().lanes()` guarantees.
 #![allow(clippy::missing_safety_doc)]
 
 use std::arch::x86_64::*;
-
-/// Whether this CPU can run the functions below.
-pub fn available() -> bool {
-    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma")
-}
 
 pub const MASK: u64 = (1 << 52) - 1;
 

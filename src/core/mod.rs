@@ -1,4 +1,5 @@
 //! The prover core: no N-API types here, so everything is testable with `cargo test`.
+pub mod backend;
 pub mod budget;
 pub mod builtin;
 pub mod circuit;

@@ -24,18 +24,18 @@ use midnight_curves::Fq;
 #[cfg(target_arch = "x86_64")]
 pub mod ifma;
 
-/// Runs `f`, compiled with BMI2 and ADX when this CPU has them. That applies only to code inlined
+/// Runs `f`, compiled with BMI2 and ADX when the backend uses them (`backend`). That applies only to code inlined
 /// here, so `f` is the hot loop itself, written as an `#[inline(always)]` closure (without it,
 /// the closure is compiled once, without them, and called from both branches).
 #[inline(always)]
 pub fn with_fast_arith<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("bmi2") && std::arch::is_x86_feature_detected!("adx") {
+    if super::backend::current().adx() {
         #[target_feature(enable = "bmi2,adx")]
         unsafe fn run<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
-        // Safe: the CPU has both features, checked just above.
+        // SAFETY: the backend is `adx` or `ifma` only on a CPU with both features.
         return unsafe { run(f) };
     }
     f()
@@ -153,16 +153,6 @@ pub fn neg(a: &Fq) -> Fq {
     sub(&element([0; 4]), a)
 }
 
-/// Whether this CPU has the AVX-512 IFMA lanes (`lanes`): the FFT and the gate evaluator then
-/// make their products eight at a time.
-#[inline(always)]
-pub fn vector_products() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return super::lanes::available();
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,19 +176,28 @@ mod tests {
         out
     }
 
+    /// On every backend: inside `with_fast_arith` (compiled with BMI2 and ADX under `adx` and
+    /// `ifma`), and blst on the assembly that backend selects.
     #[test]
     fn every_operation_equals_blsts_bit_for_bit() {
         let xs = samples();
-        for a in &xs {
-            assert_eq!(words(&neg(a)), words(&-*a));
-            assert_eq!(words(&mul(a, a)), words(&a.square()));
-            assert_eq!(words(&double(a)), words(&a.double()));
-            for b in &xs {
-                assert_eq!(words(&mul(a, b)), words(&(*a * b)), "{a:?} · {b:?}");
-                assert_eq!(words(&add(a, b)), words(&(*a + b)), "{a:?} + {b:?}");
-                assert_eq!(words(&sub(a, b)), words(&(*a - b)), "{a:?} − {b:?}");
-            }
-        }
+        crate::core::backend::each(|_| {
+            with_fast_arith(
+                #[inline(always)]
+                || {
+                    for a in &xs {
+                        assert_eq!(words(&neg(a)), words(&-*a));
+                        assert_eq!(words(&mul(a, a)), words(&a.square()));
+                        assert_eq!(words(&double(a)), words(&a.double()));
+                        for b in &xs {
+                            assert_eq!(words(&mul(a, b)), words(&(*a * b)), "{a:?} · {b:?}");
+                            assert_eq!(words(&add(a, b)), words(&(*a + b)), "{a:?} + {b:?}");
+                            assert_eq!(words(&sub(a, b)), words(&(*a - b)), "{a:?} − {b:?}");
+                        }
+                    }
+                },
+            )
+        });
     }
 
     /// Every pair of samples, as two slices.
@@ -212,14 +211,13 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn lane_products_equal_blsts_bit_for_bit() {
-        println!("IFMA: {}", vector_products());
-        if !vector_products() {
+        if !crate::core::backend::ifma_testable() {
             return;
         }
         let (a, b) = pairs();
         let mut out = vec![Fq::ZERO; 8];
         for k in (0..a.len() / 8 * 8).step_by(8) {
-            // Safe: the CPU has the features, and each group holds 8 elements.
+            // SAFETY: the CPU has the features (`ifma_testable`), and each group holds 8 elements.
             unsafe { ifma::store(out.as_mut_ptr(), &lane_product(&a[k..], &b[k..])) };
             for i in 0..8 {
                 assert_eq!(words(&out[i]), words(&(a[k + i] * b[k + i])), "{:?} · {:?}", a[k + i], b[k + i]);
@@ -266,7 +264,7 @@ mod tests {
         println!("add: blst {:.1} ns, ours with_fast_arith {:.1} ns", per_op(|x, y| *x + y, false), per_op(add, true));
         println!("sub: blst {:.1} ns, ours with_fast_arith {:.1} ns", per_op(|x, y| *x - y, false), per_op(sub, true));
         #[cfg(target_arch = "x86_64")]
-        if vector_products() {
+        if crate::core::backend::Backend::Ifma.supported() {
             println!("mul in lanes: {:.1} ns", per_lane_product());
         }
     }
@@ -276,7 +274,7 @@ mod tests {
     fn per_lane_product() -> f64 {
         per_element(|d, a, b| {
             for k in (0..d.len()).step_by(8) {
-                // Safe: the CPU has the features (checked by the caller), and the slices hold
+                // SAFETY: the CPU has the features (checked by the caller), and the slices hold
                 // whole groups of 8.
                 unsafe { ifma::store(d[k..].as_mut_ptr(), &lane_product(&a[k..], &b[k..])) };
             }

@@ -27,7 +27,7 @@ type Fr8 = [__m512i; 5];
 /// the first half it left.
 ///
 /// # Safety
-/// The CPU must have AVX-512F and IFMA (`lanes::available`).
+/// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`).
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub unsafe fn first_stages(block: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) -> usize {
     let m = block.len();
@@ -79,7 +79,7 @@ unsafe fn stages(block: &mut [Fq], columns: &mut [Fr8], stride: usize, twiddles:
 /// multiple of 8.
 ///
 /// # Safety
-/// The CPU must have AVX-512F and IFMA (`lanes::available`).
+/// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`).
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub unsafe fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddles: &[Fq]) {
     let n = left.len();

@@ -17,7 +17,7 @@ impl Program {
     /// A scratch of registers in limbs, with the broadcast ones set.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F and IFMA (`lanes::available`).
+    /// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`).
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(super) unsafe fn lane_scratch(&self) -> Vec<Reg8> {
         let mut scratch = vec![[[_mm512_setzero_si512(); 5]; LANES / 8]; self.registers];
@@ -30,7 +30,7 @@ impl Program {
     /// `block` for a full block of `LANES` rows, in limbs.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F and IFMA (`lanes::available`); `out` holds `LANES` rows.
+    /// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`); `out` holds `LANES` rows.
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(super) unsafe fn lane_block(&self, s: &mut [Reg8], columns: &[&[Fq]], start: usize, out: &mut [Fq]) {
         assert_eq!(out.len(), LANES);

@@ -18,7 +18,7 @@ use crate::core::lanes;
 /// (`LANES_MODULUS.shift` for a product's left operand, see `lanes`).
 ///
 /// # Safety
-/// The CPU must have AVX-512F and IFMA (`lanes::available`); p holds at least 8 elements.
+/// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`); p holds at least 8 elements.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 pub unsafe fn load(p: *const Fq, shift: u32) -> [__m512i; 5] {
@@ -28,7 +28,7 @@ pub unsafe fn load(p: *const Fq, shift: u32) -> [__m512i; 5] {
 /// `value` in all eight lanes, shifted left by `shift` bits like `load`'s.
 ///
 /// # Safety
-/// The CPU must have AVX-512F and IFMA (`lanes::available`).
+/// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`).
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 pub unsafe fn splat(value: &Fq, shift: u32) -> [__m512i; 5] {
@@ -38,7 +38,7 @@ pub unsafe fn splat(value: &Fq, shift: u32) -> [__m512i; 5] {
 /// The inverse of `load` (unshifted), stored at p.
 ///
 /// # Safety
-/// The CPU must have AVX-512F and IFMA (`lanes::available`); p holds at least 8 elements.
+/// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`); p holds at least 8 elements.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 pub unsafe fn store(p: *mut Fq, limbs: &[__m512i; 5]) {

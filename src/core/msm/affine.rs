@@ -33,10 +33,10 @@ pub struct Scratch {
 /// Eight additions at a time on CPUs with AVX-512 IFMA (`ifma`), one at a time otherwise.
 pub fn add_assign(a: &mut [blst_p1_affine], b: &[blst_p1_affine], scratch: &mut Scratch) {
     #[cfg(target_arch = "x86_64")]
-    if a.len() >= LANES_FROM && crate::core::lanes::available() {
+    if a.len() >= LANES_FROM && crate::core::backend::current().lanes() {
         let Scratch { lanes, equal_x, .. } = scratch;
         equal_x.clear();
-        // Safe: the CPU has the features, checked just above.
+        // SAFETY: the backend is `ifma` only on a CPU with AVX-512F and IFMA, checked just above.
         unsafe { ifma::add_assign(a, b, lanes, equal_x) };
         for &k in equal_x.iter() {
             a[k] = add_projective(&a[k], &b[k]);
@@ -217,13 +217,18 @@ mod tests {
                     _ => pool[rng.gen_range(0..pool.len())],
                 })
                 .collect();
-            let (mut fast, mut slow) = (a.clone(), a.clone());
-            add_assign(&mut fast, &b, &mut Scratch::default());
+            let mut slow = a.clone();
             add_assign_one_by_one(&mut slow, &b, &mut Scratch::default());
-            for k in 0..n {
-                assert_eq!(format!("{:?}", fast[k]), format!("{:?}", slow[k]), "n {n}, addition {k}");
-                let want = add_projective(&a[k], &b[k]);
-                assert_eq!(format!("{:?}", fast[k]), format!("{:?}", want), "n {n}, addition {k}");
+            for (_, fast) in crate::core::backend::each(|_| {
+                let mut fast = a.clone();
+                add_assign(&mut fast, &b, &mut Scratch::default());
+                fast
+            }) {
+                for k in 0..n {
+                    assert_eq!(format!("{:?}", fast[k]), format!("{:?}", slow[k]), "n {n}, addition {k}");
+                    let want = add_projective(&a[k], &b[k]);
+                    assert_eq!(format!("{:?}", fast[k]), format!("{:?}", want), "n {n}, addition {k}");
+                }
             }
         }
     }
@@ -232,8 +237,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_lanes_add_where_the_cpu_has_ifma() {
-        println!("IFMA: {}", crate::core::lanes::available());
-        if !crate::core::lanes::available() {
+        if !crate::core::backend::ifma_testable() {
             return;
         }
         let mut rng = StdRng::seed_from_u64(8);

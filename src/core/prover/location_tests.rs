@@ -14,9 +14,9 @@ fn two_contracts() -> (PathBuf, PathBuf, Arc<Prover>) {
     let config = ProverConfig {
         circuit_dirs: vec![first.clone(), second.clone()],
         params: ParamsSources::default(),
-        threads: 2,
+        threads: Some(2),
         max_concurrent: 1,
-        max_queue: 8,
+        max_queue: Some(8),
         memory_limit_bytes: None,
         key_cache_dir: std::env::temp_dir().join("mnp-test-keys"),
     };

@@ -14,7 +14,7 @@ pub use super::lent::Lent;
 pub use super::scheduler::default_threads;
 use super::budget::Budget;
 use super::circuit::{check_preimage, parse_ir_k};
-use super::error::{fail, ErrorCode, Result, WithCode};
+use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::keystore::KeyStore;
 use super::memory;
 use super::metrics::Metrics;
@@ -33,10 +33,12 @@ use transient_crypto::proofs::Proof;
 pub struct ProverConfig {
     pub circuit_dirs: Vec<PathBuf>,
     pub params: ParamsSources,
-    pub threads: usize,
+    /// The proving pool's size; `None`: the CPUs this process may use (`default_threads`).
+    pub threads: Option<usize>,
     pub max_concurrent: usize,
     /// Proofs that may wait for a driver; beyond that `prove` fails with PROVER_OVERLOADED.
-    pub max_queue: usize,
+    /// `None`: no bound but the memory budget's.
+    pub max_queue: Option<usize>,
     pub memory_limit_bytes: Option<u64>,
     /// Where built-in circuits' prover keys are derived to and cached.
     pub key_cache_dir: PathBuf,
@@ -106,13 +108,16 @@ pub struct Prover {
 
 impl Prover {
     pub fn new(config: ProverConfig) -> Result<Arc<Prover>> {
-        if config.threads == 0 || config.max_concurrent == 0 {
+        let threads = config.threads.unwrap_or_else(default_threads);
+        if threads == 0 || config.max_concurrent == 0 {
             return fail(ErrorCode::InvalidOptions, "threads and maxConcurrent must be at least 1");
         }
+        let backend = super::backend::from_env().map_err(|e| ProverError::new(ErrorCode::InvalidOptions, e))?;
+        super::backend::set(backend).map_err(|e| ProverError::new(ErrorCode::InvalidOptions, e))?;
         super::msm::install();
         super::gates::install();
         super::fft::install();
-        let scheduler = Scheduler::new(config.threads, config.max_concurrent, config.max_queue)
+        let scheduler = Scheduler::new(threads, config.max_concurrent, config.max_queue.unwrap_or(usize::MAX))
             .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
         memory::reset_high_water();
         Ok(Arc::new(Prover {

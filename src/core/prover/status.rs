@@ -100,6 +100,9 @@ pub struct Status {
     /// The MSM engine's affine SRS tables (process-wide; counted in `budget` as parameters).
     pub msm: crate::core::msm::TableStatus,
     pub mapping: MappingStatus,
+    /// The CPU backend every kernel runs (`backend`), and those this CPU has.
+    pub backend: crate::core::backend::Backend,
+    pub backends: Vec<crate::core::backend::Backend>,
     pub uptime_ms: f64,
 }
 
@@ -128,6 +131,8 @@ impl Prover {
             tasks: tasks::global().status(),
             msm: crate::core::msm::status(),
             mapping: self.mapping_status(),
+            backend: crate::core::backend::current(),
+            backends: crate::core::backend::available(),
             uptime_ms: self.started.elapsed().as_secs_f64() * 1e3,
         }
     }

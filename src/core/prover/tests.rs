@@ -47,7 +47,7 @@ fn prover_with(dir: PathBuf, max_concurrent: usize) -> Arc<Prover> {
 
 fn limited(dir: PathBuf, max_concurrent: usize, memory_limit_bytes: Option<u64>) -> Arc<Prover> {
     let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
-    Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: 2, max_concurrent, max_queue: 32, memory_limit_bytes, key_cache_dir }).unwrap()
+    Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: Some(2), max_concurrent, max_queue: Some(32), memory_limit_bytes, key_cache_dir }).unwrap()
 }
 
 fn prover(dir: PathBuf) -> Arc<Prover> {
@@ -204,6 +204,9 @@ fn engines_on_and_off_prove_alike(p: &Prover, id: &str) -> ProofOutput {
     assert!(super::super::gates::evaluated() > evaluated, "our gate evaluator ran");
     assert!(super::super::fft::transforms() > transforms, "our FFT ran");
     assert_eq!(upstream.proof, ours.proof, "{id}");
+    for (backend, out) in super::super::backend::each(|_| prove(true)) {
+        assert_eq!(out.proof, ours.proof, "{id} on {backend:?}");
+    }
     assert!(p.verify_now(id, &ours.proof, ours.public_inputs.clone()).unwrap());
     ours
 }
@@ -221,7 +224,7 @@ fn past_k14_proofs_with_our_engines_and_fixed_base_tables_equal_those_without() 
     let sources = ParamsSources { dirs: vec![crate::core::params::dev::tests::dir_with_k15().to_path_buf()], allow_unpinned: true, ..Default::default() };
     let dir = compact_dir_with(&["bench_k15"], &ParamsStore::with_sources(sources.clone()));
     let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
-    let p = Prover::new(ProverConfig { circuit_dirs: vec![dir], params: sources, threads: 2, max_concurrent: 1, max_queue: 4, memory_limit_bytes: None, key_cache_dir }).unwrap();
+    let p = Prover::new(ProverConfig { circuit_dirs: vec![dir], params: sources, threads: Some(2), max_concurrent: 1, max_queue: Some(4), memory_limit_bytes: None, key_cache_dir }).unwrap();
     engines_on_and_off_prove_alike(&p, "bench_k15");
     let k15 = p.status().msm.vectors.into_iter().filter(|v| v.points == 1 << 15).collect::<Vec<_>>();
     assert!(k15.iter().any(|v| v.path == Path::Fixed && v.fixed_bytes > 0), "k = 15 commitments took fixed-base tables: {k15:?}");
@@ -283,7 +286,7 @@ fn development_proofs_verify_only_with_their_parameters_and_midnights_only_with_
     let sources = ParamsSources { dirs: vec![crate::core::params::dev::tests::dir_with_k15().to_path_buf()], allow_unpinned: true, ..Default::default() };
     let dir = compact_dir_with(&["bench_k15", "arith"], &ParamsStore::with_sources(sources.clone()));
     let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
-    let p = Prover::new(ProverConfig { circuit_dirs: vec![dir], params: sources, threads: 2, max_concurrent: 1, max_queue: 4, memory_limit_bytes: None, key_cache_dir }).unwrap();
+    let p = Prover::new(ProverConfig { circuit_dirs: vec![dir], params: sources, threads: Some(2), max_concurrent: 1, max_queue: Some(4), memory_limit_bytes: None, key_cache_dir }).unwrap();
     let dev = p.prove_now("bench_k15", witness("bench_k15.witness.json"), None).unwrap();
     let midnight = p.prove_now("arith", witness("arith.witness.json"), None).unwrap();
     assert_eq!((dev.k, midnight.k), (15, 5));
@@ -309,7 +312,7 @@ fn development_proofs_verify_only_with_their_parameters_and_midnights_only_with_
 }
 
 fn with_key_cache(dir: PathBuf, key_cache_dir: PathBuf) -> Arc<Prover> {
-    Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: 2, max_concurrent: 1, max_queue: 4, memory_limit_bytes: None, key_cache_dir }).unwrap()
+    Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: Some(2), max_concurrent: 1, max_queue: Some(4), memory_limit_bytes: None, key_cache_dir }).unwrap()
 }
 
 fn fresh_key_cache() -> PathBuf {

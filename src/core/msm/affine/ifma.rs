@@ -35,7 +35,7 @@ const Y: usize = 6;
 /// sum at infinity) are pushed onto `equal_x`, for the caller to add. b is as long as a.
 ///
 /// # Safety
-/// The CPU must have AVX-512F and IFMA (`lanes::available`).
+/// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`).
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub unsafe fn add_assign(a: &mut [blst_p1_affine], b: &[blst_p1_affine], prefixes: &mut Prefixes, equal_x: &mut Vec<usize>) {
     let (n, one) = (a.len(), lanes::splat(&ONE));
