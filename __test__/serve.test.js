@@ -9,7 +9,7 @@ const { spawn } = require('node:child_process')
 const L = require('@midnight-ntwrk/ledger-v8')
 const { createProver, keygen } = require('..')
 const { compactDir, testCircuit, tempDir, keysFor, FIXTURES, ROOT } = require('./support/fixtures')
-const { serveWith, arithPreimage, provingPayload, post, text, unversioned } = require('./support/serve')
+const { startServer, serveWith, arithPreimage, provingPayload, post, text, unversioned } = require('./support/serve')
 const { resolveServeConfig } = require('../lib/serve/config')
 const { cgroupMemoryLimit, derivedMemoryLimitMiB } = require('../lib/serve/cgroup')
 
@@ -346,7 +346,6 @@ test('memoryLimit from the cgroup: v2 memory.max, v1 limit_in_bytes, "max"/huge 
   fs.writeFileSync(path.join(v1, 'memory', 'memory.limit_in_bytes'), `${512 * 1024 ** 2}\n`)
   assert.equal(derivedMemoryLimitMiB(v1), Math.floor(512 * 0.85))
   // The service applies it when no memory limit is given, and an explicit one wins.
-  const { startServer } = require('../lib/serve/server')
   for (const [args, limitMiB] of [[[], Math.floor(2048 * 0.85)], [['--memory-limit', '100'], 100]]) {
     const s = await startServer(resolveServeConfig(['--port', '0', ...args], {}), { cgroupRoot: root })
     const status = await (await fetch(s.url + '/status')).json()

@@ -88,7 +88,9 @@ async function serveCommand(args) {
     console.log(SERVE_USAGE)
     return 0
   }
-  const { startServer } = require('../lib/serve/server')
+  const { makeServe } = require('../lib/serve/server')
+  // serve is handed the addon's binding and the package's API over it, as index.js hands lib/api.js the binding.
+  const { startServer } = makeServe(require('../binding.js'), require('..'))
   const config = resolveServeConfig(args)
   const server = await startServer(config)
   console.log(`midnight-native-prover serve listening on ${server.url}${config.apiKey ? ' (API key required)' : ''}`)

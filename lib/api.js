@@ -2,7 +2,7 @@
 // The package's functions over one binding: index.js passes the real one, the unit tests a fake
 // (__test__/unit/fake-binding.js), so everything here runs without the compiled addon.
 const { ProverError, nativeErrors } = require('./errors')
-const { resolveOptions, paramsSources } = require('./options')
+const { resolveOptions, paramsSources, nativeConfig } = require('./options')
 const { encodeWitness } = require('./witness')
 const { abortError, raceStop, callOptions } = require('./stop')
 const { keyMaterialLookup } = require('./key-material')
@@ -22,18 +22,7 @@ function makeApi(binding) {
   /** A Prover with `options` (lib/options.js: explicit options, then the environment), its preloads done. */
   async function createProver(options) {
     const config = resolveOptions(options)
-    const nativeProver = nativeSync(
-      () =>
-        new binding.NativeProver({
-          circuitDirs: config.circuitDirs,
-          params: config.params,
-          keyCacheDir: config.keyCacheDir,
-          threads: config.threads,
-          maxConcurrent: config.maxConcurrent,
-          maxQueue: config.maxQueue,
-          memoryLimitBytes: config.memoryLimitBytes,
-        }),
-    )
+    const nativeProver = nativeSync(() => new binding.NativeProver(nativeConfig(config)))
     const prover = new Prover(nativeProver, config.timeoutMs)
     if (config.preloadCircuits.length) {
       try {

@@ -2,9 +2,13 @@
 // Helpers for the `serve` tests: start the service in-process on a free loopback port, and speak
 // its wire formats through the ledger's own payload builders.
 const { resolveServeConfig } = require('../../lib/serve/config')
-const { startServer } = require('../../lib/serve/server')
-const { serializePreimage } = require('../..')
+const { makeServe } = require('../../lib/serve/server')
+const api = require('../..')
 const { witness } = require('./fixtures')
+
+/** The service over the built addon and the package's API, wired as bin/cli.js wires it. */
+const { startServer } = makeServe(require('../../binding.js'), api)
+const { serializePreimage } = api
 
 /**
  * A server from CLI-style flags, on 127.0.0.1 and a port of the OS's choosing. Tests of the
@@ -51,4 +55,4 @@ function emptyConfigProvider(client) {
   return new Empty()
 }
 
-module.exports = { serveWith, arithPreimage, provingPayload, post, text, unversioned, emptyConfigProvider }
+module.exports = { startServer, serveWith, arithPreimage, provingPayload, post, text, unversioned, emptyConfigProvider }

@@ -5,12 +5,10 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { resolveOptions, paramsSources } = require('../../lib/options')
+const { OPTIONS } = require('../../lib/option-table')
 
-/** Every variable lib/options.js reads, so a test sees only what it sets. */
-const ENV = [
-  'PROVER_MEMORY_LIMIT', 'PROVER_CIRCUIT_KEYS_PATH', 'PROVER_KEY_CACHE', 'PROVER_THREADS', 'PROVER_MAX_CONCURRENT', 'PROVER_MAX_QUEUE',
-  'PROVER_TIMEOUT_MS', 'PROVER_PRELOAD_CIRCUITS', 'MIDNIGHT_PARAM_SOURCE', 'PROVER_ALLOW_UNPINNED_PARAMS', 'MIDNIGHT_PP', 'XDG_CACHE_HOME',
-]
+/** Every variable lib/options.js reads (the options' own, and the defaults' XDG_CACHE_HOME), so a test sees only what it sets. */
+const ENV = [...OPTIONS.map((option) => option.env), 'XDG_CACHE_HOME']
 
 /** Runs `fn` with exactly `vars` of ENV set, then puts the environment back as it was. */
 function withEnv(vars, fn) {
@@ -33,7 +31,7 @@ const file = path.join(dir, 'file')
 fs.writeFileSync(file, '')
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }))
 
-test('resolveOptions with nothing set: defaults under ~/.cache, everything else undefined or empty', () => {
+test('resolveOptions with nothing set: defaults under ~/.cache, one proof at a time, everything else undefined or empty', () => {
   withEnv({}, () => {
     const cache = path.join(os.homedir(), '.cache')
     assert.deepEqual(resolveOptions(), {
@@ -41,7 +39,7 @@ test('resolveOptions with nothing set: defaults under ~/.cache, everything else 
       params: { dirs: [path.join(cache, 'midnight', 'zk-params')], source: undefined, allowUnpinned: false },
       keyCacheDir: path.join(cache, 'midnight-native-prover', 'keys'),
       threads: undefined,
-      maxConcurrent: undefined,
+      maxConcurrent: 1,
       maxQueue: undefined,
       timeoutMs: undefined,
       memoryLimitBytes: undefined,

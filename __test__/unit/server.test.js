@@ -1,9 +1,12 @@
 'use strict'
-// The HTTP routes of `serve` (lib/serve/server.js) over a fake binding: the real ProofServer,
-// engine and prover, with no addon behind them.
+// The HTTP routes of `serve` (lib/serve/routes.js on lib/serve/http.js) over a fake binding: the
+// real ProofServer, engine and prover, with no addon behind them.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { ProofServer } = require('../../lib/serve/server')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { ProofServer, makeServe } = require('../../lib/serve/server')
 const { makeEngine } = require('../../lib/serve/engine')
 const { resolveServeConfig } = require('../../lib/serve/config')
 const { makeApi } = require('../../lib/api')
@@ -303,4 +306,26 @@ test('--result-ttl 0 turns sharing off; failures are never shared after they set
   assert.equal((await post(on, '/prove', new Uint8Array([4]))).status, 400)
   on.native.prove = prove
   assert.equal((await post(on, '/prove', new Uint8Array([4]))).status, 200, 'the retry of a failure is proved again')
+})
+
+test('makeServe: startServer over a binding and its API; the prover gets the workers and the cgroup\'s memory limit', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mnp-serve-cgroup-'))
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }))
+  fs.writeFileSync(path.join(root, 'memory.max'), `${1024 ** 3}\n`)
+  const binding = fakeBinding()
+  const { startServer } = makeServe(binding, makeApi(binding))
+  const server = await startServer(resolveServeConfig(['--port', '0', '--num-workers', '2', '--result-ttl', '0'], {}), { cgroupRoot: root })
+  const native = binding.provers[0]
+  const memoryLimitBytes = Math.floor(1024 * 0.85) * 1024 * 1024
+  assert.deepEqual([native.config.maxConcurrent, native.config.memoryLimitBytes], [2, memoryLimitBytes])
+  const status = await (await fetch(server.url + '/status')).json()
+  assert.deepEqual([status.server.jobCapacity, status.server.body.limitBytes], [0, Math.floor(memoryLimitBytes / 4)])
+  // Two proofs run at once: the job gate's workers are the prover's maxConcurrent.
+  const s = { get: (route, init) => fetch(server.url + route, init) }
+  const proving = [post(s, '/prove', 'a'), post(s, '/prove', 'b')]
+  while (native.pending.length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+  for (const d of native.pending) d.resolve({ circuitId: 'arith', proof: Buffer.from([1]), publicInputs: [], k: 10, provingTimeMs: 1 })
+  assert.deepEqual((await Promise.all(proving)).map((res) => res.status), [200, 200])
+  await server.close()
+  assert.equal(native.closed, true)
 })

@@ -2,27 +2,33 @@
 // `serve` flags and their environment fallbacks (a flag wins). The names mirror the official proof
 // server's where they mean the same (`--port`, `--job-capacity`, `--num-workers`, `--job-timeout`,
 // `--verbose`, `--no-fetch-params` and their MIDNIGHT_PROOF_SERVER_* variables); the rest are ours.
-// Prover options are handed to lib/options.js, which validates them and applies their own env
-// fallbacks (PROVER_THREADS, PROVER_CIRCUIT_KEYS_PATH, …), so nothing is validated twice.
-const path = require('node:path')
-const { invalid, positiveInteger, nonNegativeInteger, asList, asNumber } = require('../options')
+// The flags that set prover options come from the option table (lib/option-table.js, `serve`).
+// Their values are handed to lib/options.js, which validates them and applies the options' own
+// env fallbacks (PROVER_THREADS, PROVER_CIRCUIT_KEYS_PATH, …), so nothing is validated twice.
+const { OPTIONS, OPTION } = require('../option-table')
+const { invalid, positiveInteger, nonNegativeInteger, asNumber } = require('../option-types')
 
 const MiB = 1024 * 1024
 /** Fits a k=18 prover key (~100 MB) with its IR; larger circuits need --body-limit. */
 const DEFAULT_BODY_LIMIT = 128 * MiB
+
+/**
+ * Flags of prover options, by flag: the option, and the variable serve reads itself when the
+ * flag has one of its own (`--num-workers`: MIDNIGHT_PROOF_SERVER_NUM_WORKERS); the others leave
+ * their variable, the option's own, to createProver.
+ */
+const PROVER_FLAGS = {}
+for (const option of OPTIONS.filter((o) => o.serve)) {
+  const { flag, env } = option.serve
+  PROVER_FLAGS[flag] = { env: env ?? option.env, readsEnv: env !== undefined, option }
+}
 
 const FLAGS = {
   port: { env: 'MIDNIGHT_PROOF_SERVER_PORT', short: 'p' },
   host: { env: 'PROVER_HOST' },
   'job-capacity': { env: 'MIDNIGHT_PROOF_SERVER_JOB_CAPACITY' },
   'job-timeout': { env: 'MIDNIGHT_PROOF_SERVER_JOB_TIMEOUT' },
-  'num-workers': { env: 'MIDNIGHT_PROOF_SERVER_NUM_WORKERS' },
-  'memory-limit': { env: 'PROVER_MEMORY_LIMIT' },
-  threads: { env: 'PROVER_THREADS' },
-  keys: { env: 'PROVER_CIRCUIT_KEYS_PATH' },
-  preload: { env: 'PROVER_PRELOAD_CIRCUITS' },
-  params: { env: 'MIDNIGHT_PP' },
-  'key-cache': { env: 'PROVER_KEY_CACHE' },
+  ...PROVER_FLAGS,
   'body-limit': { env: 'PROVER_BODY_LIMIT' },
   'body-budget': { env: 'PROVER_BODY_BUDGET' },
   'headers-timeout': { env: 'PROVER_HEADERS_TIMEOUT' },
@@ -37,6 +43,9 @@ const FLAGS = {
   // MIDNIGHT_PARAM_SOURCE is set), so the flag's one effect here is to remove that route.
   'no-fetch-params': { env: 'MIDNIGHT_PROOF_SERVER_NO_FETCH_PARAMS', boolean: true },
 }
+
+/** The variable serve itself reads besides its flags' (it has no flag). */
+const API_KEY_ENV = 'PROVER_API_KEY'
 
 const SHORT = Object.fromEntries(Object.entries(FLAGS).filter(([, f]) => f.short).map(([name, f]) => [f.short, name]))
 
@@ -81,24 +90,31 @@ function seconds({ value, from }, fallback = 600) {
 const ms = (s) => Math.ceil(s * 1000)
 
 /**
+ * The `createProver` options the prover flags give, read as their variables are. A flag with a
+ * variable of its own is read here, flag then variable, and checked naming where it came from;
+ * the others pass the flag alone (createProver checks it, and reads their variable itself).
+ */
+function proverOptions(given, at) {
+  const options = {}
+  for (const [flag, { readsEnv, option }] of Object.entries(PROVER_FLAGS)) {
+    const { raw, from } = readsEnv ? at(flag) : { raw: given[flag], from: `--${flag}` }
+    if (raw === undefined) continue
+    const value = option.type.read(String(raw))
+    if (readsEnv) option.type.check({ value, from })
+    options[option.name] = value
+  }
+  return options
+}
+
+/**
  * Everything `serve` needs: listening address, admission limits, auth, and the `createProver`
  * options (validated later by createProver; only the ones given here override the env).
  */
 function resolveServeConfig(argv = [], env = process.env) {
   const given = parseArgs(argv)
   const at = (name) => source(given, name, env)
-  const numWorkers = positiveInteger(number(at('num-workers')), 1024)
+  const prover = proverOptions(given, at)
   const jobTimeout = seconds(number(at('job-timeout')))
-  const keys = given.keys === undefined ? undefined : given.keys.split(path.delimiter).filter(Boolean)
-  const prover = {
-    circuitKeysPath: keys,
-    threads: given.threads === undefined ? undefined : asNumber(given.threads),
-    memoryLimit: given['memory-limit'] === undefined ? undefined : asNumber(given['memory-limit']),
-    preloadCircuits: given.preload === undefined ? undefined : asList(given.preload),
-    paramsPath: at('params').raw,
-    keyCachePath: given['key-cache'],
-    maxConcurrent: numWorkers,
-  }
   return {
     port: nonNegativeInteger(number(at('port')), 65535) ?? 6300,
     host: at('host').raw ?? '127.0.0.1',
@@ -119,10 +135,10 @@ function resolveServeConfig(argv = [], env = process.env) {
     // Equal requests share one job, and a finished answer is kept this long for retries (0: off).
     resultTtlMs: ms(nonNegativeInteger(number(at('result-ttl')), 3600) ?? 30),
     resultCacheBytes: nonNegativeInteger(number(at('result-cache-bytes')), 2 ** 32) ?? 16 * MiB,
-    apiKey: env.PROVER_API_KEY || undefined,
+    apiKey: env[API_KEY_ENV] || undefined,
     // Whether PROVER_MEMORY_LIMIT or --memory-limit set it; if not, serve derives it from the cgroup.
-    memoryLimitGiven: at('memory-limit').raw !== undefined,
-    prover: Object.fromEntries(Object.entries(prover).filter(([, v]) => v !== undefined)),
+    memoryLimitGiven: at(OPTION.get('memoryLimit').serve.flag).raw !== undefined,
+    prover,
     // As in the proof server, --no-fetch-params removes GET /fetch-params/{k} (it answers 404).
     fetchParams: !boolean(at('no-fetch-params')),
   }
@@ -165,4 +181,4 @@ const USAGE = `usage: midnight-native-prover serve [flags]
                   PROVER_API_KEY                      require "Authorization: Bearer <key>"
                                                       (GET /, /health and /ready stay open for probes)`
 
-module.exports = { resolveServeConfig, DEFAULT_BODY_LIMIT, USAGE }
+module.exports = { resolveServeConfig, DEFAULT_BODY_LIMIT, USAGE, FLAGS, API_KEY_ENV }
