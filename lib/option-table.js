@@ -18,7 +18,7 @@
 //
 // Two defaults are the Rust core's, not the binding's (which only converts): `threads` absent
 // means core::scheduler::default_threads() (the CPUs this process may use), `maxQueue` absent
-// means unbounded (src/core/prover/mod.rs `ProverConfig`).
+// means unbounded (crates/core/src/prover/mod.rs `ProverConfig`).
 const os = require('node:os')
 const path = require('node:path')
 const { MAX_TIMEOUT_MS } = require('./stop')

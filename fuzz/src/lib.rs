@@ -8,3 +8,7 @@ pub fn allow_caught_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| std::panic::set_hook(Box::new(|_| {})));
 }
+
+/// The addon's allocator, so the decoders run with the memory accounting they run with in Node.
+#[global_allocator]
+static ALLOCATOR: midnight_native_prover_core::memory::CountingAllocator = midnight_native_prover_core::memory::CountingAllocator;

@@ -1,4 +1,4 @@
-//! The proof server's wire formats (src/core/payload.rs), for `serve`.
+//! The proof server's wire formats (crates/core/src/payload.rs), for `serve`.
 use super::prover::skips_to_js;
 use super::shapes::bigint;
 use super::{on_task_pool, sync};

@@ -1,0 +1,41 @@
+//! The prover's engine: no N-API types here (the binding crate converts), so everything is
+//! testable with `cargo test -p midnight-native-prover-core`.
+pub mod backend;
+pub mod budget;
+pub mod builtin;
+pub mod circuit;
+pub mod error;
+pub mod fft;
+pub mod field;
+pub mod gates;
+pub mod files;
+#[cfg(test)]
+mod hostile_tests;
+pub mod ir_check;
+pub mod key_check;
+pub mod keygen;
+pub mod key_map;
+pub mod keystore;
+#[cfg(target_arch = "x86_64")]
+pub mod lanes;
+pub mod lent;
+pub mod location;
+pub mod manifest;
+pub mod mapping;
+pub mod memory;
+pub mod metrics;
+pub mod montgomery;
+pub mod msm;
+pub mod params;
+pub mod payload;
+pub mod prover;
+pub mod ready;
+pub mod scheduler;
+pub mod sync;
+pub mod tasks;
+pub mod witness;
+
+/// The core's own tests count memory as the addon does (peaks, budgets, mapped buffers).
+#[cfg(test)]
+#[global_allocator]
+static ALLOCATOR: memory::CountingAllocator = memory::CountingAllocator;

@@ -1,0 +1,129 @@
+//! The `bls_midnight_2p{k}` file layout, checked before a byte of it is parsed.
+//!
+//! Midnight's layout (midnight-proofs' `RawBytesUnchecked`): k as a little-endian u32, 2^k
+//! points `g`, 2^k points `g_lagrange` (G1, uncompressed), then `g2` and `s_g2` (G2). Its
+//! reader trusts all of it: the declared k sizes its allocations, a short file makes it panic,
+//! and no point is checked. So a file that Midnight's pin does not vouch for is sized and
+//! labelled here first:
+//! - its length must be exactly the layout's for the k it is named for, and it must declare
+//!   that k: a huge declared size, a truncated file or another k's file never reaches the reader;
+//! - development parameters made by `dev::generate` carry a trailer after the layout (the
+//!   reader stops before it, so Midnight's tools read them as they are): a label saying they are
+//!   unsafe, the digest of their seed, and the SHA-256 of the layout, which catches any flipped
+//!   byte. A file without the trailer is accepted unvetted, as a file Midnight's tools made.
+use super::super::error::{fail, ErrorCode, Result};
+use midnight_curves::{G1Projective, G2Projective};
+use midnight_proofs::utils::helpers::byte_length;
+use midnight_proofs::utils::SerdeFormat;
+use sha2::{Digest, Sha256};
+
+/// The trailer's opening text, readable with `tail -c` on the file.
+pub const LABEL: &[u8] = b"\nUNSAFE DEVELOPMENT PARAMETERS (midnight-native-prover dev-params): their secret follows from a public seed; never prove anything of value with them\n";
+/// Label, then the seed's SHA-256, then the layout's SHA-256.
+pub const TRAILER_LEN: usize = LABEL.len() + 64;
+
+/// Bytes of Midnight's layout for `k`.
+pub fn layout_len(k: u8) -> u64 {
+    let g1 = byte_length::<G1Projective>(SerdeFormat::RawBytesUnchecked) as u64;
+    let g2 = byte_length::<G2Projective>(SerdeFormat::RawBytesUnchecked) as u64;
+    4 + (2u64 << k) * g1 + 2 * g2
+}
+
+/// What a sized file turned out to be.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Midnight's layout alone.
+    Plain,
+    /// Development parameters with an intact trailer; the seed's SHA-256.
+    Labelled([u8; 32]),
+}
+
+/// Refuses a file of `len` bytes that cannot be the layout for `k`, before it is read.
+pub fn check_len(k: u8, len: u64, what: &str) -> Result<()> {
+    let plain = layout_len(k);
+    if len != plain && len != plain + TRAILER_LEN as u64 {
+        return fail(
+            ErrorCode::ParamsMismatch,
+            format!("{what} is {len} bytes; parameters for k={k} are {plain} bytes ({} with a development trailer): truncated, padded or another k's file", plain + TRAILER_LEN as u64),
+        );
+    }
+    Ok(())
+}
+
+/// Checks a whole file's bytes against the layout for `k`: its length, its declared k and, for
+/// labelled development parameters, the checksum in its trailer.
+pub fn inspect(k: u8, bytes: &[u8], what: &str) -> Result<Shape> {
+    check_len(k, bytes.len() as u64, what)?;
+    let declared = u32::from_le_bytes(bytes[..4].try_into().expect("four bytes"));
+    if declared != u32::from(k) {
+        return fail(ErrorCode::ParamsMismatch, format!("{what} declares k={declared}, not the k={k} it is named for"));
+    }
+    let (layout, trailer) = bytes.split_at(layout_len(k) as usize);
+    if trailer.is_empty() {
+        return Ok(Shape::Plain);
+    }
+    let (label, digests) = trailer.split_at(LABEL.len());
+    let (seed, sum) = digests.split_at(32);
+    if label != LABEL || Sha256::digest(layout)[..] != *sum {
+        return fail(ErrorCode::ParamsMismatch, format!("{what}: its development trailer does not match its contents (a changed or corrupted file)"));
+    }
+    Ok(Shape::Labelled(seed.try_into().expect("32 bytes")))
+}
+
+/// The trailer `inspect` expects after `layout`.
+pub fn trailer(layout: &[u8], seed_digest: &[u8; 32]) -> Vec<u8> {
+    [LABEL, seed_digest, &Sha256::digest(layout)[..]].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::embedded_file;
+
+    fn labelled(k: u8) -> Vec<u8> {
+        let layout = embedded_file(k).unwrap();
+        [layout.clone(), trailer(&layout, &[7; 32])].concat()
+    }
+
+    fn refused(k: u8, bytes: &[u8]) -> String {
+        let err = inspect(k, bytes, "f").unwrap_err();
+        assert_eq!(err.code, ErrorCode::ParamsMismatch, "{}", err.message);
+        err.message
+    }
+
+    #[test]
+    fn the_layout_length_is_midnights() {
+        for k in [1, 5, 14] {
+            assert_eq!(layout_len(k), embedded_file(k).unwrap().len() as u64, "k={k}");
+        }
+    }
+
+    #[test]
+    fn plain_and_labelled_files_pass() {
+        inspect(12, &embedded_file(12).unwrap(), "f").unwrap();
+        inspect(12, &labelled(12), "f").unwrap();
+    }
+
+    #[test]
+    fn wrong_sizes_ks_and_bytes_are_refused_before_parsing() {
+        let good = labelled(10);
+        assert!(refused(10, &good[..good.len() - 1]).contains("bytes"), "truncated by one byte");
+        refused(10, &good[..4]);
+        refused(10, &[]);
+        refused(11, &good);
+        refused(9, &embedded_file(10).unwrap());
+        let mut padded = embedded_file(10).unwrap();
+        padded.push(0);
+        refused(10, &padded);
+        for declared in [9u32, 11, 31, u32::MAX] {
+            let mut huge = good.clone();
+            huge[..4].copy_from_slice(&declared.to_le_bytes());
+            assert!(refused(10, &huge).contains(&format!("declares k={declared}")));
+        }
+        for at in [4, 1000, layout_len(10) as usize - 1, layout_len(10) as usize + 3, good.len() - 1] {
+            let mut flipped = good.clone();
+            flipped[at] ^= 0x10;
+            assert!(refused(10, &flipped).contains("trailer"), "a byte flipped at {at}");
+        }
+    }
+}
