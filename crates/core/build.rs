@@ -112,13 +112,8 @@ fn find_in_registry() -> Option<PathBuf> {
 }
 
 fn registry_dirs() -> impl Iterator<Item = PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
-    home.and_then(|h| std::fs::read_dir(h.join("registry").join("src")).ok())
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
+    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    home.and_then(|h| std::fs::read_dir(h.join("registry").join("src")).ok()).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path()))
 }
 
 /// Vendored or otherwise relocated sources: ask cargo where the package lives.
@@ -139,7 +134,8 @@ fn cargo_metadata(offline: bool) -> Option<serde_json::Value> {
 }
 
 fn manifest_dir(meta: &serde_json::Value, name: &str, version: &str) -> Option<PathBuf> {
-    meta["packages"].as_array()?.iter().find_map(|p| {
-        (p["name"] == name && p["version"] == version).then(|| Path::new(p["manifest_path"].as_str()?).parent().map(Path::to_path_buf))?
-    })
+    meta["packages"]
+        .as_array()?
+        .iter()
+        .find_map(|p| (p["name"] == name && p["version"] == version).then(|| Path::new(p["manifest_path"].as_str()?).parent().map(Path::to_path_buf))?)
 }

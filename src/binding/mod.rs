@@ -71,5 +71,8 @@ fn field(text: &str, what: &str) -> CoreResult<Fr> {
 
 /// A k argument: the parameters files go up to 2^25, as the proof server serves them.
 fn k_arg(k: u32) -> CoreResult<u8> {
-    u8::try_from(k).ok().filter(|&k| k <= params::MAX_K).ok_or_else(|| ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range (at most {})", params::MAX_K)))
+    u8::try_from(k)
+        .ok()
+        .filter(|&k| k <= params::MAX_K)
+        .ok_or_else(|| ProverError::new(ErrorCode::InvalidArgument, format!("k={k} is out of range (at most {})", params::MAX_K)))
 }

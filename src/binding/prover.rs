@@ -52,7 +52,9 @@ pub struct NativeKeyMaterial {
 fn circuit_ref(circuit: Either<String, NativeKeyMaterial>) -> CircuitRef {
     match circuit {
         Either::A(id) => CircuitRef::Id(id),
-        Either::B(m) => CircuitRef::Material { location: m.location, ir: Lent::new(m.ir), prover: Lent::new(m.prover_key), verifier: Lent::new(m.verifier_key) },
+        Either::B(m) => {
+            CircuitRef::Material { location: m.location, ir: Lent::new(m.ir), prover: Lent::new(m.prover_key), verifier: Lent::new(m.verifier_key) }
+        }
     }
 }
 
@@ -82,7 +84,10 @@ impl CancelToken {
 
     #[napi(catch_unwind)]
     pub fn cancel(&self) -> Result<(), ErrorCode> {
-        sync(|| Ok(self.0.cancel()))
+        sync(|| {
+            self.0.cancel();
+            Ok(())
+        })
     }
 }
 
@@ -93,7 +98,12 @@ pub struct NativeProver {
 
 impl NativeProver {
     /// Runs `work` on the process's task pool with this prover, settling the returned promise.
-    fn task<'env, T, J>(&self, env: &'env Env, convert: fn(T) -> J, work: impl FnOnce(&Prover) -> CoreResult<T> + Send + 'static) -> Result<Object<'env>, ErrorCode>
+    fn task<'env, T, J>(
+        &self,
+        env: &'env Env,
+        convert: fn(T) -> J,
+        work: impl FnOnce(&Prover) -> CoreResult<T> + Send + 'static,
+    ) -> Result<Object<'env>, ErrorCode>
     where
         T: Send + 'static,
         J: ToNapiValue + 'static,
@@ -137,7 +147,12 @@ impl NativeProver {
     }
 
     #[napi(ts_return_type = "Promise<Array<bigint | undefined>>", catch_unwind)]
-    pub fn check<'env>(&self, env: &'env Env, circuit: Either<String, NativeKeyMaterial>, witness_data: Either<String, Uint8Array>) -> Result<Object<'env>, ErrorCode> {
+    pub fn check<'env>(
+        &self,
+        env: &'env Env,
+        circuit: Either<String, NativeKeyMaterial>,
+        witness_data: Either<String, Uint8Array>,
+    ) -> Result<Object<'env>, ErrorCode> {
         let (w, circuit) = (witness(witness_data), circuit_ref(circuit));
         self.task(env, skips_to_js, move |p| p.check_now(circuit, w))
     }
@@ -204,14 +219,19 @@ impl NativeProver {
     /// Stops accepting work; queued and running work still completes.
     #[napi(catch_unwind)]
     pub fn close(&self) -> Result<(), ErrorCode> {
-        sync(|| Ok(self.inner.close()))
+        sync(|| {
+            self.inner.close();
+            Ok(())
+        })
     }
 
     /// Frees loaded circuits, ends the prover's threads and drops the event callback; index.js
     /// calls it once submitted work has settled.
     #[napi(catch_unwind)]
     pub fn release(&self) -> Result<(), ErrorCode> {
-        sync(|| Ok(self.inner.release()))
+        sync(|| {
+            self.inner.release();
+            Ok(())
+        })
     }
 }
-

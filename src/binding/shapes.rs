@@ -6,10 +6,10 @@
 //! BigInt).
 use crate::core::budget::{BudgetStatus, ClaimStatus};
 use crate::core::field::field_to_words;
-use crate::core::{circuit, keygen};
 use crate::core::msm::{Path, TableStatus};
 use crate::core::prover::{self, ProofEvent, ProofOutput};
 use crate::core::tasks::TaskStatus;
+use crate::core::{circuit, keygen};
 use napi::bindgen_prelude::{BigInt, Either, Null, Uint8Array};
 use napi_derive::napi;
 use transient_crypto::curve::Fr;

@@ -50,9 +50,7 @@ impl Backend {
             #[cfg(target_arch = "x86_64")]
             Backend::Adx => is_x86_feature_detected!("bmi2") && is_x86_feature_detected!("adx"),
             #[cfg(target_arch = "x86_64")]
-            Backend::Ifma => {
-                Backend::Adx.supported() && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma")
-            }
+            Backend::Ifma => Backend::Adx.supported() && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma"),
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
         }

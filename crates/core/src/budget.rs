@@ -304,11 +304,14 @@ pub fn first_peak_formula(prover_key_bytes: u64) -> u64 {
 
 const MAX_FINGERPRINTS: usize = 4096;
 
+/// What identifies a prover key's loaded size: (its serialized bytes, k, rows).
+pub type Fingerprint = (u64, u8, usize);
+
 /// Loaded sizes by key fingerprint, for the whole process: midnight's own cache of
 /// deserialized prover keys makes a second load of the same key allocate almost nothing, yet
 /// that key is just as much in memory; so a load counts at least what the first one measured.
-pub fn loaded_size(fingerprint: (u64, u8, usize), measured: u64) -> u64 {
-    static KNOWN: Mutex<Option<HashMap<(u64, u8, usize), u64>>> = Mutex::new(None);
+pub fn loaded_size(fingerprint: Fingerprint, measured: u64) -> u64 {
+    static KNOWN: Mutex<Option<HashMap<Fingerprint, u64>>> = Mutex::new(None);
     let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
     let known = known.get_or_insert_with(HashMap::new);
     // Bounded: a server that sees endless distinct key material forgets old fingerprints (a
@@ -329,7 +332,13 @@ mod tests {
 
     /// Reserves on a thread of its own and reports (label, outcome) when it returns; the
     /// reservation is kept until `release` sends.
-    fn claim(budget: &Arc<Budget>, label: &'static str, bytes: u64, cancel: CancelHandle, tx: mpsc::Sender<(&'static str, Result<(), Denied>)>) -> mpsc::Sender<()> {
+    fn claim(
+        budget: &Arc<Budget>,
+        label: &'static str,
+        bytes: u64,
+        cancel: CancelHandle,
+        tx: mpsc::Sender<(&'static str, Result<(), Denied>)>,
+    ) -> mpsc::Sender<()> {
         let (release, hold) = mpsc::channel::<()>();
         let budget = budget.clone();
         std::thread::spawn(move || {

@@ -211,10 +211,7 @@ pub fn prover_key_size(path: &Path) -> Option<u64> {
 /// A prover key file ends with a gzip stream whose last four bytes (ISIZE) hold the
 /// uncompressed length mod 2^32.
 pub fn gzip_isize(file: &[u8]) -> u64 {
-    file.len()
-        .checked_sub(4)
-        .map(|at| u32::from_le_bytes(file[at..].try_into().expect("4 bytes")) as u64)
-        .unwrap_or(0)
+    file.len().checked_sub(4).map(|at| u32::from_le_bytes(file[at..].try_into().expect("4 bytes")) as u64).unwrap_or(0)
 }
 
 /// Checks the preimage against the circuit and returns the IR VM's run, which the proof is made
@@ -234,17 +231,16 @@ pub fn check_against_ir(ir: &IrSource, id: &str, preimage: &ProofPreimage) -> Re
 fn preprocess(ir: &IrSource, id: &str, preimage: &ProofPreimage) -> Result<Preprocessed> {
     let expected = ir.num_inputs as usize;
     if preimage.inputs.len() != expected {
-        return fail(
-            ErrorCode::InvalidWitness,
-            format!("{id} takes {expected} inputs, the witness has {}", preimage.inputs.len()),
-        );
+        return fail(ErrorCode::InvalidWitness, format!("{id} takes {expected} inputs, the witness has {}", preimage.inputs.len()));
     }
     if ir.do_communications_commitment && preimage.communications_commitment.is_none() {
         return fail(ErrorCode::InvalidWitness, format!("{id} needs witness.communicationsCommitment"));
     }
     // The VM panics on witness values no check can rule out beforehand (EC coordinates that are
     // not a point): that is the witness failing the circuit too.
-    unwind_as(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness (the IR VM panicked)"), || {
-        ir.preprocess(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness"))
-    })
+    unwind_as(
+        ErrorCode::WitnessUnsatisfied,
+        || format!("{id} rejects the witness (the IR VM panicked)"),
+        || ir.preprocess(preimage).code(ErrorCode::WitnessUnsatisfied, || format!("{id} rejects the witness")),
+    )
 }

@@ -128,11 +128,7 @@ pub fn unwind_as<T>(code: ErrorCode, what: impl FnOnce() -> String, f: impl FnOn
 
 /// The text of a caught panic, for error messages.
 pub fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "panic".into())
+    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "panic".into())
 }
 
 /// A panic anywhere below becomes a PROVER_PANIC error instead of unwinding into Node.

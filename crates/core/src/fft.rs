@@ -103,7 +103,7 @@ fn bit_reverse(a: &mut [Fq], log_n: u32) {
     (0..n).into_par_iter().with_min_len(CHUNK).for_each(|i| {
         let r = i.reverse_bits() >> shift;
         if i < r {
-            // Safe: i < r < n, and pair (i, r) is visited only at i.
+            // SAFETY: i < r < n, and pair (i, r) is visited only at i.
             unsafe { std::ptr::swap(base.at(i), base.at(r)) };
         }
     });
@@ -112,11 +112,16 @@ fn bit_reverse(a: &mut [Fq], log_n: u32) {
 /// A pointer into a slice that parallel code writes at disjoint indices.
 #[derive(Clone, Copy)]
 struct SharedSlice(*mut Fq);
+// SAFETY: the slice outlives the parallel loop that shares the pointer, and every thread writes
+// only at indices no other thread touches (the callers' comments say why).
 unsafe impl Send for SharedSlice {}
+// SAFETY: as for Send.
 unsafe impl Sync for SharedSlice {}
 
 impl SharedSlice {
+    /// The pointer to element i; callers pass i < the slice's length.
     fn at(self, i: usize) -> *mut Fq {
+        // SAFETY: i is inside the slice (the callers' bound), so the offset stays in it.
         unsafe { self.0.add(i) }
     }
 }
@@ -148,31 +153,36 @@ fn butterflies(a: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) {
     }
     let (left, right) = a.split_at_mut(m / 2);
     rayon::join(|| butterflies(left, stride * 2, twiddles, done), || butterflies(right, stride * 2, twiddles, done));
-    left.par_chunks_mut(SERIAL_BELOW)
-        .zip(right.par_chunks_mut(SERIAL_BELOW))
-        .enumerate()
-        .for_each(|(c, (l, r))| with_fast_arith(#[inline(always)] || combine(l, r, c * SERIAL_BELOW, stride, twiddles)));
+    left.par_chunks_mut(SERIAL_BELOW).zip(right.par_chunks_mut(SERIAL_BELOW)).enumerate().for_each(|(c, (l, r))| {
+        with_fast_arith(
+            #[inline(always)]
+            || combine(l, r, c * SERIAL_BELOW, stride, twiddles),
+        )
+    });
 }
 
 /// The stages of a block beyond blocks of `done` points, smallest first, on this thread.
 fn serial(a: &mut [Fq], stride: usize, twiddles: &[Fq], done: usize) {
     let m = a.len();
-    with_fast_arith(#[inline(always)] || {
-        let mut half = done;
-        #[cfg(target_arch = "x86_64")]
-        if lanes_take(m) {
-            // Safe: the CPU has the features (`lanes_take`).
-            half = unsafe { ifma::first_stages(a, stride, twiddles, done) };
-        }
-        while half < m {
-            let step = stride * (m / (2 * half));
-            for block in a.chunks_mut(2 * half) {
-                let (left, right) = block.split_at_mut(half);
-                combine(left, right, 0, step, twiddles);
+    with_fast_arith(
+        #[inline(always)]
+        || {
+            let mut half = done;
+            #[cfg(target_arch = "x86_64")]
+            if lanes_take(m) {
+                // SAFETY: the CPU has the features (`lanes_take`).
+                half = unsafe { ifma::first_stages(a, stride, twiddles, done) };
             }
-            half *= 2;
-        }
-    })
+            while half < m {
+                let step = stride * (m / (2 * half));
+                for block in a.chunks_mut(2 * half) {
+                    let (left, right) = block.split_at_mut(half);
+                    combine(left, right, 0, step, twiddles);
+                }
+                half *= 2;
+            }
+        },
+    )
 }
 
 /// Whether `ifma::first_stages` takes a block of m points on this CPU.
@@ -219,16 +229,18 @@ mod tests {
     #[test]
     fn equals_best_fft_at_every_size_and_on_any_pool() {
         let mut rng = StdRng::seed_from_u64(7);
-        crate::backend::each(|backend| for threads in [1, 2, 3] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            for log_n in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16] {
-                let n = 1usize << log_n;
-                let values: Vec<Fq> = (0..n).map(|_| Fq::from(rng.gen::<u64>()) * Fq::from(rng.gen::<u64>())).collect();
-                for omega in [root(log_n), root(log_n).invert().unwrap()] {
-                    let (mut ours, mut theirs) = (values.clone(), values.clone());
-                    pool.install(|| fft(&mut ours, omega, log_n));
-                    pool.install(|| midnight_curves::fft::best_fft(&mut theirs, omega, log_n));
-                    assert!(ours == theirs, "2^{log_n} points on {threads} threads, {backend:?}");
+        crate::backend::each(|backend| {
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                for log_n in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16] {
+                    let n = 1usize << log_n;
+                    let values: Vec<Fq> = (0..n).map(|_| Fq::from(rng.gen::<u64>()) * Fq::from(rng.gen::<u64>())).collect();
+                    for omega in [root(log_n), root(log_n).invert().unwrap()] {
+                        let (mut ours, mut theirs) = (values.clone(), values.clone());
+                        pool.install(|| fft(&mut ours, omega, log_n));
+                        pool.install(|| midnight_curves::fft::best_fft(&mut theirs, omega, log_n));
+                        assert!(ours == theirs, "2^{log_n} points on {threads} threads, {backend:?}");
+                    }
                 }
             }
         });

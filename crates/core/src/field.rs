@@ -112,7 +112,7 @@ mod tests {
         assert!(parse_field(&json!(modulus), "x").is_err());
         let below = "52435875175126190479447740508185965837690552500527637822603658699938581184512";
         assert_eq!(field_to_decimal(&parse_field(&json!(below), "x").unwrap()), below);
-        for bad in [json!("12a"), json!(""), json!(1.5), json!(null), json!("0x" .to_owned() + &"f".repeat(65))] {
+        for bad in [json!("12a"), json!(""), json!(1.5), json!(null), json!("0x".to_owned() + &"f".repeat(65))] {
             assert_eq!(parse_field(&bad, "x").unwrap_err().code, ErrorCode::InvalidWitness);
         }
     }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use super::montgomery::{self, with_fast_arith};
 use ff::Field;
 use midnight_curves::Fq;
-use midnight_proofs::plonk::evaluation::{Calculation, GraphInputs, GraphEvaluator, ValueSource};
+use midnight_proofs::plonk::evaluation::{Calculation, GraphEvaluator, GraphInputs, ValueSource};
 use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
@@ -83,9 +83,15 @@ type Reg = u32;
 #[derive(Debug, Clone)]
 enum Op {
     /// dst[i] = column[row(i) + rotation], rotation already scaled to the extended domain.
-    Load { dst: Reg, column: u32, rotation: i64 },
+    Load {
+        dst: Reg,
+        column: u32,
+        rotation: i64,
+    },
     /// dst[i] = the value the caller passed in for the row.
-    Previous { dst: Reg },
+    Previous {
+        dst: Reg,
+    },
     Add(Reg, Reg, Reg),
     Sub(Reg, Reg, Reg),
     Mul(Reg, Reg, Reg),
@@ -94,7 +100,13 @@ enum Op {
     Negate(Reg, Reg),
     Copy(Reg, Reg),
     /// dst = start; then dst = dst·factor + part, for each part in `parts[from..to]`.
-    Horner { dst: Reg, start: Reg, factor: Reg, from: u32, to: u32 },
+    Horner {
+        dst: Reg,
+        start: Reg,
+        factor: Reg,
+        from: u32,
+        to: u32,
+    },
 }
 
 /// A gate graph compiled to register operations.
@@ -162,7 +174,7 @@ impl Program {
                 let start = task * task_rows + block * LANES;
                 #[cfg(target_arch = "x86_64")]
                 if in_lanes && out.len() == LANES {
-                    // Safe: `in_lanes` only where the CPU has the features (`engine`).
+                    // SAFETY: `in_lanes` only where the CPU has the features (`engine`).
                     unsafe {
                         let s = scratch.lanes.get_or_insert_with(|| self.lane_scratch());
                         self.lane_block(s, columns, start, out);
@@ -170,7 +182,10 @@ impl Program {
                     continue;
                 }
                 let s = scratch.plain.get_or_insert_with(|| self.scratch());
-                with_fast_arith(#[inline(always)] || self.block(s, columns, start, out));
+                with_fast_arith(
+                    #[inline(always)]
+                    || self.block(s, columns, start, out),
+                );
             }
         });
     }
@@ -395,7 +410,11 @@ fn regs<const N: usize>(scratch: &mut [Fq], dst: Reg, operands: [Reg; N]) -> (&m
     let lanes = operands.map(|r| {
         let r = r as usize * LANES;
         debug_assert_ne!(r, at, "an operand shares the destination's register");
-        if r < at { &below[r..r + LANES] } else { &above[r - at - LANES..r - at] }
+        if r < at {
+            &below[r..r + LANES]
+        } else {
+            &above[r - at - LANES..r - at]
+        }
     });
     (d, lanes)
 }

@@ -67,14 +67,21 @@ fn real_ir_files() -> &'static [(PathBuf, Vec<u8>)] {
         let mut paths = Vec::new();
         files_under(&fixtures(), &["zkir", "bzkir"], &mut paths);
         files_under(&root().join("__test__/circuits"), &["zkir"], &mut paths);
-        paths.into_iter().map(|p| { let b = std::fs::read(&p).unwrap(); (p, b) }).collect()
+        paths
+            .into_iter()
+            .map(|p| {
+                let b = std::fs::read(&p).unwrap();
+                (p, b)
+            })
+            .collect()
     })
 }
 
 /// The real IRs that are cheap to lay out (k ≤ 9), for properties that run the cost model per case
 /// (the largest real circuits take seconds each).
 fn small_irs() -> &'static [Vec<u8>] {
-    const SMALL: &[&str] = &["arith", "bench_k6", "decimals", "name", "symbol", "totalSupply", "isRegistered", "composable-inner_get", "token-vault_depositUnshielded"];
+    const SMALL: &[&str] =
+        &["arith", "bench_k6", "decimals", "name", "symbol", "totalSupply", "isRegistered", "composable-inner_get", "token-vault_depositUnshielded"];
     static IRS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     IRS.get_or_init(|| {
         let irs: Vec<Vec<u8>> = real_ir_files().iter().filter(|(p, _)| SMALL.iter().any(|s| p.file_stem().unwrap() == *s)).map(|(_, b)| b.clone()).collect();
@@ -116,7 +123,11 @@ fn arith_preimage() -> ProofPreimage {
 fn witness_jsons() -> &'static [Vec<u8>] {
     static W: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     W.get_or_init(|| {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(root().join("__test__/circuits")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().ends_with(".witness.json")).collect();
+        let mut names: Vec<PathBuf> = std::fs::read_dir(root().join("__test__/circuits"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".witness.json"))
+            .collect();
         names.sort();
         names.iter().map(|p| std::fs::read(p).unwrap()).collect()
     })
@@ -265,8 +276,11 @@ fn instruction() -> impl Strategy<Value = Instruction> {
 
 fn hostile_ir() -> impl Strategy<Value = IrSource> {
     let num_inputs = prop_oneof![8 => 0u32..6, 1 => Just(1_000_000_000u32), 1 => any::<u32>()];
-    (num_inputs, any::<bool>(), prop::collection::vec(instruction(), 0..10))
-        .prop_map(|(num_inputs, do_communications_commitment, ins)| IrSource { num_inputs, do_communications_commitment, instructions: Arc::new(ins) })
+    (num_inputs, any::<bool>(), prop::collection::vec(instruction(), 0..10)).prop_map(|(num_inputs, do_communications_commitment, ins)| IrSource {
+        num_inputs,
+        do_communications_commitment,
+        instructions: Arc::new(ins),
+    })
 }
 
 fn preimage_for(ir: &IrSource, values: &[u64]) -> ProofPreimage {
@@ -450,12 +464,18 @@ fn widths_skips_and_alignments_the_circuit_cannot_take_are_invalid_ir() {
         (vec![Instruction::DivModPowerOfTwo { var: 0, bits: 256 }], "instruction 0 (div_mod_power_of_two) has bits 256; at most 254"),
         (vec![Instruction::ReconstituteField { divisor: 0, modulus: 1, bits: 300 }], "(reconstitute_field) has bits 300"),
         (vec![Instruction::LessThan { a: 0, b: 1, bits: 253 }], "instruction 0 (less_than) has bits 253; at most 252"),
-        (vec![Instruction::DeclarePubInput { var: 0 }, Instruction::PiSkip { guard: None, count: 2 }], "instruction 1 (pi_skip) groups 2 public inputs, but only 1"),
+        (
+            vec![Instruction::DeclarePubInput { var: 0 }, Instruction::PiSkip { guard: None, count: 2 }],
+            "instruction 1 (pi_skip) groups 2 public inputs, but only 1",
+        ),
         (
             vec![Instruction::PersistentHash { alignment: Alignment(vec![AlignmentSegment::Atom(AlignmentAtom::Bytes { length: 64 })]), inputs: vec![0, 1] }],
             "alignment of 3 field elements, but reads only 2",
         ),
-        (vec![Instruction::PersistentHash { alignment: Alignment(vec![AlignmentSegment::Atom(AlignmentAtom::Compress)]), inputs: vec![0] }], "compressed alignment atom"),
+        (
+            vec![Instruction::PersistentHash { alignment: Alignment(vec![AlignmentSegment::Atom(AlignmentAtom::Compress)]), inputs: vec![0] }],
+            "compressed alignment atom",
+        ),
         (vec![Instruction::TransientHash { inputs: vec![0; ir_check::MAX_HASH_INPUTS + 1] }], "reads 4097 variables"),
     ] {
         let err = parse_ir(&ir(ins)).unwrap_err();
@@ -469,7 +489,8 @@ fn widths_skips_and_alignments_the_circuit_cannot_take_are_invalid_ir() {
 /// decides. `/check` with IR answers WITNESS_UNSATISFIED.
 #[test]
 fn points_that_do_not_decode_are_witness_unsatisfied_not_a_panic() {
-    let ir = bzkir(&IrSource { num_inputs: 4, do_communications_commitment: false, instructions: Arc::new(vec![Instruction::EcMul { a_x: 0, a_y: 0, scalar: 0 }]) });
+    let ir =
+        bzkir(&IrSource { num_inputs: 4, do_communications_commitment: false, instructions: Arc::new(vec![Instruction::EcMul { a_x: 0, a_y: 0, scalar: 0 }]) });
     let mut preimage = arith_preimage();
     preimage.inputs = vec![Fr::from(0u64); 4];
     preimage.public_transcript_inputs = vec![];
@@ -487,13 +508,31 @@ fn points_that_do_not_decode_are_witness_unsatisfied_not_a_panic() {
 #[test]
 fn real_circuits_pass_validation_with_their_k_unchanged() {
     let documented: &[(&str, u8)] = &[
-        ("builtin/zswap/output", 14), ("builtin/zswap/sign", 13), ("builtin/zswap/spend", 15), ("builtin/dust/spend", 13),
-        ("arttt/zkir/decimals", 6), ("arttt/zkir/name", 6), ("arttt/zkir/symbol", 6), ("arttt/zkir/totalSupply", 6),
-        ("arttt/zkir/isRegistered", 9), ("arttt/zkir/allowance", 10), ("arttt/zkir/balanceOf", 10), ("arttt/zkir/pendingOf", 10),
-        ("arttt/zkir/clearMemos", 13), ("arttt/zkir/register", 13), ("arttt/zkir/sweep", 13), ("arttt/zkir/burn", 14),
-        ("arttt/zkir/approve", 15), ("arttt/zkir/burnFrom", 15), ("arttt/zkir/mint", 15),
-        ("arttt/zkir/_move", 16), ("arttt/zkir/transfer", 16), ("arttt/zkir/transferFrom", 16),
-        ("precompiles/composable-inner_get", 6), ("precompiles/token-vault_depositUnshielded", 9), ("precompiles/micro-dao_buyIn", 16),
+        ("builtin/zswap/output", 14),
+        ("builtin/zswap/sign", 13),
+        ("builtin/zswap/spend", 15),
+        ("builtin/dust/spend", 13),
+        ("arttt/zkir/decimals", 6),
+        ("arttt/zkir/name", 6),
+        ("arttt/zkir/symbol", 6),
+        ("arttt/zkir/totalSupply", 6),
+        ("arttt/zkir/isRegistered", 9),
+        ("arttt/zkir/allowance", 10),
+        ("arttt/zkir/balanceOf", 10),
+        ("arttt/zkir/pendingOf", 10),
+        ("arttt/zkir/clearMemos", 13),
+        ("arttt/zkir/register", 13),
+        ("arttt/zkir/sweep", 13),
+        ("arttt/zkir/burn", 14),
+        ("arttt/zkir/approve", 15),
+        ("arttt/zkir/burnFrom", 15),
+        ("arttt/zkir/mint", 15),
+        ("arttt/zkir/_move", 16),
+        ("arttt/zkir/transfer", 16),
+        ("arttt/zkir/transferFrom", 16),
+        ("precompiles/composable-inner_get", 6),
+        ("precompiles/token-vault_depositUnshielded", 9),
+        ("precompiles/micro-dao_buyIn", 16),
     ];
     let expected: serde_json::Value = serde_json::from_slice(&test_circuit("expected.json")).unwrap();
     let mut checked = 0;
@@ -535,7 +574,12 @@ fn real_circuits_pass_validation_with_their_k_unchanged() {
 #[test]
 fn real_keys_read_through_the_bounded_reader() {
     let (ir, keys) = arith_keys();
-    Circuit::from_artifacts("arith", Artifacts { ir: (ir, "ir".into()), prover: (&keys.prover_key, "pk".into()), verifier: (&keys.verifier_key, "vk".into()) }, None).unwrap();
+    Circuit::from_artifacts(
+        "arith",
+        Artifacts { ir: (ir, "ir".into()), prover: (&keys.prover_key, "pk".into()), verifier: (&keys.verifier_key, "vk".into()) },
+        None,
+    )
+    .unwrap();
     let arttt = fixtures().join("contracts/arttt");
     for id in ["decimals", "isRegistered"] {
         Circuit::load(id, &super::circuit::CircuitFiles::in_dir(&arttt, id), None).unwrap_or_else(|e| panic!("{id}: {e}"));

@@ -107,10 +107,14 @@ pub const LAYOUT_PANICKED: &str = "the circuit cannot be laid out";
 /// The circuit's size, from one run of the cost model under `catch_unwind` as a backstop: after
 /// `validate` no IR is known to make it panic.
 pub fn implied_size(ir: &IrSource) -> Result<Size> {
-    unwind_as(ErrorCode::InvalidIr, || LAYOUT_PANICKED.into(), || {
-        let model = ir.model();
-        Ok(Size { k: model.k(), rows: model.rows() })
-    })
+    unwind_as(
+        ErrorCode::InvalidIr,
+        || LAYOUT_PANICKED.into(),
+        || {
+            let model = ir.model();
+            Ok(Size { k: model.k(), rows: model.rows() })
+        },
+    )
 }
 
 /// What the IR VM and the circuit need of an IR's structure, checked without running either.
@@ -119,10 +123,7 @@ pub fn validate(ir: &IrSource) -> Result<()> {
         return fail(ErrorCode::InvalidIr, format!("num_inputs is {}; at most {MAX_INPUTS} are accepted", ir.num_inputs));
     }
     if ir.instructions.len() > MAX_INSTRUCTIONS {
-        return fail(
-            ErrorCode::InvalidIr,
-            format!("the IR has {} instructions; at most {MAX_INSTRUCTIONS} are accepted", ir.instructions.len()),
-        );
+        return fail(ErrorCode::InvalidIr, format!("the IR has {} instructions; at most {MAX_INSTRUCTIONS} are accepted", ir.instructions.len()));
     }
     let mut defined = ir.num_inputs as u64;
     // Public inputs declared and not yet grouped by a `pi_skip`: a skip of more would make the IR
@@ -179,7 +180,8 @@ pub fn validate(ir: &IrSource) -> Result<()> {
             I::HashToCurve { inputs: v } | I::TransientHash { inputs: v } => inputs(v)?,
             I::PersistentHash { alignment, inputs: v } => {
                 inputs(v)?;
-                let needed = alignment_inputs(alignment).map_err(|why| ProverError::new(ErrorCode::InvalidIr, format!("instruction {at} (persistent_hash) {why}")))?;
+                let needed =
+                    alignment_inputs(alignment).map_err(|why| ProverError::new(ErrorCode::InvalidIr, format!("instruction {at} (persistent_hash) {why}")))?;
                 if needed > v.len() {
                     return bad(format!("has an alignment of {needed} field elements, but reads only {}", v.len()));
                 }

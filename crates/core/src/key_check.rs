@@ -8,8 +8,8 @@
 //! the key is read here instead: its header is checked against the circuit IR's k before anything
 //! is sized by it, the inflated stream is capped at what a real key of that k can hold, and the
 //! upstream reader runs under `catch_unwind`.
-use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::error::panic_text;
+use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::ir_check::{self, MAX_K};
 use flate2::read::GzDecoder;
 use midnight_curves::Fq;
@@ -177,7 +177,6 @@ fn read_after_header<R: Read>(
     let seen = recording.seen;
     let mut rest = (&seen[..]).chain(&mut watched);
     let read = catch_unwind(AssertUnwindSafe(|| MidnightPK::<IrSource>::read(&mut rest, SerdeFormat::RawBytesUnchecked)));
-    drop(rest);
     let within_limit = |watched: &Watched<'_, std::io::Take<R>>| match watched.inner.limit() {
         0 => Err(corrupt(format!("inflates past {} bytes, more than a key for k={k} can hold", inflated_limit(k)))),
         _ => Ok(()),

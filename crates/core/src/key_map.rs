@@ -22,17 +22,14 @@ use midnight_curves::Fq;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 const MAGIC: &[u8; 8] = b"MNPKMAP\x01";
 const FORMAT: u32 = 1;
 /// The code that computed the polynomials and how it lays out a field element: a file from
 /// other versions or another machine is stale.
-const BUILD: &str = concat!(
-    "midnight-proofs 0.7.3+supplied; midnight-zk-stdlib 1.3.0; midnight-native-prover ",
-    env!("CARGO_PKG_VERSION")
-);
+const BUILD: &str = concat!("midnight-proofs 0.7.3+supplied; midnight-zk-stdlib 1.3.0; midnight-native-prover ", env!("CARGO_PKG_VERSION"));
 const BUILD_LEN: usize = 96;
 const FIXED_HEADER: usize = 8 + 4 + 4 + BUILD_LEN + 3 * 32 + 8 + 8 + 8;
 /// No circuit has this many polynomials (three per fixed or permutation column, plus three);

@@ -6,10 +6,10 @@ use super::error::{fail, ErrorCode, ProverError, Result};
 use super::files::hex;
 use super::location::{self, Location};
 use super::manifest;
+use super::sync::lock;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use super::sync::lock;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
@@ -141,6 +141,10 @@ impl KeyStore {
         lock(&self.entries).len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Removes the least recently used circuit that nothing uses: no proof, check or load holds
     /// it (its only reference is the store's), and it is not `keep`. The caller drops it, which
     /// frees its memory.
@@ -226,10 +230,7 @@ impl KeyStore {
             let gone = || ProverError::new(ErrorCode::CircuitNotFound, format!("circuit {circuit:?} has no prover key"));
             return Err(self.locate(circuit).err().unwrap_or_else(gone));
         }
-        fail(
-            ErrorCode::KeyMismatch,
-            format!("no verifier key of {circuit:?} hashes to vk={}: found {}; nothing is proved", hex(vk), others.join(", ")),
-        )
+        fail(ErrorCode::KeyMismatch, format!("no verifier key of {circuit:?} hashes to vk={}: found {}; nothing is proved", hex(vk), others.join(", ")))
     }
 
     fn locate(&self, id: &str) -> Result<CircuitFiles> {
@@ -238,7 +239,11 @@ impl KeyStore {
             Some((_, files)) if files.prover.is_file() => Ok(files),
             Some((dir, _)) => fail(
                 ErrorCode::CircuitNotFound,
-                format!("circuit {id:?} has IR in {} but no prover key keys/{id}.prover (run `midnight-native-prover keygen {}`)", dir.display(), dir.display()),
+                format!(
+                    "circuit {id:?} has IR in {} but no prover key keys/{id}.prover (run `midnight-native-prover keygen {}`)",
+                    dir.display(),
+                    dir.display()
+                ),
             ),
             None => {
                 let dirs: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
@@ -265,10 +270,7 @@ pub fn expect_vk(actual: &[u8; 32], vk: &[u8; 32], circuit: &str, what: &str) ->
 /// unless it is a built-in circuit's key location.
 pub fn validate_id(id: &str) -> Result<()> {
     let plain = builtin::find(id).is_some()
-        || !id.is_empty()
-        && id.len() <= 255
-        && !id.starts_with('.')
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$'));
+        || !id.is_empty() && id.len() <= 255 && !id.starts_with('.') && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$'));
     if plain {
         Ok(())
     } else {

@@ -7,14 +7,14 @@ pub mod circuit;
 pub mod error;
 pub mod fft;
 pub mod field;
-pub mod gates;
 pub mod files;
+pub mod gates;
 #[cfg(test)]
 mod hostile_tests;
 pub mod ir_check;
 pub mod key_check;
-pub mod keygen;
 pub mod key_map;
+pub mod keygen;
 pub mod keystore;
 #[cfg(target_arch = "x86_64")]
 pub mod lanes;

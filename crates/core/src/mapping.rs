@@ -112,7 +112,7 @@ pub const ALIGN: usize = 4096;
 /// which the system allocator's pointers, behind a chunk header, are not: most frees are ruled
 /// out by that one test.
 pub fn borrowed(ptr: *mut u8) -> bool {
-    (ptr as usize) % ALIGN == 0 && USED.load(SeqCst) > 0 && slot_of(ptr as usize).is_some()
+    (ptr as usize).is_multiple_of(ALIGN) && USED.load(SeqCst) > 0 && slot_of(ptr as usize).is_some()
 }
 
 /// Pages of any mapping that faulted since the process started.
@@ -162,14 +162,7 @@ extern "C" fn on_sigbus(sig: libc::c_int, info: *mut libc::siginfo_t, context: *
         let len = slot.end.load(SeqCst).saturating_sub(page);
         // SAFETY: the range lies inside our own mapping, which MAP_FIXED replaces in place.
         let zeros = unsafe {
-            libc::mmap(
-                page as *mut libc::c_void,
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
-                -1,
-                0,
-            )
+            libc::mmap(page as *mut libc::c_void, len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED, -1, 0)
         };
         if zeros != libc::MAP_FAILED {
             slot.faults.fetch_add(1, SeqCst);

@@ -105,8 +105,18 @@ impl Metrics {
         let _ = writeln!(out, "prover_circuit_evictions_total {}", gauges.circuits_evicted);
         gauge(&mut out, "prover_task_threads", "Threads running checks, verifies, preloads and keygen now", gauges.tasks.threads as f64);
         gauge(&mut out, "prover_task_queue_depth", "Checks, verifies, preloads and keygen waiting for a thread", gauges.tasks.queued as f64);
-        gauge(&mut out, "prover_msm_table_bytes", "Affine SRS tables of the MSM engine (process-wide, counted with the parameters)", gauges.msm_table_bytes as f64);
-        gauge(&mut out, "prover_mapped_key_bytes", "Prover keys mapped from the key cache, shared through the page cache (counted in full in the budget)", gauges.mapped_key_bytes as f64);
+        gauge(
+            &mut out,
+            "prover_msm_table_bytes",
+            "Affine SRS tables of the MSM engine (process-wide, counted with the parameters)",
+            gauges.msm_table_bytes as f64,
+        );
+        gauge(
+            &mut out,
+            "prover_mapped_key_bytes",
+            "Prover keys mapped from the key cache, shared through the page cache (counted in full in the budget)",
+            gauges.mapped_key_bytes as f64,
+        );
         header(&mut out, "prover_mapping_faults_total", "counter", "Pages of mapped keys or tables lost because their file shrank under the process");
         let _ = writeln!(out, "prover_mapping_faults_total {}", gauges.mapping_faults);
         header(&mut out, "prover_key_maps_refused_total", "counter", "Key map files in the key cache that did not check out and were rebuilt");
@@ -164,7 +174,8 @@ mod tests {
         m.record_proof(&"é".repeat(1000), 0.1, true);
         let text = m.render(&gauges());
         assert!(text.lines().all(|l| l.len() < 2 * MAX_LABEL_BYTES), "labels are cut short");
-        let labels: std::collections::BTreeSet<&str> = text.lines().filter_map(|l| l.strip_prefix("proofs_generated_total{circuit_id=\"")?.split('"').next()).collect();
+        let labels: std::collections::BTreeSet<&str> =
+            text.lines().filter_map(|l| l.strip_prefix("proofs_generated_total{circuit_id=\"")?.split('"').next()).collect();
         assert_eq!(labels.len(), MAX_LABELS + 1, "the cap plus {OTHER_LABEL:?}");
         assert!(text.contains("proofs_generated_total{circuit_id=\"other\",status=\"success\"} 51"));
         assert!(text.contains("proofs_generated_total{circuit_id=\"location-0\",status=\"success\"} 2"), "a kept label still counts");

@@ -56,13 +56,13 @@ const _: () = assert!(MODULUS[3] < (u64::MAX >> 1) - 1);
 
 #[inline(always)]
 fn words(a: &Fq) -> [u64; 4] {
-    // Safe: Fq is repr(transparent) over blst_fr, which is repr(C) over [u64; 4].
+    // SAFETY: Fq is repr(transparent) over blst_fr, which is repr(C) over [u64; 4].
     unsafe { std::mem::transmute::<Fq, [u64; 4]>(*a) }
 }
 
 #[inline(always)]
 fn element(w: [u64; 4]) -> Fq {
-    // Safe: see `words`; every caller passes a fully reduced value.
+    // SAFETY: see `words`; every caller passes a fully reduced value.
     unsafe { std::mem::transmute::<[u64; 4], Fq>(w) }
 }
 
@@ -237,7 +237,14 @@ mod tests {
     fn per_op(op: impl Fn(&Fq, &Fq) -> Fq, fast: bool) -> f64 {
         per_element(|d, a, b| {
             let run = |d: &mut [Fq]| d.iter_mut().zip(a.iter().zip(b)).for_each(|(d, (x, y))| *d = op(x, y));
-            if fast { with_fast_arith(#[inline(always)] || run(d)) } else { run(d) }
+            if fast {
+                with_fast_arith(
+                    #[inline(always)]
+                    || run(d),
+                )
+            } else {
+                run(d)
+            }
         })
     }
 

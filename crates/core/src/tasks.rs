@@ -58,11 +58,7 @@ impl TaskPool {
 
     /// Runs `work` on a pool thread and hands its result to `done` exactly once: also when the
     /// queue is full or no thread can be started. A panic in `work` becomes PROVER_PANIC.
-    pub fn spawn<T: Send + 'static>(
-        &'static self,
-        work: impl FnOnce() -> Result<T> + Send + 'static,
-        done: impl FnOnce(Result<T>) + Send + 'static,
-    ) {
+    pub fn spawn<T: Send + 'static>(&'static self, work: impl FnOnce() -> Result<T> + Send + 'static, done: impl FnOnce(Result<T>) + Send + 'static) {
         let mut s = lock(&self.state);
         if s.queue.len() >= self.max_queued {
             drop(s);
@@ -82,7 +78,11 @@ impl TaskPool {
                 let mut s = lock(&self.state);
                 s.threads -= 1;
                 // Only when no thread is left to serve the queue do its tasks fail here.
-                if s.threads == 0 { std::mem::take(&mut s.queue) } else { VecDeque::new() }
+                if s.threads == 0 {
+                    std::mem::take(&mut s.queue)
+                } else {
+                    VecDeque::new()
+                }
             };
             for task in orphans {
                 task(fail(ErrorCode::ProverOverloaded, format!("cannot start a thread: {e}")));
@@ -129,12 +129,15 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(1));
             }
             let (hold, tx) = (hold.clone(), tx.clone());
-            POOL.spawn(move || {
-                if i < 2 {
-                    lock(&hold).recv().unwrap();
-                }
-                Ok(i)
-            }, move |r| tx.send(r.map_err(|e| e.code)).unwrap());
+            POOL.spawn(
+                move || {
+                    if i < 2 {
+                        lock(&hold).recv().unwrap();
+                    }
+                    Ok(i)
+                },
+                move |r| tx.send(r.map_err(|e| e.code)).unwrap(),
+            );
         }
         // Two run, three wait, the sixth is refused at once.
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Err(ErrorCode::ProverOverloaded));

@@ -7,14 +7,7 @@ use std::borrow::Cow;
 use transient_crypto::curve::Fr;
 use transient_crypto::proofs::{KeyLocation, ProofPreimage};
 
-const FIELDS: [&str; 6] = [
-    "inputs",
-    "privateTranscript",
-    "publicTranscriptInputs",
-    "publicTranscriptOutputs",
-    "bindingInput",
-    "communicationsCommitment",
-];
+const FIELDS: [&str; 6] = ["inputs", "privateTranscript", "publicTranscriptInputs", "publicTranscriptOutputs", "bindingInput", "communicationsCommitment"];
 
 /// What a caller hands to `prove` / `check`.
 pub enum Witness {
@@ -72,11 +65,7 @@ fn from_json(text: &str, circuit_id: &str) -> Result<ProofPreimage> {
 fn field_list(obj: &Map<String, Value>, name: &str) -> Result<Vec<Fr>> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| parse_field(v, &format!("witness.{name}[{i}]")))
-            .collect(),
+        Some(Value::Array(items)) => items.iter().enumerate().map(|(i, v)| parse_field(v, &format!("witness.{name}[{i}]"))).collect(),
         Some(other) => fail(ErrorCode::InvalidWitness, format!("witness.{name} must be an array, got {other}")),
     }
 }
@@ -84,14 +73,10 @@ fn field_list(obj: &Map<String, Value>, name: &str) -> Result<Vec<Fr>> {
 fn commitment(obj: &Map<String, Value>) -> Result<Option<(Fr, Fr)>> {
     match obj.get("communicationsCommitment") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(pair)) if pair.len() == 2 => Ok(Some((
-            parse_field(&pair[0], "witness.communicationsCommitment[0]")?,
-            parse_field(&pair[1], "witness.communicationsCommitment[1]")?,
-        ))),
-        Some(other) => fail(
-            ErrorCode::InvalidWitness,
-            format!("witness.communicationsCommitment must be [commitment, randomness], got {other}"),
-        ),
+        Some(Value::Array(pair)) if pair.len() == 2 => {
+            Ok(Some((parse_field(&pair[0], "witness.communicationsCommitment[0]")?, parse_field(&pair[1], "witness.communicationsCommitment[1]")?)))
+        }
+        Some(other) => fail(ErrorCode::InvalidWitness, format!("witness.communicationsCommitment must be [commitment, randomness], got {other}")),
     }
 }
 

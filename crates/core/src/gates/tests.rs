@@ -64,7 +64,11 @@ fn random_graph(rng: &mut StdRng, calculations: usize) -> GraphEvaluator<Fq> {
 
 /// Every kind in turn, and a Horner last, as the custom gates' graph ends.
 fn s_kind(target: usize, calculations: usize) -> usize {
-    if target + 1 == calculations { 7 } else { target % 8 }
+    if target + 1 == calculations {
+        7
+    } else {
+        target % 8
+    }
 }
 
 fn upstream(graph: &GraphEvaluator<Fq>, c: &Columns, previous: &[Fq]) -> Vec<Fq> {
@@ -73,7 +77,22 @@ fn upstream(graph: &GraphEvaluator<Fq>, c: &Columns, previous: &[Fq]) -> Vec<Fq>
     (0..size)
         .map(|idx| {
             let [beta, gamma, theta, trash, y] = &c.scalars;
-            graph.evaluate(&mut data, &c.fixed, &c.advice, &c.instance, &c.challenges, beta, gamma, theta, trash, y, &previous[idx], idx, ROT_SCALE, size as i32)
+            graph.evaluate(
+                &mut data,
+                &c.fixed,
+                &c.advice,
+                &c.instance,
+                &c.challenges,
+                beta,
+                gamma,
+                theta,
+                trash,
+                y,
+                &previous[idx],
+                idx,
+                ROT_SCALE,
+                size as i32,
+            )
         })
         .collect()
 }
@@ -145,15 +164,21 @@ fn registers_are_reused_once_values_are_dead() {
     let mut rng = StdRng::seed_from_u64(8);
     let c = columns(&mut rng);
     // A chain: each calculation reads the one before it and a column, as gate terms do.
-    let mut graph = GraphEvaluator::<Fq>::default();
-    graph.rotations = vec![0];
+    let mut graph = GraphEvaluator::<Fq> { rotations: vec![0], ..Default::default() };
     for target in 0..300 {
         let previous = if target == 0 { ValueSource::Constant(1) } else { ValueSource::Intermediate(target - 1) };
         let calculation = Calculation::Mul(previous, ValueSource::Advice(target % 4, 0));
         graph.calculations.push(CalculationInfo { calculation, target });
     }
     graph.num_intermediates = 300;
-    let inputs = GraphInputs { fixed: slices(&c.fixed), advice: slices(&c.advice), instance: slices(&c.instance), challenges: &c.challenges, scalars: c.scalars, rot_scale: 1 };
+    let inputs = GraphInputs {
+        fixed: slices(&c.fixed),
+        advice: slices(&c.advice),
+        instance: slices(&c.instance),
+        challenges: &c.challenges,
+        scalars: c.scalars,
+        rot_scale: 1,
+    };
     let program = Program::compile(&graph, &inputs).unwrap();
     let broadcast = program.broadcast.len();
     assert!(program.registers <= broadcast + 3, "{} registers for 300 intermediates", program.registers);
@@ -188,8 +213,7 @@ fn a_graph_that_keeps_too_many_values_live_falls_back() {
     let previous: Vec<Fq> = (0..1 << ROWS_K).map(|_| Fq::random(&mut rng)).collect();
     // Every value stays live until one Horner reads them all, as the custom gates' final sum
     // reads every gate's polynomial.
-    let mut graph = GraphEvaluator::<Fq>::default();
-    graph.rotations = vec![0];
+    let mut graph = GraphEvaluator::<Fq> { rotations: vec![0], ..Default::default() };
     let count = MAX_REGISTERS + 1;
     for target in 0..count {
         graph.calculations.push(CalculationInfo { calculation: Calculation::Store(ValueSource::Advice(target % 4, 0)), target });

@@ -8,7 +8,8 @@
 //! took 78–97 ms one at a time and 45–48 ms eight at a time; zswap output proofs went from
 //! 2,904 to 2,326 ms (means of 3 alternating runs of 3).
 
-use blst::{blst_fp, blst_p1, blst_p1_affine};
+use super::g1;
+use blst::{blst_fp, blst_p1_affine};
 use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
@@ -58,60 +59,44 @@ fn add_assign_one_by_one(a: &mut [blst_p1_affine], b: &[blst_p1_affine], scratch
     prefix.clear();
     let mut acc = one();
     for (a, b) in a.iter().zip(b) {
-        let mut d = blst_fp::default();
-        unsafe { blst::blst_fp_sub(&mut d, &b.x, &a.x) };
+        let d = g1::fp_sub(&b.x, &a.x);
         prefix.push(acc);
         if !is_zero(&d) {
-            unsafe { blst::blst_fp_mul(&mut acc, &acc, &d) };
+            acc = g1::fp_mul(&acc, &d);
         }
         den.push(d);
     }
-    let mut inv = blst_fp::default();
-    unsafe { blst::blst_fp_eucl_inverse(&mut inv, &acc) };
+    let mut inv = g1::fp_inverse(&acc);
     for k in (0..den.len()).rev() {
         if is_zero(&den[k]) {
             a[k] = add_projective(&a[k], &b[k]);
             continue;
         }
         // 1/den[k] = inv · prefix[k]; then inv becomes 1/prefix[k].
-        let mut t = blst_fp::default();
-        unsafe {
-            blst::blst_fp_mul(&mut t, &inv, &prefix[k]);
-            blst::blst_fp_mul(&mut inv, &inv, &den[k]);
-        }
+        let t = g1::fp_mul(&inv, &prefix[k]);
+        inv = g1::fp_mul(&inv, &den[k]);
         add_with_inverse(&mut a[k], &b[k], &t);
     }
 }
 
 /// a += b, given 1/(x_b − x_a).
 fn add_with_inverse(a: &mut blst_p1_affine, b: &blst_p1_affine, inverse: &blst_fp) {
-    let (mut lambda, mut x3, mut y3) = (blst_fp::default(), blst_fp::default(), blst_fp::default());
-    unsafe {
-        blst::blst_fp_sub(&mut lambda, &b.y, &a.y);
-        blst::blst_fp_mul(&mut lambda, &lambda, inverse);
-        blst::blst_fp_sqr(&mut x3, &lambda);
-        blst::blst_fp_sub(&mut x3, &x3, &a.x);
-        blst::blst_fp_sub(&mut x3, &x3, &b.x);
-        blst::blst_fp_sub(&mut y3, &a.x, &x3);
-        blst::blst_fp_mul(&mut y3, &y3, &lambda);
-        blst::blst_fp_sub(&mut a.y, &y3, &a.y);
-    }
+    let lambda = g1::fp_mul(&g1::fp_sub(&b.y, &a.y), inverse);
+    let x3 = g1::fp_sub(&g1::fp_sub(&g1::fp_sqr(&lambda), &a.x), &b.x);
+    let y3 = g1::fp_mul(&g1::fp_sub(&a.x, &x3), &lambda);
+    a.y = g1::fp_sub(&y3, &a.y);
     a.x = x3;
 }
 
 /// a + b when both have the same x: 2·a, or the point at infinity.
 fn add_projective(a: &blst_p1_affine, b: &blst_p1_affine) -> blst_p1_affine {
-    let (mut sum, mut out) = (blst_p1::default(), blst_p1_affine::default());
-    unsafe {
-        blst::blst_p1_from_affine(&mut sum, a);
-        blst::blst_p1_add_or_double_affine(&mut sum, &sum, b);
-        blst::blst_p1_to_affine(&mut out, &sum);
-    }
-    out
+    let mut sum = g1::from_affine(a);
+    g1::add_affine(&mut sum, b);
+    g1::to_affine(&sum)
 }
 
 pub fn is_infinity(p: &blst_p1_affine) -> bool {
-    unsafe { blst::blst_p1_affine_is_inf(p) }
+    g1::is_infinity(p)
 }
 
 fn is_zero(a: &blst_fp) -> bool {
@@ -119,9 +104,7 @@ fn is_zero(a: &blst_fp) -> bool {
 }
 
 fn one() -> blst_fp {
-    let mut r = blst_fp::default();
-    unsafe { blst::blst_fp_from_uint64(&mut r, [1u64, 0, 0, 0, 0, 0].as_ptr()) };
-    r
+    g1::fp_one()
 }
 
 /// Points per shared inversion: large enough that the inversion is a few percent of the batch.
@@ -180,24 +163,17 @@ mod tests {
     use rand::{rngs::StdRng, Rng, SeedableRng};
 
     fn random_points(n: usize, rng: &mut StdRng) -> Vec<blst_p1_affine> {
-        let g = unsafe { *blst::blst_p1_generator() };
+        let g = g1::generator();
         (0..n)
             .map(|_| {
                 let s: [u8; 32] = rng.gen();
-                let (mut p, mut out) = (blst_p1::default(), blst_p1_affine::default());
-                unsafe {
-                    blst::blst_p1_mult(&mut p, &g, s.as_ptr(), 255);
-                    blst::blst_p1_to_affine(&mut out, &p);
-                }
-                out
+                g1::to_affine(&g1::mult(&g, &s, 255))
             })
             .collect()
     }
 
     fn neg(p: &blst_p1_affine) -> blst_p1_affine {
-        let mut q = *p;
-        unsafe { blst::blst_fp_cneg(&mut q.y, &p.y, true) };
-        q
+        g1::neg_affine(p)
     }
 
     /// Batches of every length up to 40 and a few longer, a fifth of their additions doublings
@@ -246,6 +222,7 @@ mod tests {
         b[3] = a[3];
         b[20] = neg(&a[20]);
         let (mut sums, mut equal_x) = (a.clone(), Vec::new());
+        // SAFETY: the CPU has AVX-512F and IFMA (`ifma_testable`).
         unsafe { ifma::add_assign(&mut sums, &b, &mut Vec::new(), &mut equal_x) };
         equal_x.sort();
         assert_eq!(equal_x, [3, 20]);

@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
+use super::g1;
 use blst::{blst_p1, blst_p1_affine};
 use rayon::prelude::*;
 
@@ -105,12 +106,8 @@ fn integrate_merged(filled: &[Vec<(u32, blst_p1_affine)>]) -> blst_p1 {
             entries.sort_by_key(|&(b, _)| b);
             let (sum, running) = integrate(&affine::sum_runs(entries), range.clone());
             // Σ (b+1)·B_b over the segment = its Σ (b − start + 1)·B_b + start·Σ B_b.
-            let mut shifted = blst_p1::default();
-            let start = (range.start as u64).to_le_bytes();
-            unsafe {
-                blst::blst_p1_mult(&mut shifted, &running, start.as_ptr(), 64);
-                blst::blst_p1_add_or_double(&mut shifted, &shifted, &sum);
-            }
+            let mut shifted = g1::mult(&running, &(range.start as u64).to_le_bytes(), 64);
+            g1::add(&mut shifted, &sum);
             shifted
         })
         .collect();
@@ -123,12 +120,10 @@ fn integrate(sums: &[(u32, blst_p1_affine)], range: Range<usize>) -> (blst_p1, b
     let (mut running, mut sum) = (blst_p1::default(), blst_p1::default());
     let mut next = sums.iter().rev().peekable();
     for b in range.rev() {
-        unsafe {
-            if let Some((_, p)) = next.next_if(|&&(k, _)| k as usize == b) {
-                blst::blst_p1_add_or_double_affine(&mut running, &running, p);
-            }
-            blst::blst_p1_add_or_double(&mut sum, &sum, &running);
+        if let Some((_, p)) = next.next_if(|&&(k, _)| k as usize == b) {
+            g1::add_affine(&mut running, p);
         }
+        g1::add(&mut sum, &running);
     }
     (sum, running)
 }
@@ -180,10 +175,7 @@ impl Accumulator {
 
     fn add(&mut self, bucket: usize, p: &blst_p1_affine, negate: bool) {
         self.top = self.top.max(bucket + 1);
-        let mut q = *p;
-        if negate {
-            unsafe { blst::blst_fp_cneg(&mut q.y, &p.y, true) };
-        }
+        let q = if negate { g1::neg_affine(p) } else { *p };
         self.add_point(bucket, q, false);
     }
 
@@ -283,7 +275,7 @@ mod tests {
             s[31] &= 0x7f; // 255 bits
         }
         scalars[3][31] = 0x40;
-        let g = unsafe { *blst::blst_p1_generator() };
+        let g = g1::generator();
         for window in 2..=15 {
             let rows = 255 / window + 1;
             let digits = signed_digits(&scalars.iter().collect::<Vec<_>>(), window, rows);
@@ -291,20 +283,11 @@ mod tests {
                 assert!(d.iter().all(|&d| d.unsigned_abs() as u32 <= 1 << (window - 1)), "window {window}");
                 let mut sum = blst_p1::default();
                 for row in (0..rows).rev() {
-                    for _ in 0..window {
-                        unsafe { blst::blst_p1_double(&mut sum, &sum) };
-                    }
-                    let mut term = blst_p1::default();
+                    g1::double(&mut sum, window);
                     let magnitude = (d[row].unsigned_abs() as u64).to_le_bytes();
-                    unsafe {
-                        blst::blst_p1_mult(&mut term, &g, magnitude.as_ptr(), 64);
-                        blst::blst_p1_cneg(&mut term, d[row] < 0);
-                        blst::blst_p1_add_or_double(&mut sum, &sum, &term);
-                    }
+                    g1::add(&mut sum, &g1::cneg(&g1::mult(&g, &magnitude, 64), d[row] < 0));
                 }
-                let mut want = blst_p1::default();
-                unsafe { blst::blst_p1_mult(&mut want, &g, s.as_ptr(), 255) };
-                assert!(unsafe { blst::blst_p1_is_equal(&sum, &want) }, "window {window}");
+                assert!(g1::is_equal(&sum, &g1::mult(&g, s, 255)), "window {window}");
             }
         }
     }

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::buckets::{shared_bucket_sum, signed_digits};
-use super::{to_affine, CHUNK};
+use super::{g1, to_affine, CHUNK};
 use crate::files;
 
 pub struct FixedTable {
@@ -56,11 +56,8 @@ impl FixedTable {
                 .par_chunks(CHUNK)
                 .flat_map_iter(|chunk| {
                     chunk.iter().map(|p| {
-                        let mut q = blst_p1::default();
-                        unsafe { blst::blst_p1_from_affine(&mut q, p) };
-                        for _ in 0..window {
-                            unsafe { blst::blst_p1_double(&mut q, &q) };
-                        }
+                        let mut q = g1::from_affine(p);
+                        g1::double(&mut q, window);
                         q
                     })
                 })
@@ -121,7 +118,9 @@ impl FixedTable {
     fn rows(&self) -> &[blst_p1_affine] {
         match &self.rows {
             Rows::Built(rows) => rows,
-            // The header keeps the rows 8-byte aligned; their bytes were checked on mapping.
+            // SAFETY: the header keeps the rows 8-byte aligned, the length is whole points of the
+            // mapping, which lives as long as `self`; their bytes were checked on mapping, and
+            // blst_p1_affine is plain data (any bits are a value).
             Rows::Mapped(map) => unsafe {
                 let map = map.bytes();
                 std::slice::from_raw_parts(map[HEADER..].as_ptr() as *const blst_p1_affine, (map.len() - HEADER) / size_of::<blst_p1_affine>())
@@ -187,7 +186,7 @@ fn prefetch_column(table: &[blst_p1_affine], n: usize, i: usize, rows: usize) {
     for j in 0..rows {
         if let Some(p) = table.get(j * n + i) {
             let at = p as *const blst_p1_affine as *const i8;
-            // Safe: a prefetch never faults, and both addresses are inside the point.
+            // SAFETY: a prefetch never faults, and both addresses are inside the point.
             unsafe {
                 use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
                 _mm_prefetch::<_MM_HINT_T0>(at);
@@ -200,6 +199,7 @@ fn prefetch_column(table: &[blst_p1_affine], n: usize, i: usize, rows: usize) {
 }
 
 fn as_bytes(points: &[blst_p1_affine]) -> &[u8] {
+    // SAFETY: plain data without padding (12 + 12 u64 limbs), read as its bytes.
     unsafe { std::slice::from_raw_parts(points.as_ptr() as *const u8, size_of_val(points)) }
 }
 
@@ -223,15 +223,17 @@ mod tests {
         let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
         let mapped = FixedTable::cached(&base, 9, Some(&dir));
         assert!(mapped.mapped() && mapped.rows() == built.rows() && mapped.bytes() == built.bytes());
-        let digits: Vec<[u8; 32]> = (0..1024u64).map(|i| {
-            let mut d = [0u8; 32];
-            d[..8].copy_from_slice(&(i * 0x9e37_79b9_7f4a_7c15).to_le_bytes());
-            d[31] = (i % 100) as u8;
-            d
-        }).collect();
+        let digits: Vec<[u8; 32]> = (0..1024u64)
+            .map(|i| {
+                let mut d = [0u8; 32];
+                d[..8].copy_from_slice(&(i * 0x9e37_79b9_7f4a_7c15).to_le_bytes());
+                d[31] = (i % 100) as u8;
+                d
+            })
+            .collect();
         let which: Vec<usize> = (0..1024).collect();
         let (a, b) = (built.msm(&digits, &which, 255), mapped.msm(&digits, &which, 255));
-        assert!(unsafe { blst::blst_p1_is_equal(&a, &b) });
+        assert!(super::super::g1::is_equal(&a, &b));
         drop(mapped);
         let good = std::fs::read(&file).unwrap();
         let mut flipped = good.clone();

@@ -19,7 +19,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, Weak};
 
-use blst::{blst_fr, blst_p1, blst_p1_affine, blst_scalar, limb_t};
+use blst::{blst_fr, blst_p1, blst_p1_affine};
 use midnight_curves::{Bls12, Fq, G1Projective};
 use midnight_proofs::poly::kzg::params::ParamsKZG;
 use rayon::prelude::*;
@@ -29,6 +29,7 @@ use super::sync::lock;
 mod affine;
 mod buckets;
 mod fixed;
+mod g1;
 mod repeats;
 
 use fixed::FixedTable;
@@ -87,7 +88,7 @@ fn msm_with(scalars: &[blst_fr], bases: &[blst_p1_affine], fixed: Option<&FixedT
         _ => pippenger(bases, &digits, which, nbits),
     };
     let mut sum = sum_of(&large, 255);
-    let mut add = |term: &blst_p1| unsafe { blst::blst_p1_add_or_double(&mut sum, &sum, term) };
+    let mut add = |term: &blst_p1| g1::add(&mut sum, term);
     add(&sum_of(&small, max_bits(&digits, &small)));
     if !repeated.is_empty() {
         let (points, values) = repeats::sums(bases, &digits, &repeated);
@@ -107,8 +108,7 @@ fn canonical(scalars: &[blst_fr]) -> Vec<[u8; 32]> {
     let mut out = vec![[0u8; 32]; scalars.len()];
     out.par_chunks_mut(CHUNK).zip(scalars.par_chunks(CHUNK)).for_each(|(out, scalars)| {
         for (o, s) in out.iter_mut().zip(scalars) {
-            // blst_scalar is `{ b: [u8; 32] }`, repr(C).
-            unsafe { blst::blst_scalar_from_fr(o as *mut [u8; 32] as *mut blst_scalar, s) };
+            *o = g1::scalar_bytes(s);
         }
     });
     out
@@ -132,7 +132,7 @@ fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbi
         // One blst call per worker: a single call held the other worker idle (about 50 ms per
         // zswap output proof on 2 threads, whose advice columns have a few hundred large scalars).
         let part = n.div_ceil(rayon::current_num_threads()).max(MIN_PART);
-        let sums: Vec<blst_p1> = which.par_chunks(part).map(|which| blst_pippenger(bases, digits, which, nbits)).collect();
+        let sums: Vec<blst_p1> = which.par_chunks(part).map(|which| g1::pippenger(bases, digits, which, nbits)).collect();
         return sum(&sums);
     }
     let window = window_bits(n);
@@ -154,11 +154,9 @@ fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbi
         .collect();
     // Horner over the rows, top window first.
     for row in (0..rows).rev() {
-        for _ in 0..window {
-            unsafe { blst::blst_p1_double(&mut ret, &ret) };
-        }
+        g1::double(&mut ret, window);
         for tile in &sums[row * columns..(row + 1) * columns] {
-            unsafe { blst::blst_p1_add_or_double(&mut ret, &ret, tile) };
+            g1::add(&mut ret, tile);
         }
     }
     ret
@@ -168,40 +166,9 @@ fn pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbi
 fn sum(points: &[blst_p1]) -> blst_p1 {
     let mut ret = blst_p1::default();
     for p in points {
-        unsafe { blst::blst_p1_add_or_double(&mut ret, &ret, p) };
+        g1::add(&mut ret, p);
     }
     ret
-}
-
-/// Σ digits[i]·bases[i] over `which` by one call of blst's serial Pippenger.
-fn blst_pippenger(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize], nbits: usize) -> blst_p1 {
-    let mut ret = blst_p1::default();
-    let lists = Lists::new(bases, digits, which);
-    let mut scratch = vec![0 as limb_t; unsafe { blst::blst_p1s_mult_pippenger_scratch_sizeof(which.len()) }.div_ceil(8)];
-    unsafe { blst::blst_p1s_mult_pippenger(&mut ret, lists.points(), which.len(), lists.scalars(), nbits, scratch.as_mut_ptr()) };
-    ret
-}
-
-/// blst's pointer lists for one serial MSM. They point into slices borrowed for the call, and
-/// blst only reads through them.
-struct Lists {
-    points: Vec<*const blst_p1_affine>,
-    scalars: Vec<*const u8>,
-}
-
-impl Lists {
-    fn new(bases: &[blst_p1_affine], digits: &[[u8; 32]], which: &[usize]) -> Self {
-        // blst reads a list up to a null entry; a trailing null keeps every read in bounds.
-        let points = which.iter().map(|&i| &bases[i] as *const _).chain([std::ptr::null()]).collect();
-        let scalars = which.iter().map(|&i| digits[i].as_ptr()).chain([std::ptr::null()]).collect();
-        Lists { points, scalars }
-    }
-    fn points(&self) -> *const *const blst_p1_affine {
-        self.points.as_ptr()
-    }
-    fn scalars(&self) -> *const *const u8 {
-        self.scalars.as_ptr()
-    }
 }
 
 /// Pippenger's window for n points, at most `MAX_WINDOW`.
@@ -222,8 +189,7 @@ const MAX_WINDOW: usize = 15;
 fn to_affine(points: &[blst_p1]) -> Vec<blst_p1_affine> {
     let mut out = vec![blst_p1_affine::default(); points.len()];
     out.par_chunks_mut(CHUNK).zip(points.par_chunks(CHUNK)).for_each(|(out, points)| {
-        let list = [points.as_ptr(), std::ptr::null()];
-        unsafe { blst::blst_p1s_to_affine(out.as_mut_ptr(), list.as_ptr(), points.len()) };
+        g1::batch_to_affine(out, points);
     });
     out
 }
@@ -350,10 +316,8 @@ pub fn status() -> TableStatus {
     let mapped = |t: &Table| t.fixed.as_ref().filter(|f| f.mapped()).map_or(0, FixedTable::bytes);
     let live: Vec<&Arc<Table>> = live.collect();
     let (bytes, mapped_bytes) = live.iter().fold((0, 0), |(b, m), t| (b + t.bytes(), m + mapped(t)));
-    let mut vectors: Vec<VectorStatus> = live
-        .iter()
-        .map(|t| VectorStatus { points: t.affine.len(), path: t.path, fixed_bytes: t.fixed.as_ref().map_or(0, FixedTable::bytes) })
-        .collect();
+    let mut vectors: Vec<VectorStatus> =
+        live.iter().map(|t| VectorStatus { points: t.affine.len(), path: t.path, fixed_bytes: t.fixed.as_ref().map_or(0, FixedTable::bytes) }).collect();
     vectors.sort_by_key(|v| v.points);
     let (commitments, largest_commitment) = (SERVED.load(Relaxed), LARGEST.load(Relaxed));
     TableStatus { tables: live.len(), bytes, mapped_bytes, max_tables: MAX_TABLES, vectors, commitments, largest_commitment }
@@ -361,12 +325,15 @@ pub fn status() -> TableStatus {
 
 // midnight-curves' types are repr(transparent) over blst's.
 fn as_fr(s: &[Fq]) -> &[blst_fr] {
+    // SAFETY: Fq is repr(transparent) over blst_fr: same size, alignment and bits.
     unsafe { std::slice::from_raw_parts(s.as_ptr() as *const blst_fr, s.len()) }
 }
 fn as_p1(p: &[G1Projective]) -> &[blst_p1] {
+    // SAFETY: G1Projective is repr(transparent) over blst_p1.
     unsafe { std::slice::from_raw_parts(p.as_ptr() as *const blst_p1, p.len()) }
 }
 fn from_p1(p: blst_p1) -> G1Projective {
+    // SAFETY: as in `as_p1`, by value.
     unsafe { std::mem::transmute::<blst_p1, G1Projective>(p) }
 }
 
@@ -395,7 +362,12 @@ mod tests {
         let (mut base, mut multiple, mut total) = (g, Fq::ONE, Fq::ZERO);
         for i in 0..n {
             // Small and repeated scalars too, as real commitments have.
-            let s = match i % 4 { 0 => Fq::random(&mut rng), 1 => Fq::from(i as u64), 2 => Fq::from(7u64), _ => Fq::ZERO };
+            let s = match i % 4 {
+                0 => Fq::random(&mut rng),
+                1 => Fq::from(i as u64),
+                2 => Fq::from(7u64),
+                _ => Fq::ZERO,
+            };
             msm.append_term(s, base);
             total += s * multiple;
             base += g;
@@ -425,7 +397,7 @@ mod tests {
             5 => Fq::from(u64::MAX) + Fq::ONE, // 2^64: the first scalar that is not small
             6 => -Fq::from(r),
             7 => Fq::from(r).pow_vartime([r | 3, r.rotate_left(17), 0, 0]), // a full-width scalar
-            _ => Fq::from(7u64),                                               // repeated
+            _ => Fq::from(7u64),                                            // repeated
         }
     }
 
@@ -433,7 +405,7 @@ mod tests {
         let all = points();
         match kind % 6 {
             0 => G1Projective::identity(),
-            1 => all[0],     // repeated
+            1 => all[0], // repeated
             2 => -all[i % all.len()],
             _ => all[i % all.len()],
         }
@@ -441,8 +413,20 @@ mod tests {
 
     fn size() -> impl Strategy<Value = usize> {
         prop_oneof![
-            Just(1usize), Just(2), Just(3), Just(31), Just(32), Just(33), Just(1023), Just(1024), Just(1025),
-            Just(4097), Just(16384), Just(20000), Just(32768), 1usize..40000
+            Just(1usize),
+            Just(2),
+            Just(3),
+            Just(31),
+            Just(32),
+            Just(33),
+            Just(1023),
+            Just(1024),
+            Just(1025),
+            Just(4097),
+            Just(16384),
+            Just(20000),
+            Just(32768),
+            1usize..40000
         ]
     }
 
@@ -582,8 +566,13 @@ mod timing {
         let repeated: Vec<Fq> = dense.iter().enumerate().map(|(i, s)| if i % 2 == 0 { dense[0] } else { *s }).collect();
         let near: Vec<Fq> = (0..bases.len()).map(|_| -Fq::from(rand() >> 40)).collect();
         let cases = [
-            ("dense", &dense), ("half zero", &half), ("small", &small), ("bits", &bits), ("bytes", &bytes),
-            ("half one value", &repeated), ("-(24-bit)", &near),
+            ("dense", &dense),
+            ("half zero", &half),
+            ("small", &small),
+            ("bits", &bits),
+            ("bytes", &bytes),
+            ("half one value", &repeated),
+            ("-(24-bit)", &near),
         ];
         for (name, scalars) in cases {
             let time = |f: &dyn Fn() -> G1Projective| {

@@ -35,7 +35,10 @@ pub fn generate(k: u8, seed: &str) -> Result<Vec<u8>> {
     if !(EMBEDDED_MAX_K + 1..=MAX_K).contains(&k) {
         return fail(
             ErrorCode::InvalidArgument,
-            format!("k={k}: development parameters are made for k={}..={MAX_K} (k <= {EMBEDDED_MAX_K} proves with Midnight's embedded SRS)", EMBEDDED_MAX_K + 1),
+            format!(
+                "k={k}: development parameters are made for k={}..={MAX_K} (k <= {EMBEDDED_MAX_K} proves with Midnight's embedded SRS)",
+                EMBEDDED_MAX_K + 1
+            ),
         );
     }
     let (need, have) = (peak_bytes(k), memory::physical_bytes() / 2);

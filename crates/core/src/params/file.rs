@@ -18,7 +18,8 @@ use midnight_proofs::utils::SerdeFormat;
 use sha2::{Digest, Sha256};
 
 /// The trailer's opening text, readable with `tail -c` on the file.
-pub const LABEL: &[u8] = b"\nUNSAFE DEVELOPMENT PARAMETERS (midnight-native-prover dev-params): their secret follows from a public seed; never prove anything of value with them\n";
+pub const LABEL: &[u8] =
+    b"\nUNSAFE DEVELOPMENT PARAMETERS (midnight-native-prover dev-params): their secret follows from a public seed; never prove anything of value with them\n";
 /// Label, then the seed's SHA-256, then the layout's SHA-256.
 pub const TRAILER_LEN: usize = LABEL.len() + 64;
 
@@ -44,7 +45,10 @@ pub fn check_len(k: u8, len: u64, what: &str) -> Result<()> {
     if len != plain && len != plain + TRAILER_LEN as u64 {
         return fail(
             ErrorCode::ParamsMismatch,
-            format!("{what} is {len} bytes; parameters for k={k} are {plain} bytes ({} with a development trailer): truncated, padded or another k's file", plain + TRAILER_LEN as u64),
+            format!(
+                "{what} is {len} bytes; parameters for k={k} are {plain} bytes ({} with a development trailer): truncated, padded or another k's file",
+                plain + TRAILER_LEN as u64
+            ),
         );
     }
     Ok(())

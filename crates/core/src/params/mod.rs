@@ -12,12 +12,12 @@ pub mod file;
 use super::error::{fail, ErrorCode, Result, WithCode};
 use super::sync::{lock, read, write};
 use base_crypto::data_provider::{FetchMode, MidnightDataProvider, OutputMode};
-use sha2::Digest;
 use midnight_proofs::utils::SerdeFormat;
+use sha2::Digest;
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::io::Read;
 use transient_crypto::proofs::{ParamsProver, ParamsProverProvider, ParamsVerifier, PARAMS_VERIFIER};
 
 static EMBEDDED_SRS: &[u8] = include_bytes!(env!("MIDNIGHT_SRS_2P14"));
@@ -215,8 +215,7 @@ fn parse(reader: impl std::io::Read, what: impl FnOnce() -> String) -> Result<Pa
 pub fn verified(k: u8, dir: &Path, source: Option<&str>) -> Result<PathBuf> {
     let name = MidnightDataProvider::name_k(k);
     let base_url = match source {
-        Some(s) => url::Url::parse(&format!("{}/", s.trim_end_matches('/')))
-            .code(ErrorCode::InvalidOptions, || format!("paramsSource {s:?} is not a URL"))?,
+        Some(s) => url::Url::parse(&format!("{}/", s.trim_end_matches('/'))).code(ErrorCode::InvalidOptions, || format!("paramsSource {s:?} is not a URL"))?,
         None => base_crypto::data_provider::BASE_URL.clone(),
     };
     let provider = MidnightDataProvider {
@@ -234,10 +233,7 @@ pub fn verified(k: u8, dir: &Path, source: Option<&str>) -> Result<PathBuf> {
         Err(e) if source.is_none() && e.kind() == std::io::ErrorKind::InvalidData => {
             fail(ErrorCode::ParamsMismatch, format!("{e} (for development parameters, set allowUnpinnedParams)"))
         }
-        Err(e) => fail(
-            ErrorCode::ParamsNotFound,
-            format!("no {name} with Midnight's pinned SHA-256 from {}: {e}", source.unwrap_or("disk")),
-        ),
+        Err(e) => fail(ErrorCode::ParamsNotFound, format!("no {name} with Midnight's pinned SHA-256 from {}: {e}", source.unwrap_or("disk"))),
     }
 }
 

@@ -3,8 +3,8 @@
 use super::{CircuitRef, Prover, MAX_LOADED_CIRCUITS};
 use crate::budget::{self, Reservation, Shape};
 use crate::circuit::{gzip_isize, prover_key_size, Circuit};
-use crate::key_map::KeyMap;
 use crate::error::Result;
+use crate::key_map::KeyMap;
 use crate::memory;
 use crate::scheduler::CancelHandle;
 use crate::sync::lock;
@@ -112,4 +112,3 @@ pub(super) fn shape(c: &Circuit) -> Shape {
     });
     Shape { k: c.k, rows: c.rows, columns: columns.unwrap_or(1) }
 }
-

@@ -80,7 +80,8 @@ impl Prover {
         };
         let loaded = self.keys.get_material(key, || {
             let named = |what: &str| format!("{what} of the key material for {location:?}");
-            let artifacts = Artifacts { ir: (&ir[..], named("IR")), prover: (&prover[..], named("prover key")), verifier: (&verifier[..], named("verifier key")) };
+            let artifacts =
+                Artifacts { ir: (&ir[..], named("IR")), prover: (&prover[..], named("prover key")), verifier: (&verifier[..], named("verifier key")) };
             self.held_load(|| Circuit::from_artifacts(location, artifacts, Some(&self.key_cache_dir)))
         })?;
         self.trim();

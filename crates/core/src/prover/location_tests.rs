@@ -38,7 +38,11 @@ fn a_contract_location_proves_with_the_keys_its_vk_names_even_behind_a_namesake(
     let out = p.prove_now(at_second.as_str(), witness("arith.witness.json"), None).unwrap();
     assert_eq!(out.circuit_id, "c");
     assert!(p.verify_now(&at_second, &out.proof, out.public_inputs.clone()).unwrap());
-    assert_eq!(p.prove_now("c", witness("arith.witness.json"), None).err().unwrap().code, ErrorCode::InvalidWitness, "the plain id is the first directory's circuit");
+    assert_eq!(
+        p.prove_now("c", witness("arith.witness.json"), None).err().unwrap().code,
+        ErrorCode::InvalidWitness,
+        "the plain id is the first directory's circuit"
+    );
     p.prove_now(contract("c", &vk_of(&first)).as_str(), witness("bench_k6.witness.json"), None).unwrap();
 
     let other_address = at_second.replacen("0a0a", "FFFF", 1);

@@ -10,15 +10,15 @@ mod status;
 
 pub use status::{CircuitStatus, Listener, MappingStatus, ProofEvent, Status};
 
-pub use super::lent::Lent;
-pub use super::scheduler::default_threads;
 use super::budget::Budget;
 use super::circuit::{check_preimage, parse_ir_k};
 use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
 use super::keystore::KeyStore;
+pub use super::lent::Lent;
 use super::memory;
 use super::metrics::Metrics;
 use super::params::{ParamsSources, ParamsStore};
+pub use super::scheduler::default_threads;
 use super::scheduler::Scheduler;
 use super::sync::{lock, read, write};
 use super::tasks;
@@ -247,6 +247,6 @@ impl Prover {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod location_tests;
+#[cfg(test)]
+mod tests;

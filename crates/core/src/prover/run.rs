@@ -42,10 +42,9 @@ impl Prover {
         let job = Job { proof_id, circuit, witness, binding_input, cancel: cancel.clone(), submitted: Instant::now() };
         let start = move |start: Start| match start {
             Start::Withdrawn => done(fail(ErrorCode::Aborted, "the proof was withdrawn before it started")),
-            Start::Refused(Overloaded(running, waiting)) => done(fail(
-                ErrorCode::ProverOverloaded,
-                format!("{running} proofs running and {waiting} waiting, the queue is full (maxQueue)"),
-            )),
+            Start::Refused(Overloaded(running, waiting)) => {
+                done(fail(ErrorCode::ProverOverloaded, format!("{running} proofs running and {waiting} waiting, the queue is full (maxQueue)")))
+            }
             Start::Run(slot) => done(this.run(job, slot)),
         };
         if let Some(ticket) = self.scheduler.submit(start) {
@@ -136,29 +135,25 @@ impl Prover {
         // Midnight's verifier parameters: the same check the ledger's prover makes.
         let verifier = self.params.get(circuit.k)?.verifier;
         let params = ReadyParams(&self.params);
-        let (proof, public_inputs) = self.scheduler.install(|| {
-            // Checked first; the proof is then made from the check's run of the IR VM, which
-            // `Zkir::prove` would repeat (the same work, ~2% of a bench_k13 proof, on one thread).
-            let checked = check_preimage(&circuit, &preimage)?;
-            let public_inputs: Vec<Fr> = checked.pis.iter().copied().map(Fr).collect();
-            let proving = circuit.ir.prove_unchecked(rng, &params, circuit.prover_key.clone(), checked);
-            let proof = crate::ready::run_ready(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
-            // Never hand out a proof that fails.
-            circuit
-                .verifier_key
-                .verify(&verifier, &proof, public_inputs.iter().copied())
-                .code(ErrorCode::ProofFailed, || format!("{circuit_id}: the new proof does not verify; do the keys match the IR?"))?;
-            Ok::<_, ProverError>((proof, public_inputs))
-        })?
-        .map_err(|e| self.after_failure(circuit, e))?;
+        let (proof, public_inputs) = self
+            .scheduler
+            .install(|| {
+                // Checked first; the proof is then made from the check's run of the IR VM, which
+                // `Zkir::prove` would repeat (the same work, ~2% of a bench_k13 proof, on one thread).
+                let checked = check_preimage(circuit, &preimage)?;
+                let public_inputs: Vec<Fr> = checked.pis.iter().copied().map(Fr).collect();
+                let proving = circuit.ir.prove_unchecked(rng, &params, circuit.prover_key.clone(), checked);
+                let proof = crate::ready::run_ready(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
+                // Never hand out a proof that fails.
+                circuit
+                    .verifier_key
+                    .verify(&verifier, &proof, public_inputs.iter().copied())
+                    .code(ErrorCode::ProofFailed, || format!("{circuit_id}: the new proof does not verify; do the keys match the IR?"))?;
+                Ok::<_, ProverError>((proof, public_inputs))
+            })?
+            .map_err(|e| self.after_failure(circuit, e))?;
         let mut framed = Vec::new();
         serialize::tagged_serialize(&proof, &mut framed).expect("in-memory serialization");
-        Ok(ProofOutput {
-            circuit_id: circuit_id.to_owned(),
-            proof: framed,
-            public_inputs,
-            k: circuit.k,
-            proving_ms: started.elapsed().as_secs_f64() * 1e3,
-        })
+        Ok(ProofOutput { circuit_id: circuit_id.to_owned(), proof: framed, public_inputs, k: circuit.k, proving_ms: started.elapsed().as_secs_f64() * 1e3 })
     }
 }

@@ -1,6 +1,6 @@
 //! What the prover reports: `status()`, its events, and the metrics it records.
 use super::admission::{loaded_need, shape};
-use super::{Prover, ProofOutput, MAX_LOADED_CIRCUITS};
+use super::{ProofOutput, Prover, MAX_LOADED_CIRCUITS};
 use crate::budget::BudgetStatus;
 use crate::circuit::Circuit;
 use crate::error::{ErrorCode, ProverError, Result};
@@ -184,7 +184,15 @@ impl Prover {
     fn mapping_status(&self) -> MappingStatus {
         let key_bytes = self.keys.loaded().iter().filter_map(|c| c.key_map.as_ref().map(KeyMap::bytes)).sum();
         let faults = mapping::faults_total();
-        MappingStatus { held: mapping::held(), max: mapping::MAX_MAPPINGS, key_bytes, faults, refused: key_map::refused(), max_key_map_files: key_map::MAX_FILES, max_key_map_bytes: key_map::MAX_BYTES }
+        MappingStatus {
+            held: mapping::held(),
+            max: mapping::MAX_MAPPINGS,
+            key_bytes,
+            faults,
+            refused: key_map::refused(),
+            max_key_map_files: key_map::MAX_FILES,
+            max_key_map_bytes: key_map::MAX_BYTES,
+        }
     }
 
     pub(super) fn circuit_status(&self, c: &Circuit) -> CircuitStatus {

@@ -1,8 +1,8 @@
 use super::*;
 use crate::circuit::Circuit;
 use crate::error::{guarded, ErrorCode};
-use crate::scheduler::CancelHandle;
 use crate::keygen::keygen;
+use crate::scheduler::CancelHandle;
 use std::path::Path;
 
 pub(super) fn circuit_source(name: &str) -> PathBuf {
@@ -47,7 +47,16 @@ fn prover_with(dir: PathBuf, max_concurrent: usize) -> Arc<Prover> {
 
 fn limited(dir: PathBuf, max_concurrent: usize, memory_limit_bytes: Option<u64>) -> Arc<Prover> {
     let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
-    Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: Some(2), max_concurrent, max_queue: Some(32), memory_limit_bytes, key_cache_dir }).unwrap()
+    Prover::new(ProverConfig {
+        circuit_dirs: vec![dir],
+        params: ParamsSources::default(),
+        threads: Some(2),
+        max_concurrent,
+        max_queue: Some(32),
+        memory_limit_bytes,
+        key_cache_dir,
+    })
+    .unwrap()
 }
 
 fn prover(dir: PathBuf) -> Arc<Prover> {
@@ -224,7 +233,16 @@ fn past_k14_proofs_with_our_engines_and_fixed_base_tables_equal_those_without() 
     let sources = ParamsSources { dirs: vec![crate::params::dev::tests::dir_with_k15().to_path_buf()], allow_unpinned: true, ..Default::default() };
     let dir = compact_dir_with(&["bench_k15"], &ParamsStore::with_sources(sources.clone()));
     let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
-    let p = Prover::new(ProverConfig { circuit_dirs: vec![dir], params: sources, threads: Some(2), max_concurrent: 1, max_queue: Some(4), memory_limit_bytes: None, key_cache_dir }).unwrap();
+    let p = Prover::new(ProverConfig {
+        circuit_dirs: vec![dir],
+        params: sources,
+        threads: Some(2),
+        max_concurrent: 1,
+        max_queue: Some(4),
+        memory_limit_bytes: None,
+        key_cache_dir,
+    })
+    .unwrap();
     engines_on_and_off_prove_alike(&p, "bench_k15");
     let k15 = p.status().msm.vectors.into_iter().filter(|v| v.points == 1 << 15).collect::<Vec<_>>();
     assert!(k15.iter().any(|v| v.path == Path::Fixed && v.fixed_bytes > 0), "k = 15 commitments took fixed-base tables: {k15:?}");
@@ -276,7 +294,12 @@ fn circuit_k_comes_from_the_ir_until_the_material_is_loaded_then_from_the_circui
     p.check_now(material(file("keys", "prover")), witness("arith.witness.json")).unwrap();
     assert_eq!(p.circuit_k_now(full).unwrap(), 5);
     assert_eq!(p.circuit_k_now("arith".to_owned()).unwrap(), 5);
-    assert_eq!(p.circuit_k_now(CircuitRef::Material { location: "x".into(), ir: b"{".to_vec().into(), prover: Vec::new().into(), verifier: Vec::new().into() }).unwrap_err().code, ErrorCode::InvalidIr);
+    assert_eq!(
+        p.circuit_k_now(CircuitRef::Material { location: "x".into(), ir: b"{".to_vec().into(), prover: Vec::new().into(), verifier: Vec::new().into() })
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidIr
+    );
 }
 
 #[test]
@@ -286,7 +309,16 @@ fn development_proofs_verify_only_with_their_parameters_and_midnights_only_with_
     let sources = ParamsSources { dirs: vec![crate::params::dev::tests::dir_with_k15().to_path_buf()], allow_unpinned: true, ..Default::default() };
     let dir = compact_dir_with(&["bench_k15", "arith"], &ParamsStore::with_sources(sources.clone()));
     let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
-    let p = Prover::new(ProverConfig { circuit_dirs: vec![dir], params: sources, threads: Some(2), max_concurrent: 1, max_queue: Some(4), memory_limit_bytes: None, key_cache_dir }).unwrap();
+    let p = Prover::new(ProverConfig {
+        circuit_dirs: vec![dir],
+        params: sources,
+        threads: Some(2),
+        max_concurrent: 1,
+        max_queue: Some(4),
+        memory_limit_bytes: None,
+        key_cache_dir,
+    })
+    .unwrap();
     let dev = p.prove_now("bench_k15", witness("bench_k15.witness.json"), None).unwrap();
     let midnight = p.prove_now("arith", witness("arith.witness.json"), None).unwrap();
     assert_eq!((dev.k, midnight.k), (15, 5));
@@ -312,7 +344,16 @@ fn development_proofs_verify_only_with_their_parameters_and_midnights_only_with_
 }
 
 fn with_key_cache(dir: PathBuf, key_cache_dir: PathBuf) -> Arc<Prover> {
-    Prover::new(ProverConfig { circuit_dirs: vec![dir], params: ParamsSources::default(), threads: Some(2), max_concurrent: 1, max_queue: Some(4), memory_limit_bytes: None, key_cache_dir }).unwrap()
+    Prover::new(ProverConfig {
+        circuit_dirs: vec![dir],
+        params: ParamsSources::default(),
+        threads: Some(2),
+        max_concurrent: 1,
+        max_queue: Some(4),
+        memory_limit_bytes: None,
+        key_cache_dir,
+    })
+    .unwrap()
 }
 
 fn fresh_key_cache() -> PathBuf {

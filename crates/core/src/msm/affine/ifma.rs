@@ -9,6 +9,7 @@
 
 use std::arch::x86_64::*;
 
+use super::super::g1;
 use blst::{blst_fp, blst_p1_affine};
 
 use crate::lanes::{self, Modulus};
@@ -19,7 +20,8 @@ const P: Modulus<8> = Modulus::new::<6>(
     0x89f3_fffc_fffc_fffd,
 );
 /// 1 in blst's Montgomery form, 2^384 mod p.
-const ONE: [u64; 8] = lanes::limbs52([0x7609_0000_0002_fffd, 0xebf4_000b_c40c_0002, 0x5f48_9857_53c7_58ba, 0x77ce_5853_7052_5745, 0x5c07_1a97_a256_ec6d, 0x15f6_5ec3_fa80_e493]);
+const ONE: [u64; 8] =
+    lanes::limbs52([0x7609_0000_0002_fffd, 0xebf4_000b_c40c_0002, 0x5f48_9857_53c7_58ba, 0x77ce_5853_7052_5745, 0x5c07_1a97_a256_ec6d, 0x15f6_5ec3_fa80_e493]);
 
 type Fp8 = [__m512i; 8];
 
@@ -137,16 +139,13 @@ fn invert_each(e: &[blst_fp; 8]) -> [blst_fp; 8] {
     let mut prefix = [blst_fp::default(); 8];
     prefix[0] = e[0];
     for j in 1..8 {
-        unsafe { blst::blst_fp_mul(&mut prefix[j], &prefix[j - 1], &e[j]) };
+        prefix[j] = g1::fp_mul(&prefix[j - 1], &e[j]);
     }
-    let mut inv = blst_fp::default();
-    unsafe { blst::blst_fp_eucl_inverse(&mut inv, &prefix[7]) };
+    let mut inv = g1::fp_inverse(&prefix[7]);
     let mut out = [blst_fp::default(); 8];
     for j in (1..8).rev() {
-        unsafe {
-            blst::blst_fp_mul(&mut out[j], &inv, &prefix[j - 1]);
-            blst::blst_fp_mul(&mut inv, &inv, &e[j]);
-        }
+        out[j] = g1::fp_mul(&inv, &prefix[j - 1]);
+        inv = g1::fp_mul(&inv, &e[j]);
     }
     out[0] = inv;
     out
