@@ -16,7 +16,7 @@ const path = require('node:path')
 
 const root = path.join(__dirname, '..')
 const L = require('@midnight-ntwrk/ledger-v8')
-const ledger = require(path.join(root, '__test__/helpers/ledger'))
+const ledger = require(path.join(root, '__test__/support/ledger'))
 const { post, text, emptyConfigProvider } = require(path.join(root, '__test__/support/serve'))
 
 const image = process.argv[2]

@@ -38,7 +38,7 @@ async function main() {
   const glibc = process.report.getReport().header.glibcVersionRuntime
   console.log(`load: ${path.relative(process.cwd(), platformMain)} on node ${process.version} ${process.arch} (glibc ${glibc}) in ${secs(t0)}`)
 
-  const ledger = want.has('sign') || want.has('output') ? require(path.join(root, '__test__', 'helpers', 'ledger.js')) : null
+  const ledger = want.has('sign') || want.has('output') ? require(path.join(root, '__test__', 'support', 'ledger.js')) : null
   const keyCachePath = fs.mkdtempSync(path.join(os.tmpdir(), 'mnp-prebuilt-'))
   const prover = await mnp.createProver({ keyCachePath })
   try {

@@ -5,7 +5,7 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { createProver, serializePreimage } = require('..')
 const { builtin, compactDir, testCircuit, witness } = require('./support/fixtures')
-const { capturePreimages, buildZswapOutputTx } = require('./helpers/ledger')
+const { capturePreimages, buildZswapOutputTx } = require('./support/ledger')
 
 const MiB = 2 ** 20
 const tick = () => new Promise((r) => setTimeout(r, 2))

@@ -7,7 +7,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { createProver, params, serializePreimage } = require('..')
 const { ARTTT, compactWitness } = require('./support/fixtures')
-const { zkirProve, zkirCheck } = require('./helpers/zkir-peer')
+const { zkirProve, zkirCheck } = require('./support/zkir-peer')
 
 const CIRCUIT = 'clearMemos'
 const WITNESS = compactWitness(CIRCUIT)

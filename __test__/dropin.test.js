@@ -9,8 +9,8 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { createProver, provingProvider } = require('..')
 const { tempDir, sha256 } = require('./support/fixtures')
-const ledger = require('./helpers/ledger')
-const { kmProvider, zkirCheck } = require('./helpers/zkir-peer')
+const ledger = require('./support/ledger')
+const { kmProvider, zkirCheck } = require('./support/zkir-peer')
 
 const OUTPUT = 'midnight/zswap/output'
 let prover

@@ -12,7 +12,7 @@ const { spawn } = require('node:child_process')
 const { createProver } = require('..')
 const { tempDir, sha256 } = require('./support/fixtures')
 const { rng } = require('./support/rng')
-const ledger = require('./helpers/ledger')
+const ledger = require('./support/ledger')
 
 const CHILD = path.join(__dirname, 'support', 'fault-child.js')
 const KILLS = Number(process.env.FAULT_KILLS ?? 12)

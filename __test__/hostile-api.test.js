@@ -34,7 +34,7 @@ before(async () => {
   }
   // Real preimages from the official ledger: a zswap output and a dust spend of ledger-v8
   // transactions, and a zswap sign preimage built with the ledger's proofDataIntoSerializedPreimage.
-  const ledger = require('./helpers/ledger')
+  const ledger = require('./support/ledger')
   const [output] = await ledger.capturePreimages(ledger.buildZswapOutputTx(1))
   const [dust] = await ledger.capturePreimages(ledger.buildDustSpendTx())
   const sign = ledger.buildSignPreimage()

@@ -10,8 +10,8 @@ const path = require('node:path')
 const { createProver, provingProvider, serializePreimage } = require('..')
 const { ARTTT, compactWitness, sha256, tempDir } = require('./support/fixtures')
 const { serveWith, post, text, unversioned } = require('./support/serve')
-const v9 = require('./helpers/ledger').forLedger(require('@midnightntwrk/ledger-v9'))
-const { kmProvider } = require('./helpers/zkir-peer')
+const v9 = require('./support/ledger').forLedger(require('@midnightntwrk/ledger-v9'))
+const { kmProvider } = require('./support/zkir-peer')
 
 const OUTPUT = 'midnight/zswap/output'
 let prover

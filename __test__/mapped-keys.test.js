@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { createProver } = require('..')
 const { tempDir } = require('./support/fixtures')
-const ledger = require('./helpers/ledger')
+const ledger = require('./support/ledger')
 
 const OUTPUT = 'midnight/zswap/output'
 const filesIn = (dir, suffix) => fs.readdirSync(dir).filter((f) => f.endsWith(suffix)).map((f) => path.join(dir, f))

@@ -41,7 +41,7 @@ test('a real Compact output directory loads through circuitKeysPath; getStatus l
 })
 
 test('a zswap sign preimage built from a secret that ends in zero bytes checks, like any other', async () => {
-  const ledger = require('./helpers/ledger')
+  const ledger = require('./support/ledger')
   const prover = await createProver({ circuitKeysPath: dir })
   for (const last of [0, 7]) {
     const secret = Buffer.alloc(32, 9)

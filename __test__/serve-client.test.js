@@ -9,7 +9,7 @@ const L = require('@midnight-ntwrk/ledger-v8')
 const { createProver } = require('..')
 const { compactDir, testCircuit, tempDir } = require('./support/fixtures')
 const { serveWith, arithPreimage, post, text, emptyConfigProvider: emptyServeConfig } = require('./support/serve')
-const { buildZswapOutputTx, capturePreimages, wellFormed } = require('./helpers/ledger')
+const { buildZswapOutputTx, capturePreimages, wellFormed } = require('./support/ledger')
 
 let client // the ESM-only midnight-js packages
 let dir

@@ -6,7 +6,7 @@ const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const { createProver } = require('..')
 const { tempDir } = require('./support/fixtures')
-const ledger = require('./helpers/ledger')
+const ledger = require('./support/ledger')
 
 let prover
 let wallet // the ESM-only SDK and effect

@@ -6,8 +6,8 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const { createProver, params, serializePreimage } = require('..')
 const { compactDir, testCircuit, witness, builtin, keysFor } = require('./support/fixtures')
-const { zkirProve, zkirCheck } = require('./helpers/zkir-peer')
-const ledger = require('./helpers/ledger')
+const { zkirProve, zkirCheck } = require('./support/zkir-peer')
+const ledger = require('./support/ledger')
 
 const TAG = Buffer.from('midnight:proof[v5]:')
 let prover

@@ -6,7 +6,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { serializePreimage } = require('..')
 const { testCircuit, witness, compactWitness, builtin, keysFor, ARTTT } = require('../__test__/support/fixtures')
-const ledger = require('../__test__/helpers/ledger')
+const ledger = require('../__test__/support/ledger')
 const { zswapSpendPreimage, buildSpendTx } = require('../__test__/support/spend-preimage')
 const { ensureChain } = require('../__test__/circuits/make-chain')
 

@@ -11,7 +11,7 @@ const path = require('node:path')
 const { performance } = require('node:perf_hooks')
 const { createProver, serializePreimage } = require('..')
 const { builtin, compactDir, testCircuit, witness } = require('../__test__/support/fixtures')
-const { capturePreimages, buildZswapOutputTx } = require('../__test__/helpers/ledger')
+const { capturePreimages, buildZswapOutputTx } = require('../__test__/support/ledger')
 const { machineInfo } = require('./report')
 
 const RESULTS = path.join(__dirname, 'concurrency.md')

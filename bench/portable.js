@@ -20,7 +20,7 @@ const root = path.join(__dirname, '..')
 
 async function child() {
   const { createProver, keygen } = require(root)
-  const { buildSignPreimage } = require(path.join(root, '__test__', 'helpers', 'ledger.js'))
+  const { buildSignPreimage } = require(path.join(root, '__test__', 'support', 'ledger.js'))
   const [dir, n] = [process.env.BENCH_DIR, Number(process.env.BENCH_PROOFS)]
   const circuits = path.join(root, '__test__', 'circuits')
   if (!fs.existsSync(path.join(dir, 'keys', 'bench_k13.prover'))) {

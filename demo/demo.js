@@ -11,7 +11,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { createProver } = require('..')
 const { ROOT, builtin, compactDir, keysFor, sha256 } = require('../__test__/support/fixtures')
-const ledger = require('../__test__/helpers/ledger')
+const ledger = require('../__test__/support/ledger')
 
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`
 

@@ -130,7 +130,7 @@ async function main() {
   let ledgerHelpers
   try {
     L = require('@midnight-ntwrk/ledger-v8')
-    ledgerHelpers = require(path.join(ROOT, '__test__', 'helpers', 'ledger'))
+    ledgerHelpers = require(path.join(ROOT, '__test__', 'support', 'ledger'))
   } catch (err) {
     throw new Error(`the soak needs the devDependencies (npm install in a clone): ${err.message}`)
   }

@@ -19,7 +19,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const R = require('@midnight-ntwrk/onchain-runtime-v3')
 const { serializePreimage } = require('../..')
-const { zkirCheck } = require('../helpers/zkir-peer')
+const { zkirCheck } = require('../support/zkir-peer')
 
 const MISMATCH = /mismatch for input (\d+); expected: (?:None|Some\([\w-]+\)), computed: Some\(([\w-]+)\)/
 

@@ -12,9 +12,9 @@
 // No ledger state and no network: the coin's tree exists only in the local state, and the
 // transaction (an unbalanced input-only offer) is only built to be asked for its preimage.
 // The preimage passes the circuit's check: zkir-v2's `check` with the IR alone (an empty prover
-// key; see helpers/zkir-peer.js). Coin nonce and spend randomness are fresh on every call.
+// key; see support/zkir-peer.js). Coin nonce and spend randomness are fresh on every call.
 const crypto = require('node:crypto')
-const { ledger: L, capturePreimages, DEFAULT_NETWORK_ID } = require('../helpers/ledger')
+const { ledger: L, capturePreimages, DEFAULT_NETWORK_ID } = require('./ledger')
 
 const SPEND = 'midnight/zswap/spend'
 

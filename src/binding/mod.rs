@@ -14,7 +14,7 @@ mod shapes;
 mod wire;
 
 use crate::core::error::{guarded, ErrorCode, ProverError, Result as CoreResult};
-use crate::core::field::parse_field;
+use crate::core::field_text::parse_field;
 use crate::core::params;
 use crate::core::tasks;
 use napi::bindgen_prelude::*;

@@ -5,7 +5,7 @@
 //! Counts and byte sizes are `f64`: JS numbers, exact up to 2^53 (napi would make a `u64` a
 //! BigInt).
 use crate::core::budget::{BudgetStatus, ClaimStatus};
-use crate::core::field::field_to_words;
+use crate::core::field_text::field_to_words;
 use crate::core::msm::{Path, TableStatus};
 use crate::core::prover::{self, ProofEvent, ProofOutput};
 use crate::core::tasks::TaskStatus;

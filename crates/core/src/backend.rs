@@ -6,7 +6,7 @@
 //!
 //! - `Ifma`: the AVX-512 IFMA lanes (`lanes`) for the FFT, the gate evaluator and the MSM's
 //!   affine additions, plus everything `Adx` does.
-//! - `Adx`: the hot loops compiled a second time with BMI2 and ADX (`montgomery::with_fast_arith`),
+//! - `Adx`: the hot loops compiled a second time with BMI2 and ADX (`scalar_field::with_fast_arith`),
 //!   and blst's ADX assembly.
 //! - `Portable`: neither: plain x86-64 (or any other architecture).
 //!

@@ -10,12 +10,12 @@
 //!   the pool too, where `best_fft` leaves the last stage, 1/log_n of the work, to one thread.
 //!
 //! Like the MSM engine it runs on the caller's rayon pool, the prover's. Its butterflies use the
-//! inlined arithmetic of `montgomery`. On CPUs with AVX-512 IFMA, blocks of up to 4,096 points
+//! inlined arithmetic of `scalar_field`. On CPUs with AVX-512 IFMA, blocks of up to 4,096 points
 //! make their first stages eight lanes at a time, and every other stage makes its butterflies
 //! eight at a time (`ifma`): 2^17 points took 23 ms before and 10.5–10.7 ms after, and zswap
 //! output proofs 2,284 ms before and 2,040 ms after the first part (Intel Xeon, means of 3
 //! alternating runs of 3; docs/fft.md has each step).
-use super::montgomery::{self, with_fast_arith};
+use super::scalar_field::{self, with_fast_arith};
 use ff::Field;
 use midnight_curves::Fq;
 use rayon::prelude::*;
@@ -208,9 +208,9 @@ fn combine(left: &mut [Fq], right: &mut [Fq], offset: usize, step: usize, twiddl
     }
     for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
         let j = offset + i;
-        let t = if j == 0 { *r } else { montgomery::mul(r, &twiddles[j * step]) };
-        *r = montgomery::sub(l, &t);
-        *l = montgomery::add(l, &t);
+        let t = if j == 0 { *r } else { scalar_field::mul(r, &twiddles[j * step]) };
+        *r = scalar_field::sub(l, &t);
+        *l = scalar_field::add(l, &t);
     }
 }
 

@@ -7,9 +7,9 @@
 //! self time only).
 //!
 //! Here a graph is compiled once per call into a flat program over registers, and each operation
-//! runs over a block of `LANES` rows at a time: the dispatch is paid once per block, and the
+//! runs over a block of `BLOCK_ROWS` rows at a time: the dispatch is paid once per block, and the
 //! inner loops are field operations only. Registers are reused once their value is dead, so a
-//! block's working set stays small. The operations use the inlined arithmetic of `montgomery`.
+//! block's working set stays small. The operations use the inlined arithmetic of `scalar_field`.
 //! Field arithmetic is exact, so the values are the same as midnight-proofs' (tested against its
 //! own evaluator, and proofs are byte-identical).
 //!
@@ -18,7 +18,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
-use super::montgomery::{self, with_fast_arith};
+use super::scalar_field::{self, with_fast_arith};
 use ff::Field;
 use midnight_curves::Fq;
 use midnight_proofs::plonk::evaluation::{Calculation, GraphEvaluator, GraphInputs, ValueSource};
@@ -28,16 +28,16 @@ use rayon::prelude::*;
 mod ifma;
 
 /// Rows per block: one operation runs over this many rows before the next is dispatched.
-const LANES: usize = 32;
+const BLOCK_ROWS: usize = 32;
 /// Blocks per parallel task: few, so that a worker done early takes more of the rest (with 64,
 /// the last task of a graph held one worker alone for about 30 ms per zswap output proof). The
 /// scratch is set up once per run of tasks on a worker, not per task.
 const BLOCKS_PER_TASK: usize = 8;
-/// Registers a program may use. Each is `LANES` values (1 KiB, or 1.25 KiB in limbs on CPUs with
+/// Registers a program may use. Each is `BLOCK_ROWS` values (1 KiB, or 1.25 KiB in limbs on CPUs with
 /// IFMA) in every worker's scratch, so this bounds a worker's scratch to 16 MiB (20 MiB in limbs,
 /// and 36 MiB if it met both kinds of block) whatever the proving key's gates are. Real circuits use about
 /// a hundred (the zswap output's custom gates: 108); a graph that needs more is left to
-/// midnight-proofs, whose per-row scratch is `LANES` times smaller.
+/// midnight-proofs, whose per-row scratch is `BLOCK_ROWS` times smaller.
 const MAX_REGISTERS: usize = 1 << 14;
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -77,7 +77,7 @@ fn engine(graph: &GraphEvaluator<Fq>, inputs: &GraphInputs<'_>, values: &mut [Fq
     }
 }
 
-/// A register: `LANES` consecutive values in the scratch.
+/// A register: `BLOCK_ROWS` consecutive values in the scratch.
 type Reg = u32;
 
 #[derive(Debug, Clone)]
@@ -168,12 +168,12 @@ impl Program {
     fn run(&self, columns: &[&[Fq]], values: &mut [Fq], in_lanes: bool) {
         #[cfg(not(target_arch = "x86_64"))]
         let _ = in_lanes;
-        let task_rows = LANES * BLOCKS_PER_TASK;
+        let task_rows = BLOCK_ROWS * BLOCKS_PER_TASK;
         values.par_chunks_mut(task_rows).enumerate().for_each_init(Scratch::default, |scratch, (task, rows)| {
-            for (block, out) in rows.chunks_mut(LANES).enumerate() {
-                let start = task * task_rows + block * LANES;
+            for (block, out) in rows.chunks_mut(BLOCK_ROWS).enumerate() {
+                let start = task * task_rows + block * BLOCK_ROWS;
                 #[cfg(target_arch = "x86_64")]
-                if in_lanes && out.len() == LANES {
+                if in_lanes && out.len() == BLOCK_ROWS {
                     // SAFETY: `in_lanes` only where the CPU has the features (`engine`).
                     unsafe {
                         let s = scratch.lanes.get_or_insert_with(|| self.lane_scratch());
@@ -191,7 +191,7 @@ impl Program {
     }
 
     fn scratch(&self) -> Vec<Fq> {
-        let mut scratch = vec![Fq::ZERO; self.registers * LANES];
+        let mut scratch = vec![Fq::ZERO; self.registers * BLOCK_ROWS];
         for &(reg, value) in &self.broadcast {
             lanes_mut(&mut scratch, reg).fill(value);
         }
@@ -206,19 +206,19 @@ impl Program {
             match *op {
                 Op::Load { dst, column, rotation } => load(&mut lanes_mut(s, dst)[..n], columns[column as usize], start, rotation),
                 Op::Previous { dst } => lanes_mut(s, dst)[..n].copy_from_slice(out),
-                Op::Add(d, a, b) => binary(s, d, a, b, n, montgomery::add),
-                Op::Sub(d, a, b) => binary(s, d, a, b, n, montgomery::sub),
-                Op::Mul(d, a, b) => binary(s, d, a, b, n, montgomery::mul),
-                Op::Square(d, a) => binary(s, d, a, a, n, montgomery::mul),
-                Op::Double(d, a) => unary(s, d, a, n, |x| montgomery::double(&x)),
-                Op::Negate(d, a) => unary(s, d, a, n, |x| montgomery::neg(&x)),
+                Op::Add(d, a, b) => binary(s, d, a, b, n, scalar_field::add),
+                Op::Sub(d, a, b) => binary(s, d, a, b, n, scalar_field::sub),
+                Op::Mul(d, a, b) => binary(s, d, a, b, n, scalar_field::mul),
+                Op::Square(d, a) => binary(s, d, a, a, n, scalar_field::mul),
+                Op::Double(d, a) => unary(s, d, a, n, |x| scalar_field::double(&x)),
+                Op::Negate(d, a) => unary(s, d, a, n, |x| scalar_field::neg(&x)),
                 Op::Copy(d, a) => unary(s, d, a, n, |x| x),
                 Op::Horner { dst, start: first, factor, from, to } => {
                     unary(s, dst, first, n, |x| x);
                     for &part in &self.horner_parts[from as usize..to as usize] {
                         let (d, [f, p]) = regs(s, dst, [factor, part]);
                         for i in 0..n {
-                            d[i] = montgomery::add(&montgomery::mul(&d[i], &f[i]), &p[i]);
+                            d[i] = scalar_field::add(&scalar_field::mul(&d[i], &f[i]), &p[i]);
                         }
                     }
                 }
@@ -397,23 +397,23 @@ fn with_dst(op: Op, dst: Reg) -> Op {
 }
 
 fn lanes_mut(scratch: &mut [Fq], reg: Reg) -> &mut [Fq] {
-    let at = reg as usize * LANES;
-    &mut scratch[at..at + LANES]
+    let at = reg as usize * BLOCK_ROWS;
+    &mut scratch[at..at + BLOCK_ROWS]
 }
 
 /// The destination register's lanes, mutable, and the operands' lanes (none of them `dst`).
 fn regs<const N: usize>(scratch: &mut [Fq], dst: Reg, operands: [Reg; N]) -> (&mut [Fq], [&[Fq]; N]) {
-    let at = dst as usize * LANES;
+    let at = dst as usize * BLOCK_ROWS;
     let (below, rest) = scratch.split_at_mut(at);
-    let (d, above) = rest.split_at_mut(LANES);
+    let (d, above) = rest.split_at_mut(BLOCK_ROWS);
     let (below, above) = (&*below, &*above);
     let lanes = operands.map(|r| {
-        let r = r as usize * LANES;
+        let r = r as usize * BLOCK_ROWS;
         debug_assert_ne!(r, at, "an operand shares the destination's register");
         if r < at {
-            &below[r..r + LANES]
+            &below[r..r + BLOCK_ROWS]
         } else {
-            &above[r - at - LANES..r - at]
+            &above[r - at - BLOCK_ROWS..r - at]
         }
     });
     (d, lanes)

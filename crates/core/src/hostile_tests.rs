@@ -12,7 +12,7 @@ use super::ir_check::{self, MAX_INPUTS};
 use super::key_check::{read_prover_key, read_verifier_key};
 use super::keygen::{keygen, GeneratedKeys};
 use super::params::ParamsStore;
-use super::payload::{check_with_ir, decode_check_request, decode_prove_request, ir_k, Versioned};
+use super::wire::{check_with_ir, decode_check_request, decode_prove_request, ir_k, Versioned};
 use super::witness::{serialize_preimage, Witness};
 use base_crypto::fab::{Alignment, AlignmentAtom, AlignmentSegment};
 use midnight_zkir::{Instruction, IrSource};

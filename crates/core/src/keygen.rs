@@ -20,7 +20,7 @@ pub fn keygen(ir_bytes: &[u8], params: &ParamsStore) -> Result<GeneratedKeys> {
     super::msm::install();
     super::fft::install();
     params.get(k)?;
-    let (pk, vk) = super::ready::run_ready(ir.keygen(&ReadyParams(params))).code(ErrorCode::InvalidIr, || format!("keygen (k={k})"))?;
+    let (pk, vk) = super::block_on::block_on(ir.keygen(&ReadyParams(params))).code(ErrorCode::InvalidIr, || format!("keygen (k={k})"))?;
     let mut prover_key = Vec::new();
     let mut verifier_key = Vec::new();
     serialize::tagged_serialize(&pk, &mut prover_key).expect("in-memory serialization");

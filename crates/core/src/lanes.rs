@@ -1,7 +1,7 @@
 //! Prime-field elements eight at a time, one per lane of AVX-512 registers, with IFMA (52-bit
 //! multiply-add into 64-bit lanes) for the Montgomery products. An element of W 64-bit words is
 //! split into L 52-bit limbs (52·L ≥ 64·W), and vector j holds limb j of all eight elements.
-//! Two fields use it: the scalar field (W = 4, L = 5, `montgomery::ifma`) and G1's base field
+//! Two fields use it: the scalar field (W = 4, L = 5, `scalar_field::ifma`) and G1's base field
 //! (W = 6, L = 8, `msm::affine::ifma`).
 //!
 //! Values are kept as blst keeps them: Montgomery form with R = 2^(64·W), fully reduced. L steps

@@ -1,12 +1,13 @@
 //! The prover's engine: no N-API types here (the binding crate converts), so everything is
 //! testable with `cargo test -p midnight-native-prover-core`.
 pub mod backend;
+pub mod block_on;
 pub mod budget;
 pub mod builtin;
 pub mod circuit;
 pub mod error;
 pub mod fft;
-pub mod field;
+pub mod field_text;
 pub mod files;
 pub mod gates;
 #[cfg(test)]
@@ -24,15 +25,14 @@ pub mod manifest;
 pub mod mapping;
 pub mod memory;
 pub mod metrics;
-pub mod montgomery;
 pub mod msm;
 pub mod params;
-pub mod payload;
 pub mod prover;
-pub mod ready;
+pub mod scalar_field;
 pub mod scheduler;
 pub mod sync;
 pub mod tasks;
+pub mod wire;
 pub mod witness;
 
 /// The core's own tests count memory as the addon does (peaks, budgets, mapped buffers).

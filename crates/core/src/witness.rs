@@ -1,6 +1,6 @@
 //! Proof preimages from the two forms `prove` accepts: witness JSON, or the ledger's tagged bytes.
 use super::error::{fail, ErrorCode, Result, WithCode};
-use super::field::parse_field;
+use super::field_text::parse_field;
 use super::lent::Lent;
 use serde_json::{Map, Value};
 use std::borrow::Cow;

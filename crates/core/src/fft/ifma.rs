@@ -9,7 +9,7 @@ use std::arch::x86_64::*;
 use midnight_curves::Fq;
 
 use crate::lanes;
-use crate::montgomery::{ifma as fr8, LANES_MODULUS as R};
+use crate::scalar_field::{ifma as fr8, LANES_MODULUS as R};
 
 /// The longest eighth this runs on: a block of 4,096 points, whose limbs (160 KiB, kept per
 /// thread) stay in the core's L2 cache.

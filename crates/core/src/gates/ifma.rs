@@ -6,12 +6,12 @@ use std::arch::x86_64::*;
 
 use midnight_curves::Fq;
 
-use super::{load, Op, Program, LANES};
+use super::{load, Op, Program, BLOCK_ROWS};
 use crate::lanes;
-use crate::montgomery::{ifma as fr8, LANES_MODULUS as R};
+use crate::scalar_field::{ifma as fr8, LANES_MODULUS as R};
 
-/// A register: `LANES` rows, eight to a group of limbs.
-pub type Reg8 = [[__m512i; 5]; LANES / 8];
+/// A register: `BLOCK_ROWS` rows, eight to a group of limbs.
+pub type Reg8 = [[__m512i; 5]; BLOCK_ROWS / 8];
 
 impl Program {
     /// A scratch of registers in limbs, with the broadcast ones set.
@@ -20,25 +20,25 @@ impl Program {
     /// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`).
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(super) unsafe fn lane_scratch(&self) -> Vec<Reg8> {
-        let mut scratch = vec![[[_mm512_setzero_si512(); 5]; LANES / 8]; self.registers];
+        let mut scratch = vec![[[_mm512_setzero_si512(); 5]; BLOCK_ROWS / 8]; self.registers];
         for (reg, value) in &self.broadcast {
-            scratch[*reg as usize] = [fr8::splat(value, 0); LANES / 8];
+            scratch[*reg as usize] = [fr8::splat(value, 0); BLOCK_ROWS / 8];
         }
         scratch
     }
 
-    /// `block` for a full block of `LANES` rows, in limbs.
+    /// `block` for a full block of `BLOCK_ROWS` rows, in limbs.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`); `out` holds `LANES` rows.
+    /// The CPU must have AVX-512F and IFMA (`backend::current().lanes()`); `out` holds `BLOCK_ROWS` rows.
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(super) unsafe fn lane_block(&self, s: &mut [Reg8], columns: &[&[Fq]], start: usize, out: &mut [Fq]) {
-        assert_eq!(out.len(), LANES);
-        let zero = [[_mm512_setzero_si512(); 5]; LANES / 8];
+        assert_eq!(out.len(), BLOCK_ROWS);
+        let zero = [[_mm512_setzero_si512(); 5]; BLOCK_ROWS / 8];
         for op in &self.ops {
             match *op {
                 Op::Load { dst, column, rotation } => {
-                    let mut rows = [Fq::default(); LANES];
+                    let mut rows = [Fq::default(); BLOCK_ROWS];
                     load(&mut rows, columns[column as usize], start, rotation);
                     s[dst as usize] = from_rows(&rows);
                 }
@@ -73,7 +73,7 @@ impl Program {
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 unsafe fn from_rows(rows: &[Fq]) -> Reg8 {
-    let mut reg = [[_mm512_setzero_si512(); 5]; LANES / 8];
+    let mut reg = [[_mm512_setzero_si512(); 5]; BLOCK_ROWS / 8];
     for (g, group) in reg.iter_mut().enumerate() {
         *group = fr8::load(rows.as_ptr().add(8 * g), 0);
     }
@@ -92,7 +92,7 @@ enum Arith {
 #[inline]
 unsafe fn rows(op: Arith, a: &Reg8, b: &Reg8) -> Reg8 {
     let mut out = *a;
-    for g in 0..LANES / 8 {
+    for g in 0..BLOCK_ROWS / 8 {
         out[g] = match op {
             Arith::Add => lanes::add(&a[g], &b[g], &R),
             Arith::Sub => lanes::sub(&a[g], &b[g], &R),

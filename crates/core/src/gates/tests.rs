@@ -143,7 +143,7 @@ fn random_graphs_evaluate_as_midnight_proofs_does() {
 }
 
 /// Where the CPU has IFMA, full blocks run in lanes (the test above goes through them) and a
-/// last block shorter than `LANES` one row at a time: the results agree on 100 rows.
+/// last block shorter than `BLOCK_ROWS` one row at a time: the results agree on 100 rows.
 #[test]
 fn lanes_and_rows_agree_with_a_short_last_block() {
     if !crate::backend::ifma_testable() {

@@ -143,7 +143,7 @@ impl Prover {
                 let checked = check_preimage(circuit, &preimage)?;
                 let public_inputs: Vec<Fr> = checked.pis.iter().copied().map(Fr).collect();
                 let proving = circuit.ir.prove_unchecked(rng, &params, circuit.prover_key.clone(), checked);
-                let proof = crate::ready::run_ready(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
+                let proof = crate::block_on::block_on(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
                 // Never hand out a proof that fails.
                 circuit
                     .verifier_key

@@ -263,7 +263,7 @@ mod tests {
         t.elapsed().as_secs_f64() * 1e9 / (rounds * n) as f64
     }
 
-    /// `cargo test --release --lib montgomery::tests::timing -- --ignored --nocapture`
+    /// `cargo test --release --lib scalar_field::tests::timing -- --ignored --nocapture`
     #[test]
     #[ignore]
     fn timing() {

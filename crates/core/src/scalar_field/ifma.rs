@@ -2,9 +2,9 @@
 //! element after element, become five vectors of 52-bit limbs, one element per lane, and back.
 //! The FFT and the gate evaluator make their products there: measured on an Intel Xeon (CPU
 //! model 207), 8.9–9.5 ns per product with the transposes, against 21.4–21.9 ns for
-//! `montgomery::mul` with BMI2/ADX and 22–23 ns for blst's (`montgomery::tests::timing`).
+//! `scalar_field::mul` with BMI2/ADX and 22–23 ns for blst's (`scalar_field::tests::timing`).
 //!
-//! The lanes keep the same element in the same bits as `montgomery::mul`'s (Montgomery form,
+//! The lanes keep the same element in the same bits as `scalar_field::mul`'s (Montgomery form,
 //! R = 2^256, fully reduced), so callers can mix the two. Five steps of 52-bit Montgomery
 //! reduction divide by 2^260, not 2^256: so a product's left operand enters shifted left by
 //! 4 bits as it is split (`LANES_MODULUS.shift`), and (16·a)·b / 2^260 = a·b / 2^256.

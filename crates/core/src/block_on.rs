@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-pub fn run_ready<F: Future>(future: F) -> F::Output {
+pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
     loop {
@@ -26,6 +26,6 @@ mod tests {
 
     #[test]
     fn nests_inside_itself() {
-        assert_eq!(run_ready(async { run_ready(async { 41 }) + 1 }), 42);
+        assert_eq!(block_on(async { block_on(async { 41 }) + 1 }), 42);
     }
 }
