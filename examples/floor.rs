@@ -14,10 +14,10 @@ use midnight_native_prover::core::circuit::{Circuit, CircuitFiles};
 use midnight_native_prover::core::memory::ProofWindow;
 use midnight_native_prover::core::params::{ParamsSources, ParamsStore, ReadyParams};
 use midnight_native_prover::core::witness::Witness;
+use midnight_zkir::IrSource;
 use rand::rngs::OsRng;
 use std::path::PathBuf;
 use std::time::Instant;
-use midnight_zkir::IrSource;
 use transient_crypto::proofs::{ProofPreimage, ProverKey, Zkir};
 
 struct Args {
