@@ -68,7 +68,7 @@ test(`kill -9 at ${KILLS} random moments of derivation, table building and provi
   console.log(`kill -9: ${KILLS} kills (${moments.join('; ')}); then a clean start proved. Temporary files left by killed writers: ${temps(cache).length}`)
 })
 
-test('three processes started at once on one empty key cache derive the same key and all prove', async () => {
+test('three processes started at once on one empty key cache derive the same key, write its key map and MSM tables side by side, and all prove; a fourth maps what they wrote', async () => {
   const cache = tempDir('fault-shared-')
   const file = await preimageFile()
   const runs = [0, 1, 2].map(() => run(cache, file, 'once'))
@@ -77,6 +77,17 @@ test('three processes started at once on one empty key cache derive the same key
   assert.ok(runs.every((r) => r.out.lines.length === 1))
   assert.equal(sha256(fs.readFileSync(cachedKey(cache))), ledger.fixtureKeyMaterial('midnight/zswap/output').proverKeySha256Expected)
   assert.deepEqual(temps(cache), [], 'no temporary file is left behind')
+  // The concurrent writers' renames leave whole files: the next process maps both the key map
+  // and the tables, refusing nothing.
+  const prover = await createProver({ keyCachePath: cache, preloadCircuits: ['midnight/zswap/output'] })
+  try {
+    const { circuits, msm, mapping } = await prover.getStatus()
+    assert.ok(circuits[0].mapped && circuits[0].mappedBytes > 0, JSON.stringify(circuits[0]))
+    assert.ok(msm.mappedBytes > 0, JSON.stringify(msm))
+    assert.equal(mapping.refused, 0)
+  } finally {
+    await prover.close()
+  }
 })
 
 /** Mounts a tmpfs of `size` at a fresh directory (root only), or returns undefined. */
