@@ -227,13 +227,12 @@ fn proofs_with_our_msm_gate_and_fft_engines_equal_those_without_byte_for_byte() 
     assert!(p.status().msm.bytes >= 2 * 1024 * 96, "the k=10 SRS vectors are held affine");
 }
 
-#[test]
-fn past_k14_proofs_with_our_engines_and_fixed_base_tables_equal_those_without() {
-    use crate::msm::Path;
+/// A prover of `ids` whose keys are made on the k = 15 development parameters, which it accepts.
+fn dev_prover(ids: &[&str]) -> Arc<Prover> {
     let sources = ParamsSources { dirs: vec![crate::params::dev::tests::dir_with_k15().to_path_buf()], allow_unpinned: true, ..Default::default() };
-    let dir = compact_dir_with(&["bench_k15"], &ParamsStore::with_sources(sources.clone()));
+    let dir = compact_dir_with(ids, &ParamsStore::with_sources(sources.clone()));
     let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
-    let p = Prover::new(ProverConfig {
+    let config = ProverConfig {
         circuit_dirs: vec![dir],
         params: sources,
         threads: Some(2),
@@ -241,8 +240,14 @@ fn past_k14_proofs_with_our_engines_and_fixed_base_tables_equal_those_without() 
         max_queue: Some(4),
         memory_limit_bytes: None,
         key_cache_dir,
-    })
-    .unwrap();
+    };
+    Prover::new(config).unwrap()
+}
+
+#[test]
+fn past_k14_proofs_with_our_engines_and_fixed_base_tables_equal_those_without() {
+    use crate::msm::Path;
+    let p = dev_prover(&["bench_k15"]);
     engines_on_and_off_prove_alike(&p, "bench_k15");
     let k15 = p.status().msm.vectors.into_iter().filter(|v| v.points == 1 << 15).collect::<Vec<_>>();
     assert!(k15.iter().any(|v| v.path == Path::Fixed && v.fixed_bytes > 0), "k = 15 commitments took fixed-base tables: {k15:?}");
@@ -306,19 +311,7 @@ fn circuit_k_comes_from_the_ir_until_the_material_is_loaded_then_from_the_circui
 fn development_proofs_verify_only_with_their_parameters_and_midnights_only_with_midnights() {
     use crate::params::Origin;
     use transient_crypto::proofs::PARAMS_VERIFIER;
-    let sources = ParamsSources { dirs: vec![crate::params::dev::tests::dir_with_k15().to_path_buf()], allow_unpinned: true, ..Default::default() };
-    let dir = compact_dir_with(&["bench_k15", "arith"], &ParamsStore::with_sources(sources.clone()));
-    let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
-    let p = Prover::new(ProverConfig {
-        circuit_dirs: vec![dir],
-        params: sources,
-        threads: Some(2),
-        max_concurrent: 1,
-        max_queue: Some(4),
-        memory_limit_bytes: None,
-        key_cache_dir,
-    })
-    .unwrap();
+    let p = dev_prover(&["bench_k15", "arith"]);
     let dev = p.prove_now("bench_k15", witness("bench_k15.witness.json"), None).unwrap();
     let midnight = p.prove_now("arith", witness("arith.witness.json"), None).unwrap();
     assert_eq!((dev.k, midnight.k), (15, 5));
