@@ -1,5 +1,5 @@
 'use strict'
-// The CPU backend (crates/core/src/backend.rs): chosen once per process, shown by getStatus(), forced by
+// The CPU backend (crates/kernels/src/backend.rs): chosen once per process, shown by getStatus(), forced by
 // MIDNIGHT_PROVER_BACKEND. Each backend is run in its own process, as a user would force it:
 // proofs verify on every backend the CPU has, and one it lacks is refused before any instruction
 // it needs could run.

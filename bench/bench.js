@@ -11,7 +11,7 @@
 //      BENCH_ONLY=k14,tx,... rows to run: k6 k10 ... k17, a circuit id, dust, zswap, tx or large
 //        (every row past k = 14: development parameters, made once into .test-cache/dev-params);
 //      MIDNIGHT_PROVER_BACKEND the backend of every row but the last ones: the zswap output row
-//        is run again on each other backend the CPU has (crates/core/src/backend.rs).
+//        is run again on each other backend the CPU has (crates/kernels/src/backend.rs).
 const fs = require('node:fs')
 const path = require('node:path')
 const { performance } = require('node:perf_hooks')

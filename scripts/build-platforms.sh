@@ -2,7 +2,7 @@
 # Build the prebuilt binaries: one .node per platform package under npm/<platform>/, from this
 # x86_64 Linux machine (`npm run build:platforms`; `bash scripts/build-platforms.sh linux-arm64-gnu`
 # builds one). blst is always built portable (it picks ADX or plain assembly at run time, as
-# crates/core/src/backend.rs tells it, so the binary runs on every CPU of its architecture) and linked by zig against glibc $GLIBC_FLOOR, so it
+# crates/kernels/src/backend.rs tells it, so the binary runs on every CPU of its architecture) and linked by zig against glibc $GLIBC_FLOOR, so it
 # loads on any distribution with that glibc or newer.
 #
 # Tools, installed on first use (nothing else is needed beyond cargo and rustc):

@@ -6,7 +6,7 @@
 //! BigInt).
 use crate::core::budget::{BudgetStatus, ClaimStatus};
 use crate::core::field_text::field_to_words;
-use crate::core::msm::{Path, TableStatus};
+use crate::core::kernels::msm::{Path, TableStatus};
 use crate::core::prover::{self, ProofEvent, ProofOutput};
 use crate::core::tasks::TaskStatus;
 use crate::core::{circuit, keygen};

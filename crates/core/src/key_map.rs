@@ -17,7 +17,7 @@
 //! the polynomials are a function of the prover key's bytes alone, which are.
 use super::files;
 use super::ir_check::Size;
-use super::mapping::{Mapping, ALIGN};
+use kernels::mapping::{Mapping, ALIGN};
 use midnight_curves::Fq;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -290,7 +290,7 @@ mod tests {
         assert_eq!(map.size, Size { k: 10, rows: 700 });
         let back = map.polynomials();
         assert_eq!(back, polys);
-        assert!(back.iter().filter(|p| !p.is_empty()).all(|p| super::super::mapping::borrowed(p.as_ptr() as *mut u8)));
+        assert!(back.iter().filter(|p| !p.is_empty()).all(|p| kernels::mapping::borrowed(p.as_ptr() as *mut u8)));
         drop(back);
         drop(map);
         std::fs::remove_dir_all(dir).unwrap();

@@ -17,8 +17,7 @@ pub fn keygen(ir_bytes: &[u8], params: &ParamsStore) -> Result<GeneratedKeys> {
     let (ir, k) = parse_ir_k(ir_bytes)?;
     // Keygen commits to the fixed columns and transforms them: our MSM and FFT serve it too,
     // with or without a prover.
-    super::msm::install();
-    super::fft::install();
+    super::engines::install();
     params.get(k)?;
     let (pk, vk) = super::block_on::block_on(ir.keygen(&ReadyParams(params))).code(ErrorCode::InvalidIr, || format!("keygen (k={k})"))?;
     let mut prover_key = Vec::new();

@@ -6,7 +6,7 @@ use super::error::{fail, ErrorCode, ProverError, Result};
 use super::files::hex;
 use super::location::{self, Location};
 use super::manifest;
-use super::sync::lock;
+use kernels::sync::lock;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;

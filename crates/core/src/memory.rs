@@ -42,14 +42,14 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // A mapped key's buffer: never allocated here, and unmapped by its owner.
-        if super::mapping::borrowed(ptr) {
+        if kernels::mapping::borrowed(ptr) {
             return;
         }
         System.dealloc(ptr, layout);
         LIVE.fetch_sub(layout.size(), Relaxed);
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if super::mapping::borrowed(ptr) {
+        if kernels::mapping::borrowed(ptr) {
             return self.moved_out_of_mapping(ptr, layout, new_size);
         }
         let p = System.realloc(ptr, layout, new_size);

@@ -1,7 +1,7 @@
 //! Prometheus metrics, rendered in the text exposition format with the prover-optimization
 //! guide's names.
-use super::sync::lock;
 use super::tasks::TaskStatus;
+use kernels::sync::lock;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;

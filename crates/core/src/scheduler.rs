@@ -8,7 +8,7 @@
 //! it on the same stack deadlocks both (seen: a proof waiting for a circuit its own worker was
 //! loading).
 use super::error::{fail, ErrorCode, Result};
-use super::sync::{lock, read, write};
+use kernels::sync::{lock, read, write};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 

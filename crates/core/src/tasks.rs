@@ -6,7 +6,7 @@
 //! and each one exits as soon as the queue is empty: an idle process keeps none, and a burst of
 //! calls waits in a bounded queue instead of starting a thread per call.
 use super::error::{fail, ErrorCode, ProverError, Result};
-use super::sync::lock;
+use kernels::sync::lock;
 use std::collections::VecDeque;
 use std::sync::{Mutex, OnceLock};
 

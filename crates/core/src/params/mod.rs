@@ -10,8 +10,8 @@ pub mod dev;
 pub mod file;
 
 use super::error::{fail, ErrorCode, Result, WithCode};
-use super::sync::{lock, read, write};
 use base_crypto::data_provider::{FetchMode, MidnightDataProvider, OutputMode};
+use kernels::sync::{lock, read, write};
 use midnight_proofs::utils::SerdeFormat;
 use sha2::Digest;
 use std::collections::HashMap;

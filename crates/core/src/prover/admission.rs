@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::key_map::KeyMap;
 use crate::memory;
 use crate::scheduler::CancelHandle;
-use crate::sync::lock;
+use kernels::sync::lock;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
@@ -55,7 +55,7 @@ impl Prover {
         // The MSM engine's tables count with the parameters they serve; the fixed-base ones may
         // take an eighth of the memory limit, or of the machine's memory when there is none.
         let fixed_budget = self.memory_limit_bytes.unwrap_or_else(memory::physical_bytes) / 8;
-        let mapped = self.scheduler.install(|| crate::msm::prepare(&params.prover.0, fixed_budget, Some(&self.key_cache_dir)))?;
+        let mapped = self.scheduler.install(|| crate::engines::prepare_msm(&params.prover.0, fixed_budget, Some(&self.key_cache_dir)))?;
         let mut held = lock(&self.params_held);
         if !held.contains(&k) {
             // Parameters are shared by the process (k <= 14) or loaded once: the same

@@ -20,9 +20,9 @@ use super::metrics::Metrics;
 use super::params::{ParamsSources, ParamsStore};
 pub use super::scheduler::default_threads;
 use super::scheduler::Scheduler;
-use super::sync::{lock, read, write};
 use super::tasks;
 use super::witness::Witness;
+use kernels::sync::{lock, read, write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, RwLock};
@@ -112,11 +112,9 @@ impl Prover {
         if threads == 0 || config.max_concurrent == 0 {
             return fail(ErrorCode::InvalidOptions, "threads and maxConcurrent must be at least 1");
         }
-        let backend = super::backend::from_env().map_err(|e| ProverError::new(ErrorCode::InvalidOptions, e))?;
-        super::backend::set(backend).map_err(|e| ProverError::new(ErrorCode::InvalidOptions, e))?;
-        super::msm::install();
-        super::gates::install();
-        super::fft::install();
+        let backend = kernels::backend::from_env().map_err(|e| ProverError::new(ErrorCode::InvalidOptions, e))?;
+        kernels::backend::set(backend).map_err(|e| ProverError::new(ErrorCode::InvalidOptions, e))?;
+        super::engines::install();
         let scheduler = Scheduler::new(threads, config.max_concurrent, config.max_queue.unwrap_or(usize::MAX))
             .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
         memory::reset_high_water();

@@ -5,11 +5,11 @@ use crate::budget::BudgetStatus;
 use crate::circuit::Circuit;
 use crate::error::{ErrorCode, ProverError, Result};
 use crate::key_map::{self, KeyMap};
-use crate::mapping;
 use crate::memory;
 use crate::metrics::Gauges;
-use crate::sync::lock;
 use crate::tasks::{self, TaskStatus};
+use kernels::mapping;
+use kernels::sync::lock;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::Instant;
@@ -98,11 +98,11 @@ pub struct Status {
     /// The process's pool for checks, verifies, preloads and keygen.
     pub tasks: TaskStatus,
     /// The MSM engine's affine SRS tables (process-wide; counted in `budget` as parameters).
-    pub msm: crate::msm::TableStatus,
+    pub msm: kernels::msm::TableStatus,
     pub mapping: MappingStatus,
     /// The CPU backend every kernel runs (`backend`), and those this CPU has.
-    pub backend: crate::backend::Backend,
-    pub backends: Vec<crate::backend::Backend>,
+    pub backend: kernels::backend::Backend,
+    pub backends: Vec<kernels::backend::Backend>,
     pub uptime_ms: f64,
 }
 
@@ -129,10 +129,10 @@ impl Prover {
             cache_limit_bytes: self.cache_limit_bytes,
             max_loaded_circuits: MAX_LOADED_CIRCUITS,
             tasks: tasks::global().status(),
-            msm: crate::msm::status(),
+            msm: kernels::msm::status(),
             mapping: self.mapping_status(),
-            backend: crate::backend::current(),
-            backends: crate::backend::available(),
+            backend: kernels::backend::current(),
+            backends: kernels::backend::available(),
             uptime_ms: self.started.elapsed().as_secs_f64() * 1e3,
         }
     }
@@ -173,7 +173,7 @@ impl Prover {
             loaded_circuits: self.keys.loaded().len(),
             circuits_evicted: self.evictions.load(SeqCst),
             tasks: tasks::global().status(),
-            msm_table_bytes: crate::msm::status().bytes,
+            msm_table_bytes: kernels::msm::status().bytes,
             mapped_key_bytes: mapping.key_bytes,
             mapping_faults: mapping.faults,
             key_maps_refused: mapping.refused,

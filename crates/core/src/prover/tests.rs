@@ -197,9 +197,7 @@ fn engines_on_and_off_prove_alike(p: &Prover, id: &str) -> ProofOutput {
     use rand::SeedableRng;
     let circuit = p.circuit(id).unwrap();
     let engines = |on: bool| {
-        super::super::msm::set_enabled(on);
-        super::super::gates::set_enabled(on);
-        super::super::fft::set_enabled(on);
+        crate::engines::set_enabled(on);
     };
     let prove = |on: bool| {
         engines(on);
@@ -208,12 +206,12 @@ fn engines_on_and_off_prove_alike(p: &Prover, id: &str) -> ProofOutput {
         out.unwrap()
     };
     let upstream = prove(false);
-    let (evaluated, transforms) = (super::super::gates::evaluated(), super::super::fft::transforms());
+    let (evaluated, transforms) = (crate::engines::gates::evaluated(), crate::engines::transforms());
     let ours = prove(true);
-    assert!(super::super::gates::evaluated() > evaluated, "our gate evaluator ran");
-    assert!(super::super::fft::transforms() > transforms, "our FFT ran");
+    assert!(crate::engines::gates::evaluated() > evaluated, "our gate evaluator ran");
+    assert!(crate::engines::transforms() > transforms, "our FFT ran");
     assert_eq!(upstream.proof, ours.proof, "{id}");
-    for (backend, out) in super::super::backend::each(|_| prove(true)) {
+    for (backend, out) in kernels::backend::each(|_| prove(true)) {
         assert_eq!(out.proof, ours.proof, "{id} on {backend:?}");
     }
     assert!(p.verify_now(id, &ours.proof, ours.public_inputs.clone()).unwrap());
@@ -246,7 +244,7 @@ fn dev_prover(ids: &[&str]) -> Arc<Prover> {
 
 #[test]
 fn past_k14_proofs_with_our_engines_and_fixed_base_tables_equal_those_without() {
-    use crate::msm::Path;
+    use kernels::msm::Path;
     let p = dev_prover(&["bench_k15"]);
     engines_on_and_off_prove_alike(&p, "bench_k15");
     let k15 = p.status().msm.vectors.into_iter().filter(|v| v.points == 1 << 15).collect::<Vec<_>>();
@@ -376,13 +374,13 @@ fn a_key_map_truncated_under_a_loaded_circuit_fails_one_proof_typed_then_is_rebu
     let p = with_key_cache(compact_dir(&["bench_k10"]), cache.clone());
     let circuit = p.circuit("bench_k10").unwrap();
     let map = circuit.key_map.as_ref().expect("mapped").path.clone();
-    let (len, faults) = (std::fs::metadata(&map).unwrap().len(), crate::mapping::faults_total());
+    let (len, faults) = (std::fs::metadata(&map).unwrap().len(), kernels::mapping::faults_total());
     drop(circuit);
     std::fs::OpenOptions::new().write(true).open(&map).unwrap().set_len(4096).unwrap();
     let Err(err) = p.prove_now("bench_k10", witness("bench_k10.witness.json"), None) else { panic!("proved from a truncated key map") };
     assert_eq!(err.code, ErrorCode::ProofFailed, "{err}");
     assert!(err.message.contains("changed under the proof"), "{err}");
-    assert!(crate::mapping::faults_total() > faults);
+    assert!(kernels::mapping::faults_total() > faults);
     let out = p.prove_now("bench_k10", witness("bench_k10.witness.json"), None).unwrap();
     assert!(p.verify_now("bench_k10", &out.proof, out.public_inputs).unwrap());
     assert_eq!(std::fs::metadata(&map).unwrap().len(), len, "rebuilt whole");

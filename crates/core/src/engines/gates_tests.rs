@@ -1,6 +1,6 @@
 //! The evaluator against midnight-proofs' own `GraphEvaluator::evaluate`, on random graphs.
 use super::*;
-use midnight_proofs::plonk::evaluation::CalculationInfo;
+use ff::Field;
 use midnight_proofs::poly::{EvaluationDomain, LagrangeCoeff, Polynomial};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -123,7 +123,7 @@ fn run_on(graph: &GraphEvaluator<Fq>, c: &Columns, previous: &[Fq], rows: usize,
     let inputs = inputs(c);
     let columns: Vec<&[Fq]> = inputs.fixed.iter().chain(&inputs.advice).chain(&inputs.instance).map(|c| &c[..rows]).collect();
     let mut values = previous[..rows].to_vec();
-    Program::compile(graph, &inputs).expect("compiled").run(&columns, &mut values, lanes);
+    assert!(compile(graph, &inputs).expect("compiled").run(&columns, &mut values, lanes));
     values
 }
 
@@ -135,7 +135,7 @@ fn random_graphs_evaluate_as_midnight_proofs_does() {
         let graph = random_graph(&mut rng, calculations);
         let previous: Vec<Fq> = (0..1 << ROWS_K).map(|_| Fq::random(&mut rng)).collect();
         let expected = upstream(&graph, &c, &previous);
-        for (backend, got) in crate::backend::each(|_| ours(&graph, &c, &previous).expect("compiled")) {
+        for (backend, got) in kernels::backend::each(|_| ours(&graph, &c, &previous).expect("compiled")) {
             assert_eq!(got, expected, "{calculations} calculations, {backend:?}");
         }
         assert_eq!(run_on(&graph, &c, &previous, 1 << ROWS_K, false), expected, "{calculations} calculations, one row at a time");
@@ -146,7 +146,7 @@ fn random_graphs_evaluate_as_midnight_proofs_does() {
 /// last block shorter than `BLOCK_ROWS` one row at a time: the results agree on 100 rows.
 #[test]
 fn lanes_and_rows_agree_with_a_short_last_block() {
-    if !crate::backend::ifma_testable() {
+    if !kernels::backend::ifma_testable() {
         return;
     }
     let mut rng = StdRng::seed_from_u64(11);
@@ -179,9 +179,9 @@ fn registers_are_reused_once_values_are_dead() {
         scalars: c.scalars,
         rot_scale: 1,
     };
-    let program = Program::compile(&graph, &inputs).unwrap();
-    let broadcast = program.broadcast.len();
-    assert!(program.registers <= broadcast + 3, "{} registers for 300 intermediates", program.registers);
+    let program = compile(&graph, &inputs).unwrap();
+    let broadcast = program.broadcast_registers();
+    assert!(program.registers() <= broadcast + 3, "{} registers for 300 intermediates", program.registers());
     let previous = vec![Fq::ZERO; 1 << ROWS_K];
     let expected: Vec<Fq> = (0..1 << ROWS_K).map(|row| (0..300).fold(Fq::ONE, |v, t| v * c.advice[t % 4][row])).collect();
     assert_eq!(ours(&graph, &c, &previous).unwrap(), expected);

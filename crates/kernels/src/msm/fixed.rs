@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::buckets::{shared_bucket_sum, signed_digits};
 use super::{g1, to_affine, CHUNK};
-use crate::files;
+use crate::cache_file;
 
 pub struct FixedTable {
     window: usize,
@@ -28,7 +28,7 @@ enum Rows {
 }
 
 const MAGIC: &[u8; 8] = b"MNPMSMT2";
-/// magic, n, window, rows (u64 LE each), the rows' checksum (`files::checksum`, u32 LE) in a
+/// magic, n, window, rows (u64 LE each), the rows' checksum (`cache_file::checksum`, u32 LE) in a
 /// 32-byte field: a multiple of 8, so the rows that follow stay aligned in the page-aligned map.
 /// (Version 1 held their SHA-256, which took 0.3 s to check for k = 17's 456 MiB.)
 const HEADER: usize = 8 + 3 * 8 + 32;
@@ -75,7 +75,7 @@ impl FixedTable {
         let Some(dir) = dir else {
             return Self::build(base, window);
         };
-        let path = dir.join(format!("msm-fixed-{}-w{window}-{}.bin", base.len(), &files::hex(&Sha256::digest(as_bytes(base)))[..16]));
+        let path = dir.join(format!("msm-fixed-{}-w{window}-{}.bin", base.len(), &cache_file::hex(&Sha256::digest(as_bytes(base)))[..16]));
         if let Some(table) = Self::map(&path, base, window) {
             return table;
         }
@@ -86,10 +86,10 @@ impl FixedTable {
         for v in [base.len(), window, table.rows().len() / base.len()] {
             header.extend_from_slice(&(v as u64).to_le_bytes());
         }
-        header.extend_from_slice(&files::checksum(rows).to_le_bytes());
+        header.extend_from_slice(&cache_file::checksum(rows).to_le_bytes());
         header.resize(HEADER, 0);
         // A cache that cannot be written only costs the next process the build.
-        let _ = files::write_atomically_with(&path, |out| {
+        let _ = cache_file::write_atomically_with(&path, |out| {
             out.write_all(&header)?;
             out.write_all(rows)
         });
@@ -110,7 +110,7 @@ impl FixedTable {
         let rows = &map[HEADER..];
         let sound = &map[..8] == MAGIC
             && (word(0), word(1), word(2)) == (n, window, row_count(window))
-            && map[32..36] == files::checksum(rows).to_le_bytes()
+            && map[32..36] == cache_file::checksum(rows).to_le_bytes()
             && rows[..size_of_val(base)] == *as_bytes(base);
         sound.then(|| FixedTable { window, n, rows: Rows::Mapped(mapping) })
     }
@@ -214,8 +214,7 @@ mod tests {
 
     #[test]
     fn a_cache_file_is_mapped_when_sound_and_rebuilt_when_truncated_corrupt_or_foreign() {
-        let params = crate::params::ParamsStore::new(vec![]).get(10).unwrap().prover;
-        let base = to_affine(super::super::as_p1(params.0.g_lagrange()));
+        let base = to_affine(super::super::as_p1(&super::super::tests::points()[..1024]));
         let dir = std::env::temp_dir().join(format!("mnp-msm-cache-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let built = FixedTable::cached(&base, 9, Some(&dir));

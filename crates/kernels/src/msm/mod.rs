@@ -1,8 +1,10 @@
 //! Our multi-scalar multiplication for BLS12-381 G1: every commitment midnight-proofs makes goes
-//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch`. The algorithm is ours; the
+//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch` (installed by the core's
+//! `engines`). The algorithm is ours; the
 //! field and point arithmetic is blst's. Compared with midnight-curves' `multi_exp`, which the
 //! hook replaces, it:
-//! - keeps the SRS bases affine once per parameters object (`prepare`), instead of converting
+//! - keeps the SRS bases affine once per parameters object (`prepare`, given the object that
+//!   owns them, which it never looks into), instead of converting
 //!   the same vector again on every commitment;
 //! - skips zero scalars and bases at infinity, and sums scalars below 2^64 as their own group,
 //!   windowed to their largest bit length (most advice columns in Lagrange form are small);
@@ -16,15 +18,15 @@
 //!
 //! docs/msm.md has the measurements.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, Weak};
 
 use blst::{blst_fr, blst_p1, blst_p1_affine};
-use midnight_curves::{Bls12, Fq, G1Projective};
-use midnight_proofs::poly::kzg::params::ParamsKZG;
+use midnight_curves::{Fq, G1Projective};
 use rayon::prelude::*;
 
-use super::sync::lock;
+use crate::sync::lock;
 
 mod affine;
 mod buckets;
@@ -34,29 +36,15 @@ mod repeats;
 
 use fixed::FixedTable;
 
-static ENABLED: AtomicBool = AtomicBool::new(true);
-
-/// Installs the engine into midnight-proofs (once per process; later calls do nothing).
-pub fn install() {
-    midnight_proofs::poly::kzg::msm::set_msm_engine(engine);
-}
-
-/// Turns the engine off (midnight-proofs' own MSM runs) or back on. For comparisons: the
-/// engine's results are the same group elements either way.
-pub fn set_enabled(on: bool) {
-    ENABLED.store(on, Relaxed);
-}
-
 /// Commitments the engine made in this process, and the most terms one had: the evidence that
 /// every MSM midnight-proofs makes comes here (past 2^19 terms it would otherwise take
 /// `msm_best`, with a subgroup check on every point).
 static SERVED: AtomicU64 = AtomicU64::new(0);
 static LARGEST: AtomicUsize = AtomicUsize::new(0);
 
-fn engine(scalars: &[Fq], bases: &[G1Projective], srs: bool) -> Option<G1Projective> {
-    if !ENABLED.load(Relaxed) {
-        return None;
-    }
+/// Σ scalars[i]·bases[i] over the shorter of the two, as midnight-curves' `multi_exp` sums it.
+/// `srs` says the bases may be a prefix of a vector `prepare` was given: its tables serve them.
+pub fn commit(scalars: &[Fq], bases: &[G1Projective], srs: bool) -> G1Projective {
     let n = scalars.len().min(bases.len());
     SERVED.fetch_add(1, Relaxed);
     LARGEST.fetch_max(n, Relaxed);
@@ -70,7 +58,7 @@ fn engine(scalars: &[Fq], bases: &[G1Projective], srs: bool) -> Option<G1Project
             &converted
         }
     };
-    Some(from_p1(msm_with(scalars, affine, table.as_ref().and_then(|t| t.fixed.as_ref()))))
+    from_p1(msm_with(scalars, affine, table.as_ref().and_then(|t| t.fixed.as_ref())))
 }
 
 /// Σ scalars[i]·bases[i], with the fixed-base table of `bases` when there is one.
@@ -196,7 +184,7 @@ fn to_affine(points: &[blst_p1]) -> Vec<blst_p1_affine> {
 
 /// The affine copy of one SRS vector, valid while the parameters that own it live.
 struct Table {
-    owner: Weak<ParamsKZG<Bls12>>,
+    owner: Weak<dyn Any + Send + Sync>,
     bases: usize,
     affine: Vec<blst_p1_affine>,
     fixed: Option<FixedTable>,
@@ -249,15 +237,15 @@ pub struct VectorStatus {
 const MAX_TABLES: usize = 64;
 static TABLES: Mutex<Vec<Arc<Table>>> = Mutex::new(Vec::new());
 
-/// Converts both SRS vectors of `params` to affine once, on the current rayon pool, so that
-/// every later commitment with them skips the conversion, and builds their fixed-base tables
-/// when they have at most `MAX_FIXED_POINTS` points and `fixed_budget` bytes cover both.
-/// Idempotent: vectors that have tables keep them. Fixed-base tables are shared through cache
-/// files in `cache_dir` (see `FixedTable::cached`). Returns the bytes it mapped from such files,
-/// which the allocator does not see.
-pub fn prepare(params: &Arc<ParamsKZG<Bls12>>, fixed_budget: u64, cache_dir: Option<&std::path::Path>) -> u64 {
+/// Converts both SRS vectors of a parameters object (`owner`, which must keep them where they
+/// are while it lives) to affine once, on the current rayon pool, so that every later
+/// commitment with them skips the conversion, and builds their fixed-base tables when they have
+/// at most `MAX_FIXED_POINTS` points and `fixed_budget` bytes cover both. Idempotent: vectors
+/// that have tables keep them. Fixed-base tables are shared through cache files in `cache_dir`
+/// (see `FixedTable::cached`). Returns the bytes it mapped from such files, which the allocator
+/// does not see.
+pub fn prepare<O: Send + Sync + 'static>(owner: &Arc<O>, vectors: [&[G1Projective]; 2], fixed_budget: u64, cache_dir: Option<&std::path::Path>) -> u64 {
     let mut mapped = 0;
-    let vectors = [params.g(), params.g_lagrange()];
     let missing: Vec<&[G1Projective]> = {
         let mut tables = lock(&TABLES);
         tables.retain(|t| t.owner.strong_count() > 0);
@@ -276,7 +264,8 @@ pub fn prepare(params: &Arc<ParamsKZG<Bls12>>, fixed_budget: u64, cache_dir: Opt
         };
         let fixed = (path == Path::Fixed).then(|| FixedTable::cached(&affine, window, cache_dir));
         mapped += fixed.as_ref().filter(|f| f.mapped()).map_or(0, FixedTable::bytes);
-        let table = Arc::new(Table { owner: Arc::downgrade(params), bases: v.as_ptr() as usize, affine, fixed, path });
+        let owner: Weak<dyn Any + Send + Sync> = Arc::downgrade(owner) as Weak<O>;
+        let table = Arc::new(Table { owner, bases: v.as_ptr() as usize, affine, fixed, path });
         let mut tables = lock(&TABLES);
         if tables.len() < MAX_TABLES && !tables.iter().any(|t| t.bases == table.bases) {
             tables.push(table);
@@ -347,44 +336,23 @@ mod tests {
     use proptest::prelude::*;
     use std::sync::OnceLock;
 
-    /// Past 2^19 terms midnight-proofs would send an MSM to `msm_best`, which checks every point's
-    /// subgroup (7× slower); the hook brings those to the engine like any other. The bases are
-    /// (i + 1)·G, so the sum is known without an MSM: (Σ s_i·(i + 1))·G.
-    #[test]
-    fn msms_past_2_19_terms_come_to_the_engine_and_sum_right() {
-        use midnight_proofs::{poly::kzg::msm::MSMKZG, utils::arithmetic::MSM};
-        use rand::SeedableRng;
-        install();
-        let n = (1 << 19) + 3;
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(19);
-        let g = G1Projective::generator();
-        let mut msm = MSMKZG::<Bls12>::init();
-        let (mut base, mut multiple, mut total) = (g, Fq::ONE, Fq::ZERO);
-        for i in 0..n {
-            // Small and repeated scalars too, as real commitments have.
-            let s = match i % 4 {
-                0 => Fq::random(&mut rng),
-                1 => Fq::from(i as u64),
-                2 => Fq::from(7u64),
-                _ => Fq::ZERO,
-            };
-            msm.append_term(s, base);
-            total += s * multiple;
-            base += g;
-            multiple += Fq::ONE;
-        }
-        let served = SERVED.load(Relaxed);
-        assert_eq!(msm.eval(), g * total);
-        assert!(SERVED.load(Relaxed) > served && LARGEST.load(Relaxed) >= n, "the engine made it");
-    }
-
-    /// 2^15 distinct points: the k=14 SRS in both forms.
-    fn points() -> &'static Vec<G1Projective> {
+    /// 2^15 distinct points, random multiples of the generator (as an SRS's are, of unknown ones).
+    pub(crate) fn points() -> &'static Vec<G1Projective> {
         static POINTS: OnceLock<Vec<G1Projective>> = OnceLock::new();
         POINTS.get_or_init(|| {
-            let params = crate::params::ParamsStore::new(vec![]).get(14).unwrap().prover;
-            params.0.g().iter().chain(params.0.g_lagrange()).copied().collect()
+            use rand::SeedableRng;
+            (0..1u64 << 15).into_par_iter().map(|i| G1Projective::generator() * Fq::random(rand::rngs::StdRng::seed_from_u64(i))).collect()
         })
+    }
+
+    /// A parameters object of two vectors of `n` points each, as `prepare` is given them.
+    fn owner(n: usize, from: usize) -> Arc<Vec<G1Projective>> {
+        Arc::new(points()[from..from + 2 * n].to_vec())
+    }
+
+    fn vectors(owner: &Arc<Vec<G1Projective>>) -> [&[G1Projective]; 2] {
+        let half = owner.len() / 2;
+        [&owner[..half], &owner[half..]]
     }
 
     fn scalar(kind: u8, r: u64) -> Fq {
@@ -433,13 +401,13 @@ mod tests {
     /// Our engine on every backend the CPU has equals blst's multi_exp.
     fn check(scalars: &[Fq], bases: &[G1Projective]) {
         let want = G1Projective::multi_exp(bases, scalars);
-        for (backend, got) in crate::backend::each(|_| engine(scalars, bases, false).unwrap()) {
+        for (backend, got) in crate::backend::each(|_| commit(scalars, bases, false)) {
             assert_eq!(got, want, "n = {}, {backend:?}", scalars.len());
         }
     }
 
     proptest! {
-        #![proptest_config(crate::hostile_tests::config(24))]
+        #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, rng_seed: proptest::test_runner::RngSeed::Fixed(24), ..ProptestConfig::default() })]
 
         #[test]
         fn equals_blst_multi_exp_on_random_and_adversarial_inputs(n in size(), seed in any::<u64>(), mix in 0u8..4) {
@@ -460,7 +428,7 @@ mod tests {
     #[test]
     fn edge_cases_equal_blst_multi_exp() {
         let all = points();
-        assert_eq!(engine(&[], &[], false).unwrap(), G1Projective::identity());
+        assert_eq!(commit(&[], &[], false), G1Projective::identity());
         check(&[Fq::from(5u64)], &all[..1]);
         check(&[Fq::ZERO; 4096], &all[..4096]);
         check(&vec![-Fq::ONE; 2048], &all[..2048]);
@@ -475,44 +443,40 @@ mod tests {
         check(&half, &all[..4096]);
         check(&vec![-Fq::from(3u64); 1500], &all[..1500]);
         // More scalars than bases: the shorter length counts, as in multi_exp.
-        assert_eq!(engine(&[Fq::ONE, Fq::ONE], &all[..1], false).unwrap(), all[0]);
+        assert_eq!(commit(&[Fq::ONE, Fq::ONE], &all[..1], false), all[0]);
     }
 
     #[test]
     fn tables_past_the_budget_take_the_plain_path_and_say_why() {
-        let mut own = crate::params::ParamsStore::new(vec![]).get(9).unwrap().prover.0.as_ref().clone();
-        own.downsize(8);
-        let own = Arc::new(own);
+        let own = owner(256, 0);
         let fixed = FixedTable::bytes_for(256, FixedTable::window_for(256, rayon::current_num_threads()));
-        prepare(&own, 2 * fixed - 1, None);
-        let paths = |p: &Arc<ParamsKZG<Bls12>>| [p.g(), p.g_lagrange()].map(|v| table_for(as_p1(v)).unwrap().path);
+        prepare(&own, vectors(&own), 2 * fixed - 1, None);
+        let paths = |p: &Arc<Vec<G1Projective>>| vectors(p).map(|v| table_for(as_p1(v)).unwrap().path);
         assert_eq!(paths(&own), [Path::OverBudget; 2]);
-        assert!(table_for(as_p1(own.g())).unwrap().fixed.is_none());
+        assert!(table_for(as_p1(vectors(&own)[0])).unwrap().fixed.is_none());
         let listed = status().vectors.into_iter().filter(|v| v.points == 256 && v.path == Path::OverBudget).count();
         assert!(listed >= 2, "status lists both vectors on the plain path");
-        let mut other = crate::params::ParamsStore::new(vec![]).get(9).unwrap().prover.0.as_ref().clone();
-        other.downsize(8);
-        let other = Arc::new(other);
-        prepare(&other, 2 * fixed, None);
+        let other = owner(256, 512);
+        prepare(&other, vectors(&other), 2 * fixed, None);
         assert_eq!(paths(&other), [Path::Fixed; 2]);
         // From a quarter of a table's points on, sums go through it, and equal blst's.
-        let table = table_for(as_p1(other.g())).unwrap();
+        let table = table_for(as_p1(vectors(&other)[0])).unwrap();
         assert!(table.fixed.as_ref().unwrap().serves(64) && !table.fixed.as_ref().unwrap().serves(63));
         for n in [64, 100, 256] {
             let scalars: Vec<Fq> = (0..n as u64).map(|i| Fq::from(i * i + 1).pow_vartime([i + 5])).collect();
-            for bases in [other.g(), other.g_lagrange()] {
-                assert_eq!(engine(&scalars, &bases[..n], true).unwrap(), G1Projective::multi_exp(&bases[..n], &scalars), "n = {n}");
+            for bases in vectors(&other) {
+                assert_eq!(commit(&scalars, &bases[..n], true), G1Projective::multi_exp(&bases[..n], &scalars), "n = {n}");
             }
         }
     }
 
     #[test]
     fn srs_prefixes_use_the_prepared_table_on_one_and_three_thread_pools() {
-        let params = crate::params::ParamsStore::new(vec![]).get(12).unwrap().prover;
-        prepare(&params.0, u64::MAX, None);
-        assert!(table_for(as_p1(params.0.g_lagrange())).is_some());
+        let params = owner(4096, 8192);
+        prepare(&params, vectors(&params), u64::MAX, None);
+        assert!(table_for(as_p1(vectors(&params)[1])).is_some());
         assert!(status().bytes >= 2 * 4096 * 96 && status().tables >= 2 && status().tables <= MAX_TABLES);
-        assert!(table_for(as_p1(params.0.g())).unwrap().fixed.is_some(), "k=12 has fixed-base tables");
+        assert!(table_for(as_p1(vectors(&params)[0])).unwrap().fixed.is_some(), "4,096 points have fixed-base tables");
         let cases = [(4096usize, None), (4000, Some(0)), (1500, Some(1)), (2, None), (4096, Some(2)), (3000, Some(3)), (4096, Some(9)), (700, None)];
         for threads in [1, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -526,8 +490,8 @@ mod tests {
                         Some(mix) => scalar(((i * 7 + mix) % 9) as u8, i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
                     })
                     .collect();
-                for bases in [params.0.g(), params.0.g_lagrange()] {
-                    let got = pool.install(|| engine(&scalars, &bases[..n], true).unwrap());
+                for bases in vectors(&params) {
+                    let got = pool.install(|| commit(&scalars, &bases[..n], true));
                     assert_eq!(got, G1Projective::multi_exp(&bases[..n], &scalars), "n = {n}, {threads} threads");
                 }
             }
@@ -540,19 +504,20 @@ mod timing {
     use super::*;
     use ff::Field;
 
-    /// `cargo test --release --lib msm::timing -- --ignored --nocapture`: ours against blst's
-    /// multi_exp on the k=14 Lagrange SRS, on 2 threads: dense, half-zero, small (24-bit),
+    /// `cargo test --release -p midnight-native-prover-kernels msm::timing -- --ignored --nocapture`:
+    /// ours against blst's multi_exp on 2^14 points (as the k=14 Lagrange SRS has), on 2 threads: dense, half-zero, small (24-bit),
     /// one-bit and one-byte scalars, half of them one value, and negated small ones (every
     /// digit but the lowest the same).
     #[test]
     #[ignore]
     fn msm_timing() {
-        let params = crate::params::ParamsStore::new(vec![]).get(14).unwrap().prover;
+        let params = Arc::new(super::tests::points()[..1 << 15].to_vec());
+        let (g, lagrange) = params.split_at(1 << 14);
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let started = std::time::Instant::now();
-        pool.install(|| prepare(&params.0, u64::MAX, None));
+        pool.install(|| prepare(&params, [g, lagrange], u64::MAX, None));
         println!("tables for k=14: {:.0} ms, {:.1} MiB", started.elapsed().as_secs_f64() * 1e3, status().bytes as f64 / (1 << 20) as f64);
-        let bases = params.0.g_lagrange();
+        let bases = lagrange;
         let mut seed = 7u64;
         let mut rand = || {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -580,7 +545,7 @@ mod timing {
                 let r = (0..5).map(|_| f()).last().unwrap();
                 (t.elapsed().as_secs_f64() * 1e3 / 5.0, r)
             };
-            let (ours, a) = pool.install(|| time(&|| engine(scalars, bases, true).unwrap()));
+            let (ours, a) = pool.install(|| time(&|| commit(scalars, bases, true)));
             let (theirs, b) = pool.install(|| time(&|| G1Projective::multi_exp(bases, scalars)));
             assert_eq!(a, b);
             println!("{name}: ours {ours:.1} ms, multi_exp {theirs:.1} ms ({:.2}x)", ours / theirs);

@@ -1,5 +1,6 @@
 //! Our FFT for the BLS12-381 scalar field: every FFT of midnight-proofs' evaluation domains goes
-//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch`. A transform over a field is
+//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch` (installed by the core's
+//! `engines`). A transform over a field is
 //! exact, so its output is the same as midnight-curves' `best_fft`, which the hook replaces. It
 //! differs in where the time goes:
 //! - the bit-reversal permutation and the twiddle factors are computed on the pool, where
@@ -19,38 +20,9 @@ use super::scalar_field::{self, with_fast_arith};
 use ff::Field;
 use midnight_curves::Fq;
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 #[cfg(target_arch = "x86_64")]
 mod ifma;
-
-static ENABLED: AtomicBool = AtomicBool::new(true);
-
-/// Installs the engine into midnight-proofs (once per process; later calls do nothing).
-pub fn install() {
-    midnight_proofs::poly::set_fft_engine(engine);
-}
-
-/// Turns the engine off (midnight-curves' `best_fft` runs) or back on. For comparisons.
-pub fn set_enabled(on: bool) {
-    ENABLED.store(on, Relaxed);
-}
-
-static TRANSFORMS: AtomicU64 = AtomicU64::new(0);
-
-/// How many transforms the engine has done in this process (tests check that it ran).
-pub fn transforms() -> u64 {
-    TRANSFORMS.load(Relaxed)
-}
-
-fn engine(a: &mut [Fq], omega: Fq, log_n: u32) -> bool {
-    if !ENABLED.load(Relaxed) || a.len() != 1usize << log_n {
-        return false;
-    }
-    fft(a, omega, log_n);
-    TRANSFORMS.fetch_add(1, Relaxed);
-    true
-}
 
 /// Blocks below this many points are transformed by one thread, with no forks.
 const SERIAL_BELOW: usize = 1 << 10;
@@ -58,11 +30,15 @@ const SERIAL_BELOW: usize = 1 << 10;
 /// Points per parallel chunk of the permutation and the twiddles.
 const CHUNK: usize = 1 << 12;
 
-/// The in-place radix-2 transform of `a` (length 2^log_n) with the root of unity `omega`.
-pub fn fft(a: &mut [Fq], omega: Fq, log_n: u32) {
+/// The in-place radix-2 transform of `a` with the root of unity `omega`; false, with `a`
+/// untouched, unless `a` has 2^log_n values.
+pub fn fft(a: &mut [Fq], omega: Fq, log_n: u32) -> bool {
     let n = a.len();
-    if n <= 1 {
-        return;
+    if 1usize.checked_shl(log_n) != Some(n) {
+        return false;
+    }
+    if n == 1 {
+        return true;
     }
     let copies = n / live_len(a);
     if copies == 1 {
@@ -72,6 +48,7 @@ pub fn fft(a: &mut [Fq], omega: Fq, log_n: u32) {
     }
     let twiddles = twiddles(omega, n / 2);
     butterflies(a, 1, &twiddles, copies);
+    true
 }
 
 /// The smallest power of two that holds every nonzero value of `a` (at least 1). midnight-proofs
@@ -284,10 +261,13 @@ mod tests {
             let log_n = 11;
             let mut ours = vec![fill; 1 << log_n];
             let mut theirs = ours.clone();
-            fft(&mut ours, root(log_n), log_n);
+            assert!(fft(&mut ours, root(log_n), log_n));
             midnight_curves::fft::best_fft(&mut theirs, root(log_n), log_n);
             assert!(ours == theirs);
         }
+        let mut wrong = vec![Fq::ONE; 3];
+        assert!(!fft(&mut wrong, root(2), 2) && wrong == [Fq::ONE; 3], "3 values are not 2^2: untouched");
+        assert!(!fft(&mut wrong, root(2), 200), "a log_n past usize's bits");
     }
 
     /// `cargo test --release --lib fft::tests::timing -- --ignored --nocapture`
@@ -310,7 +290,7 @@ mod tests {
                 }
                 best
             };
-            let ours = time(&|v| fft(v, root(log_n), log_n));
+            let ours = time(&|v| assert!(fft(v, root(log_n), log_n)));
             let theirs = time(&|v| midnight_curves::fft::best_fft(v, root(log_n), log_n));
             println!("2^{log_n}, {live} live: ours {ours:.2} ms, best_fft {theirs:.2} ms ({:.2}x)", ours / theirs);
         }
