@@ -62,7 +62,7 @@ function loadTable(rows) {
     '',
     '- addon load: `getStatus().circuits[].loadMs` of the preload (one circuit at a time, on the prover\'s',
     '  pool): the IR parsed and validated, its cost model run (k and rows), beside the prover key read under',
-    '  its bounds (crates/core/src/key_check.rs) and the verifier key read.',
+    '  its bounds (crates/proving/src/key_check.rs) and the verifier key read.',
     '- Midnight decode: transient-crypto\'s `ProverKey` read and `init` of the same file in the floor process,',
     '  in a pool of the same size, with midnight-proofs\' own FFTs: what loading costs without this addon.',
     '- peak: the most native heap a proof held above what was live when it began (counting allocator),',

@@ -10,11 +10,11 @@
 //! `init`, midnight-proofs' FFTs: no engine of ours is installed here), in the same pool: the
 //! figure the addon's load is held to.
 //! Prints one JSON line: {"circuit","k","threads","decodeMs","warmupMs","iterationsMs":[...],"peakProofBytes"}.
-use midnight_native_prover::core::circuit::{Circuit, CircuitFiles};
-use midnight_native_prover::core::memory::ProofWindow;
-use midnight_native_prover::core::params::{ParamsSources, ParamsStore, ReadyParams};
-use midnight_native_prover::core::witness::Witness;
 use midnight_zkir::IrSource;
+use proving::circuit::{Circuit, CircuitFiles};
+use proving::memory::ProofWindow;
+use proving::params::{ParamsSources, ParamsStore, ReadyParams};
+use proving::witness::Witness;
 use rand::rngs::OsRng;
 use std::path::PathBuf;
 use std::time::Instant;

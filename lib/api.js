@@ -8,7 +8,7 @@ const { abortError, raceStop, callOptions } = require('./stop')
 const { keyMaterialLookup } = require('./key-material')
 const { proverClass } = require('./prover')
 
-/** The seed of development parameters when none is given (the same as the Rust core's default). */
+/** The seed of development parameters when none is given (the same as the proving crate's default). */
 const DEV_PARAMS_SEED = 'midnight-native-prover development parameters'
 
 /**

@@ -1,6 +1,6 @@
 'use strict'
 // Errors as the public API throws them. The native addon sets `code` itself (one of
-// `errorCodes()`, defined once in crates/core/src/error.rs); only napi's own argument checks carry
+// `errorCodes()`, defined once in crates/proving/src/error.rs); only napi's own argument checks carry
 // napi's status names instead, and they are mapped here.
 
 /** An Error with a stable `code`, the only kind of rejection this package produces. */

@@ -16,9 +16,9 @@
 // that cannot derive from it: index.d.ts, the Rust NativeConfig and ProverConfig, serve's usage
 // text, the README's option table.
 //
-// Two defaults are the Rust core's, not the binding's (which only converts): `threads` absent
-// means core::scheduler::default_threads() (the CPUs this process may use), `maxQueue` absent
-// means unbounded (crates/core/src/prover/mod.rs `ProverConfig`).
+// Two defaults are the service crate's, not the binding's (which only converts): `threads` absent
+// means service::scheduler::default_threads() (the CPUs this process may use), `maxQueue` absent
+// means unbounded (crates/service/src/prover/mod.rs `ProverConfig`).
 const os = require('node:os')
 const path = require('node:path')
 const { MAX_TIMEOUT_MS } = require('./stop')
@@ -70,7 +70,7 @@ const OPTIONS = [
     name: 'threads',
     env: 'PROVER_THREADS',
     type: integer(1, 1024),
-    // Absent: the core picks scheduler::default_threads().
+    // Absent: the service picks scheduler::default_threads().
     native: 'threads',
     serve: { flag: 'threads' },
     doc: [
@@ -117,7 +117,7 @@ const OPTIONS = [
     name: 'maxQueue',
     env: 'PROVER_MAX_QUEUE',
     type: integer(0, 2 ** 31 - 1),
-    // Absent: the core leaves it unbounded.
+    // Absent: the service leaves it unbounded.
     native: 'maxQueue',
     doc: [
       "Proofs that may wait for their turn; one more makes `prove` reject at once with",

@@ -1,10 +1,13 @@
 //! midnight-native-prover: Midnight ZKIR v2 proving inside Node.
 //!
 //! This crate is the N-API binding and nothing else: it converts between JavaScript and the
-//! engine, `midnight-native-prover-core` (crates/core, no N-API types), re-exported as `core`.
-pub use midnight_native_prover_core as core;
+//! engine's crates, which have no N-API types: `service` (crates/service: the prover handle,
+//! scheduler, budget) over `proving` (crates/proving: Midnight's formats and proving) over the
+//! kernels (crates/kernels).
+pub use proving;
+pub use service;
 #[cfg_attr(test, allow(dead_code))]
 mod binding;
 
 #[global_allocator]
-static ALLOCATOR: core::memory::CountingAllocator = core::memory::CountingAllocator;
+static ALLOCATOR: proving::memory::CountingAllocator = proving::memory::CountingAllocator;

@@ -83,7 +83,7 @@ test('Rust: NativeConfig, NativeParamsSources and ProverConfig have a field for 
   const binding = rustFiles('src/binding')
   assert.deepEqual(rustFields(binding, 'NativeConfig'), [...NATIVE_FIELDS].sort())
   assert.deepEqual(rustFields(binding, 'NativeParamsSources'), PARAMS.map((option) => option.native.split('.')[1]).sort())
-  assert.deepEqual(rustFields(rustFiles('crates/core/src'), 'ProverConfig'), [...NATIVE_FIELDS].sort())
+  assert.deepEqual(rustFields(rustFiles('crates/service/src'), 'ProverConfig'), [...NATIVE_FIELDS].sort())
 })
 
 test('createProver names exactly the table\'s options, checks each, and hands the binding exactly NativeConfig\'s fields', async () => {

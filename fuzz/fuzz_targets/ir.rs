@@ -4,5 +4,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     midnight_native_prover_fuzz::allow_caught_panics();
-    let _ = midnight_native_prover_core::circuit::parse_ir(data);
+    let _ = proving::circuit::parse_ir(data);
 });

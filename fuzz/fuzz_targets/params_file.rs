@@ -6,5 +6,5 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     midnight_native_prover_fuzz::allow_caught_panics();
     let Some((&k, file)) = data.split_first() else { return };
-    let _ = midnight_native_prover_core::params::file::inspect(k % 26, file, "fuzz");
+    let _ = proving::params::file::inspect(k % 26, file, "fuzz");
 });

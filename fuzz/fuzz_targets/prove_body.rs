@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     midnight_native_prover_fuzz::allow_caught_panics();
-    let _ = midnight_native_prover_core::wire::decode_prove_request(data);
-    let _ = midnight_native_prover_core::wire::ir_k(data);
+    let _ = proving::wire::decode_prove_request(data);
+    let _ = proving::wire::ir_k(data);
 });

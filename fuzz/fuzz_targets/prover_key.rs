@@ -6,5 +6,5 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     midnight_native_prover_fuzz::allow_caught_panics();
     let Some((&k, key)) = data.split_first() else { return };
-    let _ = midnight_native_prover_core::key_check::read_prover_key(key, "fuzz", 6 + k % 9);
+    let _ = proving::key_check::read_prover_key(key, "fuzz", 6 + k % 9);
 });

@@ -11,4 +11,4 @@ pub fn allow_caught_panics() {
 
 /// The addon's allocator, so the decoders run with the memory accounting they run with in Node.
 #[global_allocator]
-static ALLOCATOR: midnight_native_prover_core::memory::CountingAllocator = midnight_native_prover_core::memory::CountingAllocator;
+static ALLOCATOR: proving::memory::CountingAllocator = proving::memory::CountingAllocator;

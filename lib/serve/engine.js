@@ -1,6 +1,6 @@
 'use strict'
 // What /prove and /check do with a decoded request: pick the ledger-style ProvingProvider that
-// proves it, and convert between the wire formats (crates/core/src/wire.rs) and the provider's.
+// proves it, and convert between the wire formats (crates/proving/src/wire.rs) and the provider's.
 const { nativeErrors } = require('../errors')
 const { HttpError } = require('./http-error')
 

@@ -2,14 +2,14 @@
 use super::prover::NativeParamsSources;
 use super::shapes::GeneratedKeys;
 use super::{k_arg, on_task_pool, promise_for, sync};
-use crate::core::error::ErrorCode;
-use crate::core::keygen;
-use crate::core::params::{self, ParamsStore};
-use crate::core::tasks;
-use crate::core::witness::Witness;
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
+use proving::error::ErrorCode;
+use proving::keygen;
+use proving::params::{self, ParamsStore};
+use proving::witness::Witness;
+use service::tasks;
 use std::path::{Path, PathBuf};
 
 /// IR given as JSON text or as bytes, borrowed either way.
@@ -55,7 +55,7 @@ pub fn params(k: u32) -> Result<Uint8Array, ErrorCode> {
 pub fn serialize_preimage(key_location: String, witness_json: String) -> Result<Uint8Array, ErrorCode> {
     sync(|| {
         let preimage = Witness::Json(witness_json).into_preimage(&key_location)?;
-        Ok(Uint8Array::new(crate::core::witness::serialize_preimage(&preimage)))
+        Ok(Uint8Array::new(proving::witness::serialize_preimage(&preimage)))
     })
 }
 

@@ -13,12 +13,12 @@ mod prover;
 mod shapes;
 mod wire;
 
-use crate::core::error::{guarded, ErrorCode, ProverError, Result as CoreResult};
-use crate::core::field_text::parse_field;
-use crate::core::params;
-use crate::core::tasks;
 use napi::bindgen_prelude::*;
 use napi::Env;
+use proving::error::{guarded, ErrorCode, ProverError, Result as CoreResult};
+use proving::field_text::parse_field;
+use proving::params;
+use service::tasks;
 use transient_crypto::curve::Fr;
 
 fn typed(e: ProverError) -> napi::Error<ErrorCode> {

@@ -1,15 +1,15 @@
 //! `NativeProver`: one core `Prover` behind the JS `Prover` class of index.js.
 use super::shapes::{NativeProofEvent, ProofResult, ProverStatus, ProvingKeyMaterial};
 use super::{field, k_arg, promise_for, sync};
-use crate::core::error::{ErrorCode, Result as CoreResult};
-use crate::core::params::ParamsSources;
-use crate::core::prover::{CircuitRef, Lent, ProofEvent, Prover, ProverConfig};
-use crate::core::scheduler::CancelHandle;
-use crate::core::witness::Witness;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
 use napi_derive::napi;
+use proving::error::{ErrorCode, Result as CoreResult};
+use proving::params::ParamsSources;
+use proving::witness::Witness;
+use service::prover::{CircuitRef, Lent, ProofEvent, Prover, ProverConfig};
+use service::scheduler::CancelHandle;
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -1,17 +1,17 @@
 //! The shapes JavaScript receives, each defined once, here: napi generates their TypeScript
 //! (binding.d.ts, with these doc comments) and index.d.ts re-exports them. Each is filled from
-//! the core's own type in one `From`; index.js passes them on as they are.
+//! the service's or proving crate's own type in one `From`; index.js passes them on as they are.
 //!
 //! Counts and byte sizes are `f64`: JS numbers, exact up to 2^53 (napi would make a `u64` a
 //! BigInt).
-use crate::core::budget::{BudgetStatus, ClaimStatus};
-use crate::core::field_text::field_to_words;
-use crate::core::kernels::msm::{Path, TableStatus};
-use crate::core::prover::{self, ProofEvent, ProofOutput};
-use crate::core::tasks::TaskStatus;
-use crate::core::{circuit, keygen};
 use napi::bindgen_prelude::{BigInt, Either, Null, Uint8Array};
 use napi_derive::napi;
+use proving::field_text::field_to_words;
+use proving::kernels::msm::{Path, TableStatus};
+use proving::{circuit, keygen};
+use service::budget::{BudgetStatus, ClaimStatus};
+use service::prover::{self, ProofEvent, ProofOutput};
+use service::tasks::TaskStatus;
 use transient_crypto::curve::Fr;
 
 pub fn bigint(f: &Fr) -> BigInt {

@@ -1,12 +1,12 @@
-//! The proof server's wire formats (crates/core/src/wire.rs), for `serve`.
+//! The proof server's wire formats (crates/proving/src/wire.rs), for `serve`.
 use super::prover::skips_to_js;
 use super::shapes::bigint;
 use super::{on_task_pool, sync};
-use crate::core::error::{ErrorCode, ProverError};
-use crate::core::wire;
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
+use proving::error::{ErrorCode, ProverError};
+use proving::wire;
 
 /// A decoded `/prove` body.
 #[napi(object)]

@@ -1,5 +1,5 @@
 //! Our FFT for the BLS12-381 scalar field: every FFT of midnight-proofs' evaluation domains goes
-//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch` (installed by the core's
+//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch` (installed by the proving crate's
 //! `engines`). A transform over a field is
 //! exact, so its output is the same as midnight-curves' `best_fft`, which the hook replaces. It
 //! differs in where the time goes:

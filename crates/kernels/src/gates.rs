@@ -6,7 +6,7 @@
 //! (`GraphEvaluator::evaluate` and `ValueSource::get` were 17% of a zswap output proof's samples,
 //! self time only).
 //!
-//! Here a program is a flat list of operations over registers (the core compiles midnight-proofs'
+//! Here a program is a flat list of operations over registers (the proving crate compiles midnight-proofs'
 //! graphs into it), and each operation runs over a block of `BLOCK_ROWS` rows at a time: the
 //! dispatch is paid once per block, and the inner loops are field operations only. The
 //! operations use the inlined arithmetic of `scalar_field`, or its lanes on CPUs with IFMA.

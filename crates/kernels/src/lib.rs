@@ -1,5 +1,5 @@
 //! The prover's CPU kernels, knowing nothing of Midnight's files, of the proof system that calls
-//! them (the core installs them into midnight-proofs) or of the service: the only curve code here
+//! them (the proving crate installs them into midnight-proofs) or of the service: the only curve code here
 //! is the arithmetic itself. Every kernel asks `backend` which instructions to run, and its tests
 //! run on every backend the CPU has.
 pub mod backend;

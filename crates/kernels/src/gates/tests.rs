@@ -1,4 +1,4 @@
-//! Programs built by hand against the same rows computed one by one (the core tests compiled
+//! Programs built by hand against the same rows computed one by one (the proving crate tests compiled
 //! graphs against midnight-proofs' own evaluator), and the checks `Program::new` and `run` make.
 use super::*;
 use rand::rngs::StdRng;

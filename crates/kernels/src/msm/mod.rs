@@ -1,5 +1,5 @@
 //! Our multi-scalar multiplication for BLS12-381 G1: every commitment midnight-proofs makes goes
-//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch` (installed by the core's
+//! through it, by the hook in `patches/midnight-proofs+0.7.3.patch` (installed by the proving crate's
 //! `engines`). The algorithm is ours; the
 //! field and point arithmetic is blst's. Compared with midnight-curves' `multi_exp`, which the
 //! hook replaces, it:

@@ -7,8 +7,8 @@
 //! inside one job steals others, and a stolen job that blocks on a lock held by the job beneath
 //! it on the same stack deadlocks both (seen: a proof waiting for a circuit its own worker was
 //! loading).
-use super::error::{fail, ErrorCode, Result};
 use kernels::sync::{lock, read, write};
+use proving::error::{fail, ErrorCode, Result};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 

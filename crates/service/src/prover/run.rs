@@ -1,12 +1,12 @@
 //! Running a proof: from the scheduler's start through admission, load and proving to the
 //! records, events and the caller's callback.
 use super::{CircuitRef, ProofEvent, ProofOutput, Prover};
-use crate::circuit::{check_preimage, Circuit};
-use crate::error::{fail, guarded, ErrorCode, ProverError, Result, WithCode};
-use crate::memory::{self, ProofWindow};
-use crate::params::ReadyParams;
 use crate::scheduler::{CancelHandle, Overloaded, RunSlot, Start};
-use crate::witness::Witness;
+use proving::circuit::{check_preimage, Circuit};
+use proving::error::{fail, guarded, ErrorCode, ProverError, Result, WithCode};
+use proving::memory::{self, ProofWindow};
+use proving::params::ReadyParams;
+use proving::witness::Witness;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::Instant;
@@ -143,7 +143,7 @@ impl Prover {
                 let checked = check_preimage(circuit, &preimage)?;
                 let public_inputs: Vec<Fr> = checked.pis.iter().copied().map(Fr).collect();
                 let proving = circuit.ir.prove_unchecked(rng, &params, circuit.prover_key.clone(), checked);
-                let proof = crate::block_on::block_on(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
+                let proof = proving::block_on::block_on(proving).code(ErrorCode::ProofFailed, || format!("proving {circuit_id}"))?;
                 // Never hand out a proof that fails.
                 circuit
                     .verifier_key

@@ -1,5 +1,5 @@
 //! One circuit's artifacts, read and deserialized once: IR, prover key, verifier key.
-use super::budget::Measured;
+use super::cost::Measured;
 use super::error::{fail, unwind_as, ErrorCode, ProverError, Result, WithCode};
 use super::files::read_file;
 use super::ir_check::Size;

@@ -11,18 +11,18 @@ mod status;
 pub use status::{CircuitStatus, Listener, MappingStatus, ProofEvent, Status};
 
 use super::budget::Budget;
-use super::circuit::{check_preimage, parse_ir_k};
-use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
-use super::keystore::KeyStore;
-pub use super::lent::Lent;
-use super::memory;
 use super::metrics::Metrics;
-use super::params::{ParamsSources, ParamsStore};
 pub use super::scheduler::default_threads;
 use super::scheduler::Scheduler;
 use super::tasks;
-use super::witness::Witness;
 use kernels::sync::{lock, read, write};
+use proving::circuit::{check_preimage, parse_ir_k};
+use proving::error::{fail, ErrorCode, ProverError, Result, WithCode};
+use proving::keystore::KeyStore;
+pub use proving::lent::Lent;
+use proving::memory;
+use proving::params::{ParamsSources, ParamsStore};
+use proving::witness::Witness;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, RwLock};
@@ -114,7 +114,7 @@ impl Prover {
         }
         let backend = kernels::backend::from_env().map_err(|e| ProverError::new(ErrorCode::InvalidOptions, e))?;
         kernels::backend::set(backend).map_err(|e| ProverError::new(ErrorCode::InvalidOptions, e))?;
-        super::engines::install();
+        proving::engines::install();
         let scheduler = Scheduler::new(threads, config.max_concurrent, config.max_queue.unwrap_or(usize::MAX))
             .code(ErrorCode::InvalidOptions, || "cannot start the prover threads".into())?;
         memory::reset_high_water();

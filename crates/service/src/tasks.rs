@@ -5,8 +5,8 @@
 //! run on a pool worker (see scheduler.rs). Threads are started on demand, up to `max_threads`,
 //! and each one exits as soon as the queue is empty: an idle process keeps none, and a burst of
 //! calls waits in a bounded queue instead of starting a thread per call.
-use super::error::{fail, ErrorCode, ProverError, Result};
 use kernels::sync::lock;
+use proving::error::{fail, ErrorCode, ProverError, Result};
 use std::collections::VecDeque;
 use std::sync::{Mutex, OnceLock};
 
@@ -65,7 +65,7 @@ impl TaskPool {
             return done(fail(ErrorCode::ProverOverloaded, format!("{} tasks are waiting for a thread, the limit", self.max_queued)));
         }
         s.queue.push_back(Box::new(move |start| match start {
-            Ok(()) => done(super::error::guarded(work)),
+            Ok(()) => done(proving::error::guarded(work)),
             Err(e) => done(Err(e)),
         }));
         if s.threads >= self.max_threads {

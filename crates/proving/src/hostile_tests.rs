@@ -39,7 +39,7 @@ pub(crate) fn config(cases: u32) -> ProptestConfig {
     }
 }
 
-/// The repository's root (this crate is crates/core).
+/// The repository's root (this crate is crates/proving).
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

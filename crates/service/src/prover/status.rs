@@ -2,14 +2,14 @@
 use super::admission::{loaded_need, shape};
 use super::{ProofOutput, Prover, MAX_LOADED_CIRCUITS};
 use crate::budget::BudgetStatus;
-use crate::circuit::Circuit;
-use crate::error::{ErrorCode, ProverError, Result};
-use crate::key_map::{self, KeyMap};
-use crate::memory;
 use crate::metrics::Gauges;
 use crate::tasks::{self, TaskStatus};
 use kernels::mapping;
 use kernels::sync::lock;
+use proving::circuit::Circuit;
+use proving::error::{ErrorCode, ProverError, Result};
+use proving::key_map::{self, KeyMap};
+use proving::memory;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,7 +28,7 @@ pub struct CircuitStatus {
     /// What its next proof will reserve.
     pub reserve_bytes: u64,
     /// Whose setup its parameters come from; None until they are loaded.
-    pub params: Option<crate::params::Origin>,
+    pub params: Option<proving::params::Origin>,
     /// Bytes of its prover key's mapped file (see `key_map`); 0 when the key is private.
     pub mapped_bytes: u64,
     /// Of `load_bytes`, what is private to this process.

@@ -1,8 +1,8 @@
 use super::*;
-use crate::circuit::Circuit;
-use crate::error::{guarded, ErrorCode};
-use crate::keygen::keygen;
 use crate::scheduler::CancelHandle;
+use proving::circuit::Circuit;
+use proving::error::{guarded, ErrorCode};
+use proving::keygen::keygen;
 use std::path::Path;
 
 pub(super) fn circuit_source(name: &str) -> PathBuf {
@@ -197,7 +197,7 @@ fn engines_on_and_off_prove_alike(p: &Prover, id: &str) -> ProofOutput {
     use rand::SeedableRng;
     let circuit = p.circuit(id).unwrap();
     let engines = |on: bool| {
-        crate::engines::set_enabled(on);
+        proving::engines::set_enabled(on);
     };
     let prove = |on: bool| {
         engines(on);
@@ -206,10 +206,10 @@ fn engines_on_and_off_prove_alike(p: &Prover, id: &str) -> ProofOutput {
         out.unwrap()
     };
     let upstream = prove(false);
-    let (evaluated, transforms) = (crate::engines::gates::evaluated(), crate::engines::transforms());
+    let (evaluated, transforms) = (proving::engines::gates::evaluated(), proving::engines::transforms());
     let ours = prove(true);
-    assert!(crate::engines::gates::evaluated() > evaluated, "our gate evaluator ran");
-    assert!(crate::engines::transforms() > transforms, "our FFT ran");
+    assert!(proving::engines::gates::evaluated() > evaluated, "our gate evaluator ran");
+    assert!(proving::engines::transforms() > transforms, "our FFT ran");
     assert_eq!(upstream.proof, ours.proof, "{id}");
     for (backend, out) in kernels::backend::each(|_| prove(true)) {
         assert_eq!(out.proof, ours.proof, "{id} on {backend:?}");
@@ -225,9 +225,22 @@ fn proofs_with_our_msm_gate_and_fft_engines_equal_those_without_byte_for_byte() 
     assert!(p.status().msm.bytes >= 2 * 1024 * 96, "the k=10 SRS vectors are held affine");
 }
 
+/// A directory holding development parameters for k = 15 (default seed), made once per test
+/// process.
+fn dev_params_k15() -> PathBuf {
+    use proving::params::dev;
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("mnp-service-dev-params-{}", std::process::id()));
+        dev::write(15, dev::DEFAULT_SEED, &dir).unwrap();
+        dir
+    })
+    .clone()
+}
+
 /// A prover of `ids` whose keys are made on the k = 15 development parameters, which it accepts.
 fn dev_prover(ids: &[&str]) -> Arc<Prover> {
-    let sources = ParamsSources { dirs: vec![crate::params::dev::tests::dir_with_k15().to_path_buf()], allow_unpinned: true, ..Default::default() };
+    let sources = ParamsSources { dirs: vec![dev_params_k15()], allow_unpinned: true, ..Default::default() };
     let dir = compact_dir_with(ids, &ParamsStore::with_sources(sources.clone()));
     let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
     let config = ProverConfig {
@@ -307,7 +320,7 @@ fn circuit_k_comes_from_the_ir_until_the_material_is_loaded_then_from_the_circui
 
 #[test]
 fn development_proofs_verify_only_with_their_parameters_and_midnights_only_with_midnights() {
-    use crate::params::Origin;
+    use proving::params::Origin;
     use transient_crypto::proofs::PARAMS_VERIFIER;
     let p = dev_prover(&["bench_k15", "arith"]);
     let dev = p.prove_now("bench_k15", witness("bench_k15.witness.json"), None).unwrap();
@@ -353,7 +366,7 @@ fn fresh_key_cache() -> PathBuf {
 
 #[test]
 fn a_mapped_prover_key_proves_byte_for_byte_as_the_decoded_one() {
-    use crate::circuit::CircuitFiles;
+    use proving::circuit::CircuitFiles;
     use rand::SeedableRng;
     let (dir, cache) = (compact_dir(&["bench_k10"]), fresh_key_cache());
     let p = prover(dir.clone());

@@ -2,7 +2,7 @@
 //! and `key_material_now` answers the files a proof would use.
 use super::tests::{compact_dir_named, witness};
 use super::*;
-use crate::files::hex;
+use proving::files::hex;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -92,7 +92,7 @@ fn key_material_is_the_files_a_proof_would_load_and_none_for_an_unknown_location
 fn manifest(dir: &Path, hash: &str) {
     std::fs::create_dir_all(dir.join("compiler")).unwrap();
     let text = format!(r#"{{"manifest-version":"1","keys":{{"type":"directory","c.verifier":{{"type":"file","size":1,"hash":"{hash}"}}}}}}"#);
-    std::fs::write(crate::manifest::path(dir), text).unwrap();
+    std::fs::write(proving::manifest::path(dir), text).unwrap();
 }
 
 #[test]

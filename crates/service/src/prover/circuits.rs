@@ -1,12 +1,12 @@
 //! Resolving a circuit reference to a loaded circuit: by id (key directories, built-ins) or
 //! by the content of key material handed in.
 use super::{CircuitRef, Prover};
-use crate::builtin;
-use crate::circuit::{Artifacts, Circuit, CircuitFiles, KeyMaterial};
-use crate::error::{ErrorCode, Result};
-use crate::files::read_file;
-use crate::keystore::{expect_vk, KeyStore, Source};
-use crate::location::{self, Location};
+use proving::builtin;
+use proving::circuit::{Artifacts, Circuit, CircuitFiles, KeyMaterial};
+use proving::error::{ErrorCode, Result};
+use proving::files::read_file;
+use proving::keystore::{expect_vk, KeyStore, Source};
+use proving::location::{self, Location};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
@@ -65,7 +65,7 @@ impl Prover {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(&part[..]);
         }
-        format!("sha256:{}", crate::files::hex(&hasher.finalize()))
+        format!("sha256:{}", proving::files::hex(&hasher.finalize()))
     }
 
     /// Resolves a circuit reference, loading it on first use.

@@ -1,13 +1,14 @@
 //! The prover's side of the memory budget: what a proof reserves, what a load holds, and the
 //! evictions that make room. The budget itself (budget.rs) knows nothing of circuits.
 use super::{CircuitRef, Prover, MAX_LOADED_CIRCUITS};
-use crate::budget::{self, Reservation, Shape};
-use crate::circuit::{gzip_isize, prover_key_size, Circuit};
-use crate::error::Result;
-use crate::key_map::KeyMap;
-use crate::memory;
+use crate::budget::Reservation;
 use crate::scheduler::CancelHandle;
 use kernels::sync::lock;
+use proving::circuit::{gzip_isize, prover_key_size, Circuit};
+use proving::cost::{self, Shape};
+use proving::error::Result;
+use proving::key_map::KeyMap;
+use proving::memory;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ impl Prover {
         // process shares its pages (see docs/memory.md).
         let mapped = circuit.key_map.as_ref().map_or(0, KeyMap::bytes);
         let measured = memory::live_bytes().saturating_sub(before) + mapped;
-        let held = budget::loaded_size((circuit.prover_key_bytes, circuit.k, circuit.rows), measured);
+        let held = cost::loaded_size((circuit.prover_key_bytes, circuit.k, circuit.rows), measured);
         self.budget.hold(held);
         circuit.load_bytes.store(held, SeqCst);
         Ok(circuit)
@@ -55,12 +56,12 @@ impl Prover {
         // The MSM engine's tables count with the parameters they serve; the fixed-base ones may
         // take an eighth of the memory limit, or of the machine's memory when there is none.
         let fixed_budget = self.memory_limit_bytes.unwrap_or_else(memory::physical_bytes) / 8;
-        let mapped = self.scheduler.install(|| crate::engines::prepare_msm(&params.prover.0, fixed_budget, Some(&self.key_cache_dir)))?;
+        let mapped = self.scheduler.install(|| proving::engines::prepare_msm(&params.prover.0, fixed_budget, Some(&self.key_cache_dir)))?;
         let mut held = lock(&self.params_held);
         if !held.contains(&k) {
             // Parameters are shared by the process (k <= 14) or loaded once: the same
             // fingerprint scheme as keys keeps a second prover from counting them as free.
-            let bytes = budget::loaded_size((0, k, 0), memory::live_bytes().saturating_sub(before) + mapped);
+            let bytes = cost::loaded_size((0, k, 0), memory::live_bytes().saturating_sub(before) + mapped);
             self.budget.hold(bytes);
             held.push(k);
         }
@@ -87,7 +88,7 @@ impl Prover {
             CircuitRef::Material { prover, .. } => Some(gzip_isize(prover)),
             CircuitRef::Id(id) => self.keys.prover_file(id, &self.key_cache_dir).and_then(|path| prover_key_size(&path)),
         };
-        key_bytes.map_or(0, |bytes| budget::load_formula(bytes) + budget::first_peak_formula(bytes))
+        key_bytes.map_or(0, |bytes| cost::load_formula(bytes) + cost::first_peak_formula(bytes))
     }
 
     /// Loads what the proof needs and lowers its reservation to the proof's own peak, now that
