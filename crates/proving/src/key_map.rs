@@ -88,8 +88,13 @@ impl KeyMap {
         // file keeps its time).
         let _ = file.set_modified(std::time::SystemTime::now());
         let mapping = Mapping::new(&file).ok()?;
-        mapping.prefetch();
-        let Some((size, polys)) = check(mapping.bytes(), sources) else {
+        // The header and sizes first, from the first pages: a stale or foreign map is refused
+        // before the prefetch reads the whole file in.
+        let layout = layout(mapping.bytes(), sources);
+        if layout.is_some() {
+            mapping.prefetch();
+        }
+        let Some(Layout { size, polys, .. }) = layout.filter(|l| l.intact(mapping.bytes())) else {
             REFUSED.fetch_add(1, Relaxed);
             return None;
         };
@@ -98,7 +103,7 @@ impl KeyMap {
 
     /// Whether the file still holds what was mapped: no page lost, every checksum as written.
     pub fn intact(&self) -> bool {
-        self.faults() == 0 && check(self.mapping.bytes(), &self.sources).is_some()
+        self.faults() == 0 && layout(self.mapping.bytes(), &self.sources).is_some_and(|l| l.intact(self.mapping.bytes()))
     }
 
     /// Writes the key map of `sources` into `dir`: `polys` in `ProvingKey::polynomials` order.
@@ -216,7 +221,24 @@ fn header(sources: &Sources, size: Size, polys: &[&[Fq]], crcs: &[u32]) -> Vec<u
 
 /// The size and polynomial ranges of a key map's bytes, if they are one for `sources`. Every
 /// length read from the file is checked against the file's size before it is used.
-fn check(bytes: &[u8], sources: &Sources) -> Option<(Size, Vec<(usize, usize)>)> {
+/// Where a sound map's polynomials lie, and the checksum each was written with.
+struct Layout {
+    size: Size,
+    /// (byte offset, elements) of each polynomial.
+    polys: Vec<(usize, usize)>,
+    crcs: Vec<u64>,
+}
+
+impl Layout {
+    /// Every polynomial's bytes still have the checksum they were written with.
+    fn intact(&self, bytes: &[u8]) -> bool {
+        self.polys.par_iter().zip(self.crcs.par_iter()).all(|(&(at, len), &crc)| files::checksum(&bytes[at..at + len * ELEMENT]) as u64 == crc)
+    }
+}
+
+/// The header of a map for `sources` (magic, format, build, source hashes, bounds) and the
+/// polynomials' extents, which must tile the file exactly; reads the header's pages only.
+fn layout(bytes: &[u8], sources: &Sources) -> Option<Layout> {
     if bytes.len() < FIXED_HEADER || &bytes[..8] != MAGIC {
         return None;
     }
@@ -252,11 +274,7 @@ fn check(bytes: &[u8], sources: &Sources) -> Option<(Size, Vec<(usize, usize)>)>
         crcs.push(word(entry + 8));
         offset = end.checked_add(padding(bytes_len))?;
     }
-    if offset != bytes.len() {
-        return None;
-    }
-    let intact = polys.par_iter().zip(crcs.par_iter()).all(|(&(at, len), &crc)| files::checksum(&bytes[at..at + len * ELEMENT]) as u64 == crc);
-    intact.then_some((Size { k: k as u8, rows: rows as usize }, polys))
+    (offset == bytes.len()).then_some(Layout { size: Size { k: k as u8, rows: rows as usize }, polys, crcs })
 }
 
 #[cfg(test)]
