@@ -145,6 +145,28 @@ pub fn scalar_bytes(s: &blst_fr) -> [u8; 32] {
     out.b
 }
 
+/// The point whose uncompressed encoding (x then y, 48 big-endian bytes each) is `bytes`, in
+/// projective form with z = 1, taken as it is: not checked to lie on the curve. None when a flag
+/// bit (compressed, infinity, sign) is set, which no finite uncompressed point has.
+pub fn from_uncompressed_unchecked(bytes: &[u8; 96]) -> Option<blst_p1> {
+    if bytes[0] & 0xe0 != 0 {
+        return None;
+    }
+    let mut out = blst_p1 { z: fp_one(), ..Default::default() };
+    // SAFETY: blst reads 48 bytes from each pointer, both inside `bytes`, and writes one field
+    // element.
+    unsafe {
+        blst::blst_fp_from_bendian(&mut out.x, bytes.as_ptr());
+        blst::blst_fp_from_bendian(&mut out.y, bytes[48..].as_ptr());
+    }
+    Some(out)
+}
+
+/// Whether `p` has z = 1, so that its x and y are already its affine coordinates.
+pub fn is_normalized(p: &blst_p1) -> bool {
+    p.z == fp_one()
+}
+
 /// `out[i]` ← `points[i]` in affine form, with one shared inversion.
 pub fn batch_to_affine(out: &mut [blst_p1_affine], points: &[blst_p1]) {
     assert_eq!(out.len(), points.len());

@@ -177,9 +177,29 @@ const MAX_WINDOW: usize = 15;
 fn to_affine(points: &[blst_p1]) -> Vec<blst_p1_affine> {
     let mut out = vec![blst_p1_affine::default(); points.len()];
     out.par_chunks_mut(CHUNK).zip(points.par_chunks(CHUNK)).for_each(|(out, points)| {
-        g1::batch_to_affine(out, points);
+        // Points read from a parameters file have z = 1: their x and y are copied as they are.
+        if points.iter().all(g1::is_normalized) {
+            out.iter_mut().zip(points).for_each(|(a, p)| *a = blst_p1_affine { x: p.x, y: p.y });
+        } else {
+            g1::batch_to_affine(out, points);
+        }
     });
     out
+}
+
+/// The points of a list of uncompressed encodings (96 bytes each), taken as they are: not
+/// checked to lie on the curve, so only for bytes someone vouches for (parameters whose hash
+/// Midnight pins). Decoded on the current rayon pool, or on the calling thread outside one.
+/// None when `bytes` is not a whole number of points or one has a flag bit set.
+pub fn points_unchecked(bytes: &[u8]) -> Option<Vec<G1Projective>> {
+    if !bytes.len().is_multiple_of(96) {
+        return None;
+    }
+    let one = |p: &[u8]| g1::from_uncompressed_unchecked(p.try_into().expect("96 bytes")).map(from_p1);
+    match rayon::current_thread_index() {
+        Some(_) => bytes.par_chunks_exact(96).map(one).collect(),
+        None => bytes.chunks_exact(96).map(one).collect(),
+    }
 }
 
 /// The affine copy of one SRS vector, valid while the parameters that own it live.
@@ -423,6 +443,25 @@ mod tests {
             }).unzip();
             check(&scalars, &bases);
         }
+    }
+
+    #[test]
+    fn unchecked_points_and_their_affine_copies_equal_midnights() {
+        use group::Curve;
+        let some = &points()[..1000];
+        let bytes: Vec<u8> = some.iter().flat_map(|p| midnight_curves::serde::SerdeObject::to_raw_bytes(&p.to_affine())).collect();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let decoded = pool.install(|| points_unchecked(&bytes)).unwrap();
+        assert_eq!(&decoded, some);
+        assert_eq!(points_unchecked(&bytes).unwrap(), decoded, "off a pool");
+        // Decoded points have z = 1 and are copied; the generator's multiples are not, and go
+        // through the batch inversion.
+        assert!(as_p1(&decoded).iter().all(g1::is_normalized) && !as_p1(some).iter().all(g1::is_normalized));
+        assert_eq!(to_affine(as_p1(&decoded)), to_affine(as_p1(some)));
+        assert!(points_unchecked(&bytes[..95]).is_none(), "not a whole point");
+        let mut flagged = bytes.clone();
+        flagged[96] |= 0x40;
+        assert!(points_unchecked(&flagged).is_none(), "the infinity flag");
     }
 
     #[test]

@@ -12,10 +12,13 @@
 //!   unsafe, the digest of their seed, and the SHA-256 of the layout, which catches any flipped
 //!   byte. A file without the trailer is accepted unvetted, as a file Midnight's tools made.
 use super::super::error::{fail, ErrorCode, Result};
-use midnight_curves::{G1Projective, G2Projective};
-use midnight_proofs::utils::helpers::byte_length;
-use midnight_proofs::utils::SerdeFormat;
+use midnight_curves::{Bls12, G1Projective, G2Projective};
+use midnight_proofs::poly::kzg::params::ParamsKZG;
+use midnight_proofs::utils::helpers::{byte_length, ProcessedSerdeObject};
+use midnight_proofs::utils::SerdeFormat::RawBytesUnchecked;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
+use std::io;
 
 /// The trailer's opening text, readable with `tail -c` on the file.
 pub const LABEL: &[u8] =
@@ -25,9 +28,54 @@ pub const TRAILER_LEN: usize = LABEL.len() + 64;
 
 /// Bytes of Midnight's layout for `k`.
 pub fn layout_len(k: u8) -> u64 {
-    let g1 = byte_length::<G1Projective>(SerdeFormat::RawBytesUnchecked) as u64;
-    let g2 = byte_length::<G2Projective>(SerdeFormat::RawBytesUnchecked) as u64;
+    let g1 = byte_length::<G1Projective>(RawBytesUnchecked) as u64;
+    let g2 = byte_length::<G2Projective>(RawBytesUnchecked) as u64;
     4 + (2u64 << k) * g1 + 2 * g2
+}
+
+/// Whether a parameters file's points are taken as they are.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Points {
+    /// Midnight's pin vouches for the file: its points are not checked against the curve.
+    Vouched,
+    /// Each point is checked to lie on the curve, as midnight-proofs' reader does.
+    Checked,
+}
+
+/// The setup in `bytes`, as midnight-proofs' `read_custom(RawBytesUnchecked)` reads it, but with
+/// the points decoded on the current rayon pool (outside a pool, on the calling thread, so it
+/// never starts rayon's global pool), and with the curve check left out for `Points::Vouched`
+/// files. Decoding the embedded SRS's 2^15 points on one thread, each checked, was the slowest
+/// part of a fresh process's first load. Bytes past the layout (a development trailer) are not
+/// read. A checked point off the curve panics, as in midnight-proofs' reader: unpinned files are
+/// read under `catch_unwind`.
+pub fn decode(bytes: &[u8], points: Points) -> io::Result<ParamsKZG<Bls12>> {
+    let short = || io::Error::new(io::ErrorKind::UnexpectedEof, "shorter than its declared k's layout");
+    let k = u32::from_le_bytes(bytes.get(..4).ok_or_else(short)?.try_into().expect("four bytes"));
+    let k = u8::try_from(k).ok().filter(|&k| k <= super::MAX_K).ok_or_else(|| io::Error::other(format!("declares k={k}")))?;
+    if (bytes.len() as u64) < layout_len(k) {
+        return Err(short());
+    }
+    let g1 = byte_length::<G1Projective>(RawBytesUnchecked);
+    let n = 1usize << k;
+    let (g, rest) = bytes[4..].split_at_checked(n * g1).ok_or_else(short)?;
+    let (g_lagrange, mut rest) = rest.split_at_checked(n * g1).ok_or_else(short)?;
+    let decode_points = |bytes: &[u8]| match points {
+        Points::Vouched => kernels::msm::points_unchecked(bytes).ok_or_else(|| io::Error::other("a point with a flag bit set")),
+        Points::Checked => checked_points(bytes, g1),
+    };
+    let (g, g_lagrange) = (decode_points(g)?, decode_points(g_lagrange)?);
+    let g2 = G2Projective::read(&mut rest, RawBytesUnchecked)?;
+    let s_g2 = G2Projective::read(&mut rest, RawBytesUnchecked)?;
+    Ok(ParamsKZG::from_parts(u32::from(k), g, Some(g_lagrange), g2, s_g2))
+}
+
+fn checked_points(bytes: &[u8], size: usize) -> io::Result<Vec<G1Projective>> {
+    let one = |mut point: &[u8]| G1Projective::read(&mut point, RawBytesUnchecked);
+    match rayon::current_thread_index() {
+        Some(_) => bytes.par_chunks_exact(size).map(one).collect(),
+        None => bytes.chunks_exact(size).map(one).collect(),
+    }
 }
 
 /// What a sized file turned out to be.
@@ -100,6 +148,32 @@ mod tests {
         for k in [1, 5, 14] {
             assert_eq!(layout_len(k), embedded_file(k).unwrap().len() as u64, "k={k}");
         }
+    }
+
+    #[test]
+    fn decodes_as_midnights_reader_on_a_pool_and_off_it() {
+        let bytes = labelled(12);
+        let theirs = ParamsKZG::<Bls12>::read_custom(&mut &bytes[..], RawBytesUnchecked).unwrap();
+        let written = |p: &ParamsKZG<Bls12>| {
+            let mut out = Vec::new();
+            p.write_custom(&mut out, RawBytesUnchecked).unwrap();
+            out
+        };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        for points in [Points::Vouched, Points::Checked] {
+            let on_pool = pool.install(|| decode(&bytes, points)).unwrap();
+            assert_eq!(written(&on_pool), written(&theirs), "{points:?}");
+            assert_eq!(written(&decode(&bytes, points).unwrap()), written(&theirs), "{points:?} off a pool");
+            for short in [0, 3, 4 + 96, bytes.len() / 2, layout_len(12) as usize - 1] {
+                assert!(decode(&bytes[..short], points).is_err(), "cut at {short}");
+            }
+            let mut huge = bytes.clone();
+            huge[..4].copy_from_slice(&40u32.to_le_bytes());
+            assert!(decode(&huge, points).is_err(), "a declared k past Midnight's largest");
+        }
+        let mut off_curve = bytes.clone();
+        off_curve[4 + 96 * 7 + 60] ^= 1;
+        assert!(std::panic::catch_unwind(|| decode(&off_curve, Points::Checked)).is_err(), "a checked point off the curve");
     }
 
     #[test]

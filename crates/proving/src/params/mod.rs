@@ -11,14 +11,17 @@ pub mod file;
 
 use super::error::{fail, ErrorCode, Result, WithCode};
 use base_crypto::data_provider::{FetchMode, MidnightDataProvider, OutputMode};
+use file::Points;
 use kernels::sync::{lock, read, write};
+use midnight_curves::G1Projective;
+use midnight_proofs::utils::helpers::byte_length;
 use midnight_proofs::utils::SerdeFormat;
 use sha2::Digest;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use transient_crypto::proofs::{ParamsProver, ParamsProverProvider, ParamsVerifier, PARAMS_VERIFIER};
+use transient_crypto::proofs::{ParamsProver, ParamsProverProvider, ParamsVerifier};
 
 static EMBEDDED_SRS: &[u8] = include_bytes!(env!("MIDNIGHT_SRS_2P14"));
 pub const EMBEDDED_MAX_K: u8 = 14;
@@ -69,7 +72,7 @@ pub struct Params {
 
 impl Params {
     fn midnight(prover: ParamsProver) -> Self {
-        Params { prover, verifier: PARAMS_VERIFIER.clone(), origin: Origin::Midnight }
+        Params { prover, verifier: midnight_verifier(), origin: Origin::Midnight }
     }
 
     fn development(prover: ParamsProver) -> Self {
@@ -144,7 +147,7 @@ impl ParamsStore {
         let pin = pin(k);
         let actual = super::files::hex(&sha2::Sha256::digest(bytes));
         if pin == Some(actual.as_str()) {
-            return Ok(Params::midnight(parse(bytes, || format!("{what} are not a parameters file"))?));
+            return Ok(Params::midnight(parse(bytes, Points::Vouched, || format!("{what} are not a parameters file"))?));
         }
         if !self.sources.allow_unpinned {
             return fail(
@@ -153,7 +156,7 @@ impl ParamsStore {
             );
         }
         file::inspect(k, bytes, what)?;
-        Ok(Params::development(parse(bytes, || format!("{what} are not a parameters file"))?))
+        Ok(Params::development(parse(bytes, Points::Checked, || format!("{what} are not a parameters file"))?))
     }
 
     /// An unpinned file, sized before it is read: its length bounds the read.
@@ -193,8 +196,9 @@ impl ParamsStore {
                 }
             },
         };
-        let file = std::fs::File::open(&path).code(ErrorCode::ParamsNotFound, || path.display().to_string())?;
-        parse(std::io::BufReader::new(file), || format!("{} is not a parameters file", path.display())).map(Params::midnight)
+        // Hashed again as read: the pin vouches for exactly the bytes decoded unchecked.
+        let bytes = std::fs::read(&path).code(ErrorCode::ParamsNotFound, || path.display().to_string())?;
+        self.classify(k, &bytes, &path.display().to_string())
     }
 }
 
@@ -203,15 +207,17 @@ fn pin(k: u8) -> Option<&'static str> {
     PINS.iter().find(|(pk, _)| *pk == k).map(|(_, h)| *h)
 }
 
-/// The reader panics on some malformed input (unpinned files are not vetted by a hash).
-fn parse(reader: impl std::io::Read, what: impl FnOnce() -> String) -> Result<ParamsProver> {
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParamsProver::read(reader)));
-    read.unwrap_or_else(|_| Err(std::io::Error::other("malformed"))).code(ErrorCode::ParamsNotFound, what)
+/// The reader panics on a checked point off the curve (unpinned files are not vetted by a hash).
+fn parse(bytes: &[u8], points: Points, what: impl FnOnce() -> String) -> Result<ParamsProver> {
+    let read = std::panic::catch_unwind(|| file::decode(bytes, points));
+    let params = read.unwrap_or_else(|_| Err(std::io::Error::other("malformed"))).code(ErrorCode::ParamsNotFound, what)?;
+    Ok(ParamsProver(Arc::new(params)))
 }
 
 /// `dir/bls_midnight_2p{k}` once it hashes to Midnight's pin, fetched from `source` first when
-/// given and missing. Runs the data provider's future on a runtime of its own: callers are
-/// driver or task threads, never pool workers.
+/// given and missing. Runs the data provider's future on a runtime of its own, blocking the
+/// calling thread: a prover's pool worker (which then decodes the file in parallel), a driver or
+/// a task thread, never a thread of an async runtime.
 pub fn verified(k: u8, dir: &Path, source: Option<&str>) -> Result<PathBuf> {
     let name = MidnightDataProvider::name_k(k);
     let base_url = match source {
@@ -237,10 +243,26 @@ pub fn verified(k: u8, dir: &Path, source: Option<&str>) -> Result<PathBuf> {
     }
 }
 
-/// Parsing the 2^14 SRS is the slow part; do it once per process.
+/// Parsing the 2^14 SRS is the slow part; do it once per process (on the caller's pool).
 fn embedded_base() -> &'static ParamsProver {
     static BASE: OnceLock<ParamsProver> = OnceLock::new();
-    BASE.get_or_init(|| ParamsProver::read(EMBEDDED_SRS).expect("embedded SRS is checked at build time"))
+    BASE.get_or_init(|| parse(EMBEDDED_SRS, Points::Vouched, String::new).expect("embedded SRS is checked at build time"))
+}
+
+/// Midnight's verifier parameters, equal to transient-crypto's `PARAMS_VERIFIER`, which decodes
+/// the whole 2^14 SRS (the same file as ours) a second time to keep two G2 points. A verifier
+/// reads only `g2` and `s_g2`, so this reads them from a k = 0 file cut from the SRS: its own
+/// first point for both G1 slots, then the SRS's two G2 points.
+fn midnight_verifier() -> ParamsVerifier {
+    static VERIFIER: OnceLock<ParamsVerifier> = OnceLock::new();
+    VERIFIER
+        .get_or_init(|| {
+            let g1 = byte_length::<G1Projective>(SerdeFormat::RawBytesUnchecked);
+            let g2_points = &EMBEDDED_SRS[4 + 2 * (g1 << EMBEDDED_MAX_K)..];
+            let smallest = [&0u32.to_le_bytes()[..], &EMBEDDED_SRS[4..4 + g1], &EMBEDDED_SRS[4..4 + g1], g2_points].concat();
+            ParamsVerifier::read(&smallest[..]).expect("embedded SRS is checked at build time")
+        })
+        .clone()
 }
 
 static EMBEDDED: [OnceLock<ParamsProver>; EMBEDDED_MAX_K as usize + 1] = [const { OnceLock::new() }; EMBEDDED_MAX_K as usize + 1];

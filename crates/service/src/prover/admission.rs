@@ -52,7 +52,8 @@ impl Prover {
             return Ok(());
         }
         let before = memory::live_bytes();
-        let params = self.params.get(k)?;
+        // On the pool: the embedded SRS decodes its points in parallel.
+        let params = self.scheduler.install(|| self.params.get(k))??;
         // The MSM engine's tables count with the parameters they serve; the fixed-base ones may
         // take an eighth of the memory limit, or of the machine's memory when there is none.
         let fixed_budget = self.memory_limit_bytes.unwrap_or_else(memory::physical_bytes) / 8;

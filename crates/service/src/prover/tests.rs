@@ -341,6 +341,10 @@ fn development_proofs_verify_only_with_their_parameters_and_midnights_only_with_
     assert!(!verifies("bench_k15", &dev, &PARAMS_VERIFIER), "a development proof against Midnight's parameters");
     assert!(!verifies("arith", &midnight, &dev_verifier), "a proof on Midnight's parameters against development ones");
     assert!(verifies("bench_k15", &dev, &dev_verifier) && verifies("arith", &midnight, &PARAMS_VERIFIER));
+    // Midnight's verifier as the store builds it (from the SRS's G2 points alone) rules as
+    // transient-crypto's `PARAMS_VERIFIER` does.
+    let ours = p.params.get(5).unwrap().verifier;
+    assert!(verifies("arith", &midnight, &ours) && !verifies("bench_k15", &dev, &ours));
 
     let origins: std::collections::HashMap<String, Option<Origin>> = p.status().circuits.into_iter().map(|c| (c.id, c.params)).collect();
     assert_eq!(origins["bench_k15"], Some(Origin::Development));
