@@ -62,17 +62,15 @@ impl Mapping {
         SLOTS[self.slot].faults.load(SeqCst)
     }
 
-    /// Reads the whole mapping ahead, so that its first use does not fault page by page (the
-    /// kernel reads it in large runs). `MIDNIGHT_PROVER_PREFETCH=0` turns it off, for the bench
-    /// that measures what it saves.
+    /// Asks the kernel to read the whole file ahead, in large runs, so that pages not yet in
+    /// the page cache do not fault in one by one. Every caller checksums the whole mapping next
+    /// (`cache_file::checksum`, on all the pool's threads), which maps every page with the
+    /// kernel's fault-around: populating the page tables here too (`MADV_POPULATE_READ`) cost a
+    /// fresh process 13 ms of its 90 ms load (zswap output, Zen 5) for nothing the first proof
+    /// noticed. `MIDNIGHT_PROVER_PREFETCH=0` turns it off, for the bench that measures it.
     pub fn prefetch(&self) {
         static OFF: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| std::env::var("MIDNIGHT_PROVER_PREFETCH").is_ok_and(|v| v == "0"));
-        if *OFF {
-            return;
-        }
-        // Populating the page tables in one call (Linux 5.14) also spares the minor faults;
-        // older kernels refuse it and only read ahead.
-        if self.map.advise(memmap2::Advice::PopulateRead).is_err() {
+        if !*OFF {
             let _ = self.map.advise(memmap2::Advice::WillNeed);
         }
     }
