@@ -6,9 +6,9 @@
 //! keygen on first use, which reproduces the official bytes, and accept a key only when its
 //! SHA-256 equals the official one the crates pin. The cache is laid out like a Compact output
 //! directory, so loading goes through the same code as user circuits.
-use super::circuit::CircuitFiles;
+use super::circuit::{CircuitFiles, HashedKey};
 use super::error::{fail, ErrorCode, Result, WithCode};
-use super::files::{hex, sha256_file, write_atomically};
+use super::files::{hex, read_file, write_atomically};
 use super::keygen::keygen;
 use super::params::ParamsStore;
 use sha2::{Digest, Sha256};
@@ -43,23 +43,28 @@ pub fn files(data: &BuiltinData, cache: &Path) -> CircuitFiles {
 
 /// Makes the circuit's files present and genuine under `cache`, deriving the prover key when it
 /// is missing or does not match the official hash (a truncated or altered cache file is rebuilt).
-/// `run` executes the keygen computation (the prover's pool); the caller must not be a pool worker.
+/// Returns the prover key as read and hashed, for the load to use as it is. `run` executes the
+/// keygen computation (the prover's pool); the caller must not be a pool worker.
 pub fn provision(
     data: &BuiltinData,
     cache: &Path,
     params: &ParamsStore,
     run: impl FnOnce(&(dyn Fn() -> Result<Vec<u8>> + Sync)) -> Result<Vec<u8>>,
-) -> Result<CircuitFiles> {
+) -> Result<(CircuitFiles, HashedKey)> {
     let files = files(data, cache);
     write_unless_equal(&files.ir, data.ir)?;
     write_unless_equal(&files.verifier, data.verifier)?;
-    if sha256_file(&files.prover).as_deref() == Some(data.prover_sha256) {
-        return Ok(files);
+    if let Ok(bytes) = read_file(&files.prover, ErrorCode::CircuitNotFound) {
+        let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+        if hex(&sha256) == data.prover_sha256 {
+            return Ok((files, HashedKey { bytes, sha256 }));
+        }
     }
     let (_, k) = super::circuit::parse_ir_k(data.ir).code(ErrorCode::KeyCorrupt, || format!("embedded IR of {}", data.location))?;
     params.get(k)?;
     let prover = run(&|| Ok(keygen(data.ir, params)?.prover_key))?;
-    let actual = hex(&Sha256::digest(&prover));
+    let sha256: [u8; 32] = Sha256::digest(&prover).into();
+    let actual = hex(&sha256);
     if actual != data.prover_sha256 {
         return fail(
             ErrorCode::KeyMismatch,
@@ -70,7 +75,7 @@ pub fn provision(
         );
     }
     write_atomically(&files.prover, &prover)?;
-    Ok(files)
+    Ok((files, HashedKey { bytes: prover, sha256 }))
 }
 
 fn write_unless_equal(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -84,6 +89,7 @@ fn write_unless_equal(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::circuit::Circuit;
+    use crate::files::sha256_file;
     use std::path::PathBuf;
 
     fn cache() -> PathBuf {
@@ -113,8 +119,9 @@ mod tests {
     fn derives_the_official_key_once_and_rebuilds_an_altered_one() {
         let (cache, params) = (cache(), ParamsStore::new(vec![]));
         let sign = find("midnight/zswap/sign").unwrap();
-        let files = provision(sign, &cache, &params, direct).unwrap();
+        let (files, key) = provision(sign, &cache, &params, direct).unwrap();
         assert_eq!(sha256_file(&files.prover).unwrap(), sign.prover_sha256);
+        assert_eq!((hex(&key.sha256), key.bytes), (sign.prover_sha256.to_owned(), std::fs::read(&files.prover).unwrap()));
         let circuit = Circuit::load(sign.location, &files, None).unwrap();
         assert_eq!(circuit.k, 13);
 

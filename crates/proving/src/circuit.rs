@@ -44,6 +44,7 @@ pub struct Circuit {
 struct Parts {
     ir: IrSource,
     prover_key: ProverKey<IrSource>,
+    verifier_key: VerifierKey,
     size: Size,
 }
 
@@ -82,31 +83,54 @@ pub struct Artifacts<'a> {
     pub verifier: (&'a [u8], String),
 }
 
+/// A prover key file's bytes as read once, with their SHA-256 (a built-in's, found equal to
+/// the official one): loading it neither reads nor hashes it again.
+pub struct HashedKey {
+    pub bytes: Vec<u8>,
+    pub sha256: [u8; 32],
+}
+
 impl Circuit {
     /// Reads a circuit's files (with read(2), see `files::read_file`); `cache` as in
     /// `from_artifacts`.
     pub fn load(id: &str, files: &CircuitFiles, cache: Option<&Path>) -> Result<Circuit> {
+        Circuit::load_with(id, files, None, cache)
+    }
+
+    /// `load`, with the prover key already read when `prover` is given.
+    pub fn load_with(id: &str, files: &CircuitFiles, prover: Option<&HashedKey>, cache: Option<&Path>) -> Result<Circuit> {
         let read = |path: &Path| read_file(path, ErrorCode::CircuitNotFound);
-        let (ir, prover, verifier) = (read(&files.ir)?, read(&files.prover)?, read(&files.verifier)?);
+        let ir = read(&files.ir)?;
+        let read_here;
+        let prover_bytes = match prover {
+            Some(key) => &key.bytes[..],
+            None => {
+                read_here = read(&files.prover)?;
+                &read_here[..]
+            }
+        };
+        let verifier = read(&files.verifier)?;
         let name = |p: &Path, what: &str| format!("{what} {}", p.display());
-        Circuit::from_artifacts(
-            id,
-            Artifacts {
-                ir: (&ir, name(&files.ir, "circuit IR")),
-                prover: (&prover, name(&files.prover, "prover key")),
-                verifier: (&verifier, name(&files.verifier, "verifier key")),
-            },
-            cache,
-        )
+        let a = Artifacts {
+            ir: (&ir, name(&files.ir, "circuit IR")),
+            prover: (prover_bytes, name(&files.prover, "prover key")),
+            verifier: (&verifier, name(&files.verifier, "verifier key")),
+        };
+        Circuit::from_hashed_artifacts(id, a, prover.map(|p| p.sha256), cache)
     }
 
     /// The circuit of these artifacts. With a key cache directory, its prover key is mapped from
     /// the key map there (`key_map`), which the first load writes; a map that cannot be written
     /// or opened leaves the key in private memory, as without a cache.
     pub fn from_artifacts(id: &str, a: Artifacts, cache: Option<&Path>) -> Result<Circuit> {
+        Circuit::from_hashed_artifacts(id, a, None, cache)
+    }
+
+    /// `from_artifacts`, with the prover key's SHA-256 when it is known.
+    fn from_hashed_artifacts(id: &str, a: Artifacts, prover_sha256: Option<[u8; 32]>, cache: Option<&Path>) -> Result<Circuit> {
         let started = Instant::now();
         let Some(dir) = cache else { return Circuit::decode(id, a, started) };
-        let sources = Sources::of(a.prover.0, a.verifier.0, a.ir.0);
+        let sources = Sources::of(prover_sha256.unwrap_or_else(|| Sha256::digest(a.prover.0).into()), a.verifier.0, a.ir.0);
         if let Some(map) = KeyMap::open(dir, &sources) {
             if let Ok(mapped) = Circuit::mapped(id, &a, map, started) {
                 return Ok(mapped);
@@ -133,11 +157,18 @@ impl Circuit {
     /// The circuit, its prover key's polynomials taken from `map` (computed nothing).
     fn mapped(id: &str, a: &Artifacts, map: KeyMap, started: Instant) -> Result<Circuit> {
         let Size { k, rows } = map.size;
-        let (ir, prover_key) = rayon::join(
-            || super::ir_check::parse_unsized(a.ir.0).map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message))),
+        // The prover key's decode is the long pole; the IR and the verifier key (its points
+        // decompressed) are read beside it.
+        let ((ir, verifier_key), prover_key) = rayon::join(
+            || {
+                rayon::join(
+                    || super::ir_check::parse_unsized(a.ir.0).map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message))),
+                    || read_verifier_key(a),
+                )
+            },
             || super::key_check::read_prover_key_with(a.prover.0, &a.prover.1, k, map.polynomials()),
         );
-        let parts = Parts { ir: ir?, prover_key: prover_key?, size: Size { k, rows } };
+        let parts = Parts { ir: ir?, prover_key: prover_key?, verifier_key: verifier_key?, size: Size { k, rows } };
         Circuit::assemble(id, a, parts, Some(map), started)
     }
 
@@ -146,11 +177,11 @@ impl Circuit {
         // The IR's cost model (serial) and the key's decode take about as long at every k: the
         // key is read beside it, for the k its header claims, and checked against the IR's after.
         let ir_k = OnceLock::new();
-        let (ir, early) = rayon::join(
+        let ((ir, verifier_key), early) = rayon::join(
             || {
                 let parsed = super::ir_check::parse(a.ir.0);
                 let _ = ir_k.set(parsed.as_ref().ok().map(|(_, size)| size.k));
-                parsed.map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message)))
+                (parsed.map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message))), read_verifier_key(&a))
             },
             || read_prover_key_beside(a.prover.0, &a.prover.1, &ir_k),
         );
@@ -160,11 +191,10 @@ impl Circuit {
             KeyRead::Read { key, k: claimed } => check_k(claimed, k, &a.prover.1).and(key)?,
             KeyRead::Deferred => read_prover_key(a.prover.0, &a.prover.1, k)?,
         };
-        Circuit::assemble(id, &a, Parts { ir, prover_key, size: Size { k, rows } }, None, started)
+        Circuit::assemble(id, &a, Parts { ir, prover_key, verifier_key: verifier_key?, size: Size { k, rows } }, None, started)
     }
 
     fn assemble(id: &str, a: &Artifacts, parts: Parts, key_map: Option<KeyMap>, started: Instant) -> Result<Circuit> {
-        let verifier_key = super::key_check::read_verifier_key(a.verifier.0, &a.verifier.1)?;
         Ok(Circuit {
             id: id.to_owned(),
             rows: parts.size.rows,
@@ -172,7 +202,7 @@ impl Circuit {
             ir: parts.ir,
             prover_key_bytes: gzip_isize(a.prover.0),
             prover_key: parts.prover_key,
-            verifier_key,
+            verifier_key: parts.verifier_key,
             verifier_sha256: Sha256::digest(a.verifier.0).into(),
             load_ms: started.elapsed().as_secs_f64() * 1e3,
             peak_proof_bytes: AtomicU64::new(0),
@@ -182,6 +212,10 @@ impl Circuit {
             unmapped_because: None,
         })
     }
+}
+
+fn read_verifier_key(a: &Artifacts) -> Result<VerifierKey> {
+    super::key_check::read_verifier_key(a.verifier.0, &a.verifier.1)
 }
 
 /// IR from `.zkir` JSON or tagged `.bzkir` bytes, validated (see `ir_check`): `INVALID_IR` naming

@@ -46,9 +46,10 @@ pub struct Sources {
 }
 
 impl Sources {
-    pub fn of(prover: &[u8], verifier: &[u8], ir: &[u8]) -> Sources {
+    /// The sources of a prover key of this SHA-256, and of these verifier key and IR bytes.
+    pub fn of(prover: [u8; 32], verifier: &[u8], ir: &[u8]) -> Sources {
         let sha = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
-        Sources { prover: sha(prover), verifier: sha(verifier), ir: sha(ir) }
+        Sources { prover, verifier: sha(verifier), ir: sha(ir) }
     }
 
     /// The key map's file in `dir`, named by all three.
@@ -287,7 +288,7 @@ mod tests {
     }
 
     fn sample() -> (Sources, Vec<Vec<Fq>>) {
-        let sources = Sources::of(b"pk", b"vk", b"ir");
+        let sources = Sources::of(Sha256::digest(b"pk").into(), b"vk", b"ir");
         let mut rng = rand::thread_rng();
         let polys = [8usize, 8, 1000, 0, 3].iter().map(|&n| (0..n).map(|_| Fq::random(&mut rng)).collect()).collect();
         (sources, polys)
@@ -360,7 +361,7 @@ mod tests {
         other_build[20] ^= 1;
         assert!(refused(&other_build), "another build");
         assert!(!refused(&good), "the file itself still opens");
-        let other = Sources::of(b"pk", b"vk", b"other ir");
+        let other = Sources::of(Sha256::digest(b"pk").into(), b"vk", b"other ir");
         std::fs::copy(&path, other.path_in(&dir)).unwrap();
         assert!(KeyMap::open(&dir, &other).is_none(), "a map of other sources under this name");
         std::fs::remove_dir_all(dir).unwrap();

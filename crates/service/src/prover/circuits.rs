@@ -2,7 +2,7 @@
 //! by the content of key material handed in.
 use super::{CircuitRef, Prover};
 use proving::builtin;
-use proving::circuit::{Artifacts, Circuit, CircuitFiles, KeyMaterial};
+use proving::circuit::{Artifacts, Circuit, CircuitFiles, HashedKey, KeyMaterial};
 use proving::error::{ErrorCode, Result};
 use proving::files::read_file;
 use proving::keystore::{expect_vk, KeyStore, Source};
@@ -16,21 +16,23 @@ impl Prover {
     /// (built-ins derive their prover key first). Not for pool workers.
     pub(super) fn circuit(&self, location: &str) -> Result<Arc<Circuit>> {
         let circuit = self.keys.get(location, |circuit_id, source| {
-            let files = self.files(source)?;
-            self.held_load(|| Circuit::load(circuit_id, &files, Some(&self.key_cache_dir)))
+            let (files, prover) = self.files(source)?;
+            self.held_load(|| Circuit::load_with(circuit_id, &files, prover.as_ref(), Some(&self.key_cache_dir)))
         })?;
         self.trim();
         Ok(circuit)
     }
 
-    /// A circuit's files; a built-in's prover key is derived into the key cache first.
-    fn files(&self, source: Source) -> Result<CircuitFiles> {
+    /// A circuit's files; a built-in's prover key is derived into the key cache first, and comes
+    /// back read and checked against its official hash.
+    fn files(&self, source: Source) -> Result<(CircuitFiles, Option<HashedKey>)> {
         match source {
-            Source::Files(files) => Ok(files),
+            Source::Files(files) => Ok((files, None)),
             Source::Builtin(data) => builtin::provision(data, &self.key_cache_dir, &self.params, |keygen| {
                 self.keys_derived.fetch_add(1, SeqCst);
                 self.scheduler.install(keygen)?
-            }),
+            })
+            .map(|(files, key)| (files, Some(key))),
         }
     }
 
@@ -44,9 +46,13 @@ impl Prover {
             Err(e) if matches!(e.code, ErrorCode::CircuitNotFound | ErrorCode::InvalidCircuitId) => return Ok(None),
             found => found?.1,
         };
-        let files = self.files(source)?;
+        let (files, prover) = self.files(source)?;
         let read = |path: &std::path::Path| read_file(path, ErrorCode::CircuitNotFound);
-        let material = KeyMaterial { prover_key: read(&files.prover)?, verifier_key: read(&files.verifier)?, ir: read(&files.ir)? };
+        let prover_key = match prover {
+            Some(key) => key.bytes,
+            None => read(&files.prover)?,
+        };
+        let material = KeyMaterial { prover_key, verifier_key: read(&files.verifier)?, ir: read(&files.ir)? };
         if let Location::Contract { circuit, vk } = parsed {
             expect_vk(&Sha256::digest(&material.verifier_key).into(), &vk, circuit, "the verifier key read")?;
         }
