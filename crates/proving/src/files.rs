@@ -38,16 +38,18 @@ pub fn read_file(path: &Path, missing: ErrorCode) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes through a temporary file and a rename, so readers (other processes sharing the cache
-/// too) see either no file or the whole file.
+/// `cache_file::write_atomically` into the key cache: a failure is `KEY_CACHE_UNWRITABLE`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically_with(path, |out| out.write_all(bytes))
+    kernels::cache_file::write_atomically(path, bytes).code(ErrorCode::KeyCacheUnwritable, || unwritable(path))
 }
 
-/// `write_atomically` of what `write` writes, buffered; a failure is `KEY_CACHE_UNWRITABLE`.
+/// `cache_file::write_atomically_with` into the key cache: a failure is `KEY_CACHE_UNWRITABLE`.
 pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
-    let describe = || format!("writing {} (set keyCachePath or PROVER_KEY_CACHE to a writable directory)", path.display());
-    kernels::cache_file::write_atomically_with(path, write).code(ErrorCode::KeyCacheUnwritable, describe)
+    kernels::cache_file::write_atomically_with(path, write).code(ErrorCode::KeyCacheUnwritable, || unwritable(path))
+}
+
+fn unwritable(path: &Path) -> String {
+    format!("writing {} (set keyCachePath or PROVER_KEY_CACHE to a writable directory)", path.display())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! (see `file`), accepted only with `allow_unpinned`, and verified only against themselves.
 use super::file;
 use super::EMBEDDED_MAX_K;
-use crate::error::{fail, ErrorCode, ProverError, Result};
+use crate::error::{fail, ErrorCode, Result, WithCode};
 use crate::{files, memory};
 use base_crypto::data_provider::MidnightDataProvider;
 use midnight_curves::{Bls12, G1Projective};
@@ -79,26 +79,27 @@ pub fn write(k: u8, seed: &str, dir: &Path) -> Result<PathBuf> {
         return fail(ErrorCode::InvalidArgument, format!("{} holds Midnight's parameters; write development ones to another directory", path.display()));
     }
     let bytes = generate(k, seed)?;
-    files::write_atomically(&path, &bytes)
-        .map_err(|e| ProverError::new(ErrorCode::InvalidArgument, format!("writing development parameters: {}", e.message)))?;
+    // Not the key cache: the error names the directory asked for, not the key cache's settings.
+    kernels::cache_file::write_atomically(&path, &bytes)
+        .code(ErrorCode::InvalidArgument, || format!("writing development parameters to {}", path.display()))?;
     Ok(path)
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use std::sync::OnceLock;
+/// A directory holding development parameters for k = 15 (default seed), made once per test
+/// process: for this crate's tests and, with `test-support`, the service's.
+#[cfg(any(test, feature = "test-support"))]
+pub fn dir_with_k15() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("mnp-dev-params-{}", std::process::id()));
+        write(15, DEFAULT_SEED, &dir).unwrap();
+        dir
+    })
+}
 
-    /// A directory holding development parameters for k = 15 (default seed), made once per
-    /// test process.
-    pub(crate) fn dir_with_k15() -> &'static Path {
-        static DIR: OnceLock<PathBuf> = OnceLock::new();
-        DIR.get_or_init(|| {
-            let dir = std::env::temp_dir().join(format!("mnp-dev-params-{}", std::process::id()));
-            write(15, DEFAULT_SEED, &dir).unwrap();
-            dir
-        })
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn a_seed_gives_one_labelled_file_and_another_seed_another() {
