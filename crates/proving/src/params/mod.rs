@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn development_parameters_need_allow_unpinned_and_verify_with_their_own_setup() {
-        let dir = dev::tests::dir_with_k15();
+        let dir = dev::dir_with_k15();
         assert_eq!(dev_store(dir, false).get(15).err().unwrap().code, ErrorCode::ParamsMismatch);
         let store = dev_store(dir, true);
         assert_eq!(store.origin(15), None, "not loaded yet");
@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn a_changed_development_file_is_refused_with_a_code() {
-        let source = std::fs::read(dev::tests::dir_with_k15().join("bls_midnight_2p15")).unwrap();
+        let source = std::fs::read(dev::dir_with_k15().join("bls_midnight_2p15")).unwrap();
         let dir = std::env::temp_dir().join(format!("mnp-params-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut flipped = source.clone();

@@ -225,22 +225,9 @@ fn proofs_with_our_msm_gate_and_fft_engines_equal_those_without_byte_for_byte() 
     assert!(p.status().msm.bytes >= 2 * 1024 * 96, "the k=10 SRS vectors are held affine");
 }
 
-/// A directory holding development parameters for k = 15 (default seed), made once per test
-/// process.
-fn dev_params_k15() -> PathBuf {
-    use proving::params::dev;
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("mnp-service-dev-params-{}", std::process::id()));
-        dev::write(15, dev::DEFAULT_SEED, &dir).unwrap();
-        dir
-    })
-    .clone()
-}
-
 /// A prover of `ids` whose keys are made on the k = 15 development parameters, which it accepts.
 fn dev_prover(ids: &[&str]) -> Arc<Prover> {
-    let sources = ParamsSources { dirs: vec![dev_params_k15()], allow_unpinned: true, ..Default::default() };
+    let sources = ParamsSources { dirs: vec![proving::params::dev::dir_with_k15().to_path_buf()], allow_unpinned: true, ..Default::default() };
     let dir = compact_dir_with(ids, &ParamsStore::with_sources(sources.clone()));
     let key_cache_dir = std::env::temp_dir().join("mnp-test-keys");
     let config = ProverConfig {
