@@ -87,13 +87,19 @@ pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> 
 mod tests {
     use super::*;
 
+    /// A directory of its own for each test, empty and not yet created (a run of an earlier
+    /// process with the same id may have left one).
+    fn scratch_dir() -> PathBuf {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("mnp-files-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
     #[test]
     fn concurrent_writers_of_one_file_never_share_a_temp_name() {
-        let dir = std::env::temp_dir().join(format!(
-            "mnp-files-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
-        ));
+        let dir = scratch_dir();
         let path = dir.join("k.prover");
         let names: std::collections::HashSet<PathBuf> = (0..100).map(|_| temp_name(&path)).collect();
         assert_eq!(names.len(), 100);
@@ -111,11 +117,7 @@ mod tests {
 
     #[test]
     fn a_write_sweeps_the_stale_temp_files_of_killed_writers_and_keeps_the_rest() {
-        let dir = std::env::temp_dir().join(format!(
-            "mnp-files-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
-        ));
+        let dir = scratch_dir();
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.bin");
         let old = std::time::SystemTime::now() - 2 * STALE_AFTER;
