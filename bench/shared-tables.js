@@ -65,7 +65,7 @@ async function firstProofs(dir) {
   const file = path.join(dir, 'preimage.bin')
   fs.writeFileSync(file, bytes)
   const rows = []
-  for (const [label, env] of [['populated (MADV_POPULATE_READ)', {}], ['no prefetch', { MIDNIGHT_PROVER_PREFETCH: '0' }]]) {
+  for (const [label, env] of [['read ahead (MADV_WILLNEED), pages mapped by the CRC check', {}], ['no prefetch', { MIDNIGHT_PROVER_PREFETCH: '0' }]]) {
     const r = await runChild(PROVING_CHILD, [dir, file, bindingInput === undefined ? '' : String(bindingInput)], env)
     const [first, later] = r.proofs
     log(`${label}: load ${r.loadMs} ms, first proof ${first.ms.toFixed(0)} ms (${first.minor} minor, ${first.major} major faults), later ${later.ms.toFixed(0)} ms (${later.minor} minor)`)
