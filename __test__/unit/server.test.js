@@ -228,6 +228,31 @@ test('a full queue refuses /prove before reading its body, and closes the connec
   assert.deepEqual([(await running).status, (await waiting).status], [200, 200])
 })
 
+test('/k is a job: a flood waits in the queue and is refused past it; an equal body in flight shares one cost model', async (t) => {
+  const s = await serve({}, ['--job-capacity', '1'])
+  t.after(() => s.server.close())
+  const held = []
+  let models = 0
+  // The IR's cost model: seconds of CPU for a body of a few bytes (docs/fuzzing.md).
+  s.binding.irK = () => new Promise((resolve) => {
+    models++
+    held.push(() => resolve(18))
+  })
+  const running = post(s, '/k', new Uint8Array([1]))
+  const retry = post(s, '/k', new Uint8Array([1]))
+  const waiting = post(s, '/k', new Uint8Array([2]))
+  while ((await (await s.get('/ready')).json()).jobsPending < 1) await new Promise((r) => setTimeout(r, 10))
+  const refused = await post(s, '/k', new Uint8Array([3]))
+  assert.equal(refused.status, 429, 'a full queue refuses /k as it refuses /prove')
+  assert.equal(models, 1, 'one worker: one cost model at a time, the equal body joined it')
+  held.shift()()
+  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
+  held.shift()()
+  const answers = await Promise.all([running, retry, waiting].map(async (res) => [(await res).status, await (await res).text()]))
+  assert.deepEqual(answers, [[200, '18'], [200, '18'], [200, '18']])
+  assert.equal(models, 2)
+})
+
 test('slow clients: headers not sent in time get 408; connections past --max-connections are dropped and counted', async (t) => {
   const s = await serve({}, ['--headers-timeout', '1', '--max-connections', '3'])
   t.after(() => s.server.close())

@@ -82,12 +82,18 @@ function makeEngine(binding) {
     }
   }
 
-  /** `/k`: a tagged ZKIR v2 IR in, its k out (an unreadable IR is a 400 with the reader's message). */
-  async function kRequest(body) {
-    try {
-      return await native(() => binding.irK(body))
-    } catch (err) {
-      throw unreadable(err)
+  /**
+   * `/k`: a tagged ZKIR v2 IR in, its k out as text bytes (an unreadable IR is a 400 with the
+   * reader's message). A job like a proof: the IR's cost model lays out the whole circuit, and a
+   * body of a few bytes can declare one of k = 18 (seconds of CPU, see docs/fuzzing.md).
+   */
+  function kRequest(prover, body) {
+    return async () => {
+      try {
+        return Buffer.from(String(await native(() => binding.irK(body))))
+      } catch (err) {
+        throw unreadable(err)
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 'use strict'
-// Admission for /prove and /check, counted the way the proof server counts: `workers` jobs are
+// Admission for /prove, /check and /k, counted the way the proof server counts: `workers` jobs are
 // processing, the rest are pending, and a job is refused (429) once `capacity` jobs are pending
 // (capacity 0 = unlimited). Counting here rather than in the engine keeps both routes (the
 // prover's own circuits and client-supplied key material) under one limit.

@@ -87,7 +87,7 @@ class ProofRoutes {
       'GET /proof-versions': () => text('["V2"]'),
       'GET /metrics': async () => ({ ...text((await this.#prover.metrics()) + serverMetrics(this.#state())), type: 'text/plain; version=0.0.4; charset=utf-8' }),
       'GET /status': async () => json({ ...(await this.#prover.getStatus()), server: { ...this.#jobCounts(), ...this.#state() } }),
-      'POST /k': async (req, hold) => text(await this.#engine.kRequest(await this.#body(req, hold))),
+      'POST /k': async (req, hold) => text(Buffer.from(await this.#job(req, hold, this.#engine.kRequest, '/k')).toString()),
       'POST /prove': async (req, hold) => bytes(await this.#job(req, hold, this.#engine.proveRequest, '/prove')),
       'POST /check': async (req, hold) => bytes(await this.#job(req, hold, this.#engine.checkRequest, '/check')),
     }
@@ -150,8 +150,9 @@ class ProofRoutes {
   }
 
   /**
-   * Runs the body's work as an admitted job. A request the gate would refuse is refused before
-   * its body is read (the body may be 100 MiB), and asked again once it is decoded.
+   * Runs the body's work as an admitted job (/prove, /check, /k). A request the gate would refuse
+   * is refused before its body is read (the body may be 100 MiB), and asked again once it is
+   * decoded.
    */
   async #job(req, hold, decode, route) {
     this.#admissible('before')
