@@ -162,6 +162,12 @@ pub fn from_uncompressed_unchecked(bytes: &[u8; 96]) -> Option<blst_p1> {
     Some(out)
 }
 
+/// Whether `p` satisfies the curve's equation (not whether it lies in the prime-order subgroup).
+pub fn is_on_curve(p: &blst_p1) -> bool {
+    // SAFETY: blst reads one point.
+    unsafe { blst::blst_p1_on_curve(p) }
+}
+
 /// Whether `p` has z = 1, so that its x and y are already its affine coordinates.
 pub fn is_normalized(p: &blst_p1) -> bool {
     p.z == fp_one()

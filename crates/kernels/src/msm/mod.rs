@@ -187,15 +187,27 @@ fn to_affine(points: &[blst_p1]) -> Vec<blst_p1_affine> {
     out
 }
 
-/// The points of a list of uncompressed encodings (96 bytes each), taken as they are: not
-/// checked to lie on the curve, so only for bytes someone vouches for (parameters whose hash
-/// Midnight pins). Decoded on the current rayon pool, or on the calling thread outside one.
-/// None when `bytes` is not a whole number of points or one has a flag bit set.
-pub fn points_unchecked(bytes: &[u8]) -> Option<Vec<G1Projective>> {
+/// How far the points of a parameters file are trusted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Points {
+    /// Someone vouches for the bytes (Midnight pins their hash): taken as they are.
+    Vouched,
+    /// Each point is checked to lie on the curve, as midnight-proofs' reader does.
+    Checked,
+}
+
+/// The points of a list of uncompressed encodings (96 bytes each), decoded on the current
+/// rayon pool, or on the calling thread outside one. None when `bytes` is not a whole number of
+/// points, one has a flag bit set, or a checked one is off the curve (where midnight-proofs'
+/// reader panics).
+pub fn points(bytes: &[u8], trust: Points) -> Option<Vec<G1Projective>> {
     if !bytes.len().is_multiple_of(96) {
         return None;
     }
-    let one = |p: &[u8]| g1::from_uncompressed_unchecked(p.try_into().expect("96 bytes")).map(from_p1);
+    let one = |p: &[u8]| {
+        let point = g1::from_uncompressed_unchecked(p.try_into().expect("96 bytes"))?;
+        (trust == Points::Vouched || g1::is_on_curve(&point)).then(|| from_p1(point))
+    };
     match rayon::current_thread_index() {
         Some(_) => bytes.par_chunks_exact(96).map(one).collect(),
         None => bytes.chunks_exact(96).map(one).collect(),
@@ -446,22 +458,31 @@ mod tests {
     }
 
     #[test]
-    fn unchecked_points_and_their_affine_copies_equal_midnights() {
+    fn decoded_points_and_their_affine_copies_equal_midnights() {
         use group::Curve;
         let some = &points()[..1000];
         let bytes: Vec<u8> = some.iter().flat_map(|p| midnight_curves::serde::SerdeObject::to_raw_bytes(&p.to_affine())).collect();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-        let decoded = pool.install(|| points_unchecked(&bytes)).unwrap();
+        let decoded = pool.install(|| super::points(&bytes, Points::Vouched)).unwrap();
         assert_eq!(&decoded, some);
-        assert_eq!(points_unchecked(&bytes).unwrap(), decoded, "off a pool");
+        for trust in [Points::Vouched, Points::Checked] {
+            assert_eq!(super::points(&bytes, trust).unwrap(), decoded, "{trust:?} off a pool");
+            assert_eq!(pool.install(|| super::points(&bytes, trust)).unwrap(), decoded, "{trust:?} on a pool");
+        }
         // Decoded points have z = 1 and are copied; the generator's multiples are not, and go
         // through the batch inversion.
         assert!(as_p1(&decoded).iter().all(g1::is_normalized) && !as_p1(some).iter().all(g1::is_normalized));
         assert_eq!(to_affine(as_p1(&decoded)), to_affine(as_p1(some)));
-        assert!(points_unchecked(&bytes[..95]).is_none(), "not a whole point");
         let mut flagged = bytes.clone();
         flagged[96] |= 0x40;
-        assert!(points_unchecked(&flagged).is_none(), "the infinity flag");
+        let mut off_curve = bytes.clone();
+        off_curve[96 * 7 + 60] ^= 1;
+        for trust in [Points::Vouched, Points::Checked] {
+            assert!(super::points(&bytes[..95], trust).is_none(), "not a whole point");
+            assert!(super::points(&flagged, trust).is_none(), "the infinity flag");
+        }
+        assert!(super::points(&off_curve, Points::Checked).is_none(), "a checked point off the curve");
+        assert_eq!(super::points(&off_curve, Points::Vouched).unwrap().len(), 1000, "a vouched one is taken as it is");
     }
 
     #[test]

@@ -16,7 +16,6 @@ use midnight_curves::{Bls12, G1Projective, G2Projective};
 use midnight_proofs::poly::kzg::params::ParamsKZG;
 use midnight_proofs::utils::helpers::{byte_length, ProcessedSerdeObject};
 use midnight_proofs::utils::SerdeFormat::RawBytesUnchecked;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::io;
 
@@ -33,22 +32,15 @@ pub fn layout_len(k: u8) -> u64 {
     4 + (2u64 << k) * g1 + 2 * g2
 }
 
-/// Whether a parameters file's points are taken as they are.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Points {
-    /// Midnight's pin vouches for the file: its points are not checked against the curve.
-    Vouched,
-    /// Each point is checked to lie on the curve, as midnight-proofs' reader does.
-    Checked,
-}
+pub use kernels::msm::Points;
 
 /// The setup in `bytes`, as midnight-proofs' `read_custom(RawBytesUnchecked)` reads it, but with
 /// the points decoded on the current rayon pool (outside a pool, on the calling thread, so it
 /// never starts rayon's global pool), and with the curve check left out for `Points::Vouched`
 /// files. Decoding the embedded SRS's 2^15 points on one thread, each checked, was the slowest
 /// part of a fresh process's first load. Bytes past the layout (a development trailer) are not
-/// read. A checked point off the curve panics, as in midnight-proofs' reader: unpinned files are
-/// read under `catch_unwind`.
+/// read. A checked G1 point off the curve is an error; the two G2 points are read by
+/// midnight-proofs, which panics on one off the curve, so files are read under `catch_unwind`.
 pub fn decode(bytes: &[u8], points: Points) -> io::Result<ParamsKZG<Bls12>> {
     let short = || io::Error::new(io::ErrorKind::UnexpectedEof, "shorter than its declared k's layout");
     let k = u32::from_le_bytes(bytes.get(..4).ok_or_else(short)?.try_into().expect("four bytes"));
@@ -58,24 +50,17 @@ pub fn decode(bytes: &[u8], points: Points) -> io::Result<ParamsKZG<Bls12>> {
     }
     let g1 = byte_length::<G1Projective>(RawBytesUnchecked);
     let n = 1usize << k;
-    let (g, rest) = bytes[4..].split_at_checked(n * g1).ok_or_else(short)?;
-    let (g_lagrange, mut rest) = rest.split_at_checked(n * g1).ok_or_else(short)?;
-    let decode_points = |bytes: &[u8]| match points {
-        Points::Vouched => kernels::msm::points_unchecked(bytes).ok_or_else(|| io::Error::other("a point with a flag bit set")),
-        Points::Checked => checked_points(bytes, g1),
+    // The length was checked against the layout above.
+    let (g, rest) = bytes[4..].split_at(n * g1);
+    let (g_lagrange, mut rest) = rest.split_at(n * g1);
+    let decode_points = |bytes| {
+        kernels::msm::points(bytes, points)
+            .ok_or_else(|| io::Error::other(format!("a G1 point with a flag bit set{}", if points == Points::Checked { " or off the curve" } else { "" })))
     };
     let (g, g_lagrange) = (decode_points(g)?, decode_points(g_lagrange)?);
     let g2 = G2Projective::read(&mut rest, RawBytesUnchecked)?;
     let s_g2 = G2Projective::read(&mut rest, RawBytesUnchecked)?;
     Ok(ParamsKZG::from_parts(u32::from(k), g, Some(g_lagrange), g2, s_g2))
-}
-
-fn checked_points(bytes: &[u8], size: usize) -> io::Result<Vec<G1Projective>> {
-    let one = |mut point: &[u8]| G1Projective::read(&mut point, RawBytesUnchecked);
-    match rayon::current_thread_index() {
-        Some(_) => bytes.par_chunks_exact(size).map(one).collect(),
-        None => bytes.chunks_exact(size).map(one).collect(),
-    }
 }
 
 /// What a sized file turned out to be.
@@ -173,7 +158,8 @@ mod tests {
         }
         let mut off_curve = bytes.clone();
         off_curve[4 + 96 * 7 + 60] ^= 1;
-        assert!(std::panic::catch_unwind(|| decode(&off_curve, Points::Checked)).is_err(), "a checked point off the curve");
+        assert!(decode(&off_curve, Points::Checked).is_err(), "a checked point off the curve");
+        assert!(decode(&off_curve, Points::Vouched).is_ok(), "a vouched one is taken as it is");
     }
 
     #[test]
