@@ -13,7 +13,6 @@ use midnight_proofs::utils::SerdeFormat;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use transient_crypto::proofs::ParamsVerifier;
 
 /// The largest k `generate` makes: 7 s at k = 15 on 2 cores (AMD EPYC), doubling with each k,
 /// so about 4 minutes at k = 20.
@@ -57,18 +56,6 @@ fn setup_file(k: u8, seed: &str) -> Vec<u8> {
     let trailer = file::trailer(&bytes, &seed_digest);
     bytes.extend_from_slice(&trailer);
     bytes
-}
-
-/// The verifier's side of a setup: its `g2` and `s_g2`, which is all a KZG verifier reads.
-/// transient-crypto builds a `ParamsVerifier` only from a parameters file, so this writes the
-/// smallest one (k = 0) that carries them.
-pub fn verifier_of(setup: &ParamsKZG<Bls12>) -> ParamsVerifier {
-    // Any point fills the k = 0 file's G1 slots: a verifier never reads them.
-    let one = || vec![setup.g_lagrange()[0]];
-    let smallest = ParamsKZG::<Bls12>::from_parts(0, one(), Some(one()), setup.g2(), setup.s_g2());
-    let mut bytes = Vec::new();
-    smallest.write_custom(&mut bytes, SerdeFormat::RawBytesUnchecked).expect("in-memory write");
-    ParamsVerifier::read(&bytes[..]).expect("a k = 0 parameters file just written")
 }
 
 /// Writes `generate(k, seed)` as `dir/bls_midnight_2p{k}` (atomically, through a rename) and

@@ -13,8 +13,8 @@ use super::error::{fail, ErrorCode, Result, WithCode};
 use base_crypto::data_provider::{FetchMode, MidnightDataProvider, OutputMode};
 use file::Points;
 use kernels::sync::{lock, read, write};
-use midnight_curves::G1Projective;
-use midnight_proofs::utils::helpers::byte_length;
+use midnight_curves::Bls12;
+use midnight_proofs::poly::kzg::params::ParamsKZG;
 use midnight_proofs::utils::SerdeFormat;
 use sha2::Digest;
 use std::collections::HashMap;
@@ -72,12 +72,25 @@ pub struct Params {
 
 impl Params {
     fn midnight(prover: ParamsProver) -> Self {
-        Params { prover, verifier: midnight_verifier(), origin: Origin::Midnight }
+        Params { verifier: verifier_of(&prover.0), prover, origin: Origin::Midnight }
     }
 
     fn development(prover: ParamsProver) -> Self {
-        Params { verifier: dev::verifier_of(&prover.0), prover, origin: Origin::Development }
+        Params { verifier: verifier_of(&prover.0), prover, origin: Origin::Development }
     }
+}
+
+/// The verifier's side of a setup: its `g2` and `s_g2`, which is all a KZG verifier reads.
+/// transient-crypto builds a `ParamsVerifier` only from a parameters file, so this writes the
+/// smallest one (k = 0) that carries them. For Midnight's files it equals transient-crypto's
+/// `PARAMS_VERIFIER`, which decodes the whole 2^14 SRS a second time to keep those two points.
+pub fn verifier_of(setup: &ParamsKZG<Bls12>) -> ParamsVerifier {
+    // Any point fills the k = 0 file's G1 slots: a verifier never reads them.
+    let one = || vec![setup.g_lagrange()[0]];
+    let smallest = ParamsKZG::<Bls12>::from_parts(0, one(), Some(one()), setup.g2(), setup.s_g2());
+    let mut bytes = Vec::new();
+    smallest.write_custom(&mut bytes, SerdeFormat::RawBytesUnchecked).expect("in-memory write");
+    ParamsVerifier::read(&bytes[..]).expect("a k = 0 parameters file just written")
 }
 
 pub struct ParamsStore {
@@ -207,7 +220,8 @@ fn pin(k: u8) -> Option<&'static str> {
     PINS.iter().find(|(pk, _)| *pk == k).map(|(_, h)| *h)
 }
 
-/// The reader panics on a checked point off the curve (unpinned files are not vetted by a hash).
+/// midnight-proofs' G2 reader panics on a point off the curve (unpinned files are not vetted by
+/// a hash).
 fn parse(bytes: &[u8], points: Points, what: impl FnOnce() -> String) -> Result<ParamsProver> {
     let read = std::panic::catch_unwind(|| file::decode(bytes, points));
     let params = read.unwrap_or_else(|_| Err(std::io::Error::other("malformed"))).code(ErrorCode::ParamsNotFound, what)?;
@@ -247,22 +261,6 @@ pub fn verified(k: u8, dir: &Path, source: Option<&str>) -> Result<PathBuf> {
 fn embedded_base() -> &'static ParamsProver {
     static BASE: OnceLock<ParamsProver> = OnceLock::new();
     BASE.get_or_init(|| parse(EMBEDDED_SRS, Points::Vouched, String::new).expect("embedded SRS is checked at build time"))
-}
-
-/// Midnight's verifier parameters, equal to transient-crypto's `PARAMS_VERIFIER`, which decodes
-/// the whole 2^14 SRS (the same file as ours) a second time to keep two G2 points. A verifier
-/// reads only `g2` and `s_g2`, so this reads them from a k = 0 file cut from the SRS: its own
-/// first point for both G1 slots, then the SRS's two G2 points.
-fn midnight_verifier() -> ParamsVerifier {
-    static VERIFIER: OnceLock<ParamsVerifier> = OnceLock::new();
-    VERIFIER
-        .get_or_init(|| {
-            let g1 = byte_length::<G1Projective>(SerdeFormat::RawBytesUnchecked);
-            let g2_points = &EMBEDDED_SRS[4 + 2 * (g1 << EMBEDDED_MAX_K)..];
-            let smallest = [&0u32.to_le_bytes()[..], &EMBEDDED_SRS[4..4 + g1], &EMBEDDED_SRS[4..4 + g1], g2_points].concat();
-            ParamsVerifier::read(&smallest[..]).expect("embedded SRS is checked at build time")
-        })
-        .clone()
 }
 
 static EMBEDDED: [OnceLock<ParamsProver>; EMBEDDED_MAX_K as usize + 1] = [const { OnceLock::new() }; EMBEDDED_MAX_K as usize + 1];
