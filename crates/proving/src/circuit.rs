@@ -1,6 +1,6 @@
 //! One circuit's artifacts, read and deserialized once: IR, prover key, verifier key.
 use super::cost::Measured;
-use super::error::{fail, unwind_as, ErrorCode, ProverError, Result, WithCode};
+use super::error::{fail, unwind_as, ErrorCode, Result, WithCode};
 use super::files::read_file;
 use super::ir_check::Size;
 use super::key_check::{check_k, read_prover_key, read_prover_key_beside, KeyRead};
@@ -160,12 +160,7 @@ impl Circuit {
         // The prover key's decode is the long pole; the IR and the verifier key (its points
         // decompressed) are read beside it.
         let ((ir, verifier_key), prover_key) = rayon::join(
-            || {
-                rayon::join(
-                    || super::ir_check::parse_unsized(a.ir.0).map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message))),
-                    || read_verifier_key(a),
-                )
-            },
+            || rayon::join(|| super::ir_check::parse_unsized(a.ir.0).map_err(|e| e.about(&a.ir.1)), || read_verifier_key(a)),
             || super::key_check::read_prover_key_with(a.prover.0, &a.prover.1, k, map.polynomials()),
         );
         let parts = Parts { ir: ir?, prover_key: prover_key?, verifier_key: verifier_key?, size: Size { k, rows } };
@@ -181,7 +176,7 @@ impl Circuit {
             || {
                 let parsed = super::ir_check::parse(a.ir.0);
                 let _ = ir_k.set(parsed.as_ref().ok().map(|(_, size)| size.k));
-                (parsed.map_err(|e| ProverError::new(e.code, format!("{}: {}", a.ir.1, e.message))), read_verifier_key(&a))
+                (parsed.map_err(|e| e.about(&a.ir.1)), read_verifier_key(&a))
             },
             || read_prover_key_beside(a.prover.0, &a.prover.1, &ir_k),
         );

@@ -92,6 +92,11 @@ impl ProverError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ProverError { code, message: message.into() }
     }
+
+    /// The same error, its message opened with what it is about (a file's name).
+    pub fn about(self, what: &str) -> Self {
+        ProverError { code: self.code, message: format!("{what}: {}", self.message) }
+    }
 }
 
 impl fmt::Display for ProverError {

@@ -6,7 +6,7 @@
 //! back as `ProofVersioned`, which is what the proof server answers (the ledger also accepts a bare
 //! `proof[v5]`, but clients that parse responses themselves expect the versioned form).
 use super::circuit::{check_against_ir, parse_ir, parse_ir_k};
-use super::error::{fail, ErrorCode, ProverError, Result, WithCode};
+use super::error::{fail, ErrorCode, Result, WithCode};
 use super::witness::{preimage_from_bytes, serialize_preimage};
 use serialize::{Deserializable, Serializable, Tagged};
 use std::borrow::Cow;
@@ -126,7 +126,7 @@ pub fn encode_check_response(skips: &[Option<u64>]) -> Vec<u8> {
 /// `/check` with the IR the client sent: no keys are needed, so nothing is loaded or cached, and
 /// no k: the IR's cost model (0.1–2.6 s for arttt's circuits) would run on every request.
 pub fn check_with_ir(ir: &[u8], preimage: &[u8]) -> Result<Vec<Option<usize>>> {
-    let ir = parse_ir(ir).map_err(|e| ProverError::new(e.code, format!("the check request's IR: {}", e.message)))?;
+    let ir = parse_ir(ir).map_err(|e| e.about("the check request's IR"))?;
     let preimage = preimage_from_bytes(preimage)?;
     // check_against_ir turns the IR VM's panic on witness values no IR check can rule out (EC
     // coordinates that do not decode as a point) into WITNESS_UNSATISFIED.
@@ -136,7 +136,7 @@ pub fn check_with_ir(ir: &[u8], preimage: &[u8]) -> Result<Vec<Option<usize>>> {
 /// The k a `/k` body (a tagged ZKIR v2 `IrSource`) needs.
 pub fn ir_k(body: &[u8]) -> Result<u8> {
     // The proof server's message for a body that is not ZKIR v2, kept as the prefix.
-    parse_ir_k(body).map(|(_, k)| k).map_err(|e| ProverError::new(e.code, format!("Unsupported ZKIR version: {}", e.message)))
+    parse_ir_k(body).map(|(_, k)| k).map_err(|e| e.about("Unsupported ZKIR version"))
 }
 
 #[cfg(test)]
