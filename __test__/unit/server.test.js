@@ -208,6 +208,46 @@ test('the body budget: a request whose body does not fit is 503 with Retry-After
   slow.socket.destroy()
 })
 
+test('clients still uploading when refused read their 503 and 413: the server lingers, dropping what they send, before it closes', async (t) => {
+  const s = await serve({}, ['--body-budget', String(2 << 20), '--body-limit', String(2 << 20)])
+  const held = rawRequest(s.server.url, '/prove', { 'Content-Length': 2 << 20 }) // takes the whole budget
+  t.after(() => {
+    held.socket.destroy()
+    return s.server.close()
+  })
+  const net = require('node:net')
+  const { port } = new URL(s.server.url)
+  const chunk = Buffer.alloc(256 << 10, 0x5a)
+  // A client that sends its whole body as fast as it can and reads the answer only after
+  // `readAfterMs`, as a busy client does: a server that closed at once has reset the connection
+  // by then, and the reset erases the answer it had sent (RFC 9112 §9.6).
+  const upload = (length, readAfterMs) => new Promise((resolve) => {
+    const socket = net.connect(Number(port), '127.0.0.1')
+    socket.pause()
+    let answer = ''
+    let sent = 0
+    const pump = () => {
+      while (sent < length && !socket.destroyed) {
+        sent += chunk.length
+        if (!socket.write(chunk)) return
+      }
+    }
+    socket.on('connect', () => {
+      socket.write(`POST /prove HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n`)
+      pump()
+      setTimeout(() => socket.resume(), readAfterMs)
+    })
+    socket.on('drain', pump)
+    socket.on('data', (d) => (answer += d))
+    socket.on('error', () => {})
+    socket.on('close', () => resolve(answer.split('\r\n')[0] || 'unanswered'))
+    setTimeout(() => socket.destroy(), 5000).unref() // a client left hanging gives up
+  })
+  await new Promise((r) => setTimeout(r, 50))
+  const refused = await Promise.all([upload(64 << 20, 300), upload(64 << 20, 300), upload(1 << 20, 300), upload(1 << 20, 300)])
+  assert.deepEqual(refused.map((a) => a.split(' ')[1] ?? a), ['413', '413', '503', '503'], refused.join(' | '))
+})
+
 test('a full queue refuses /prove before reading its body, and closes the connection', async (t) => {
   const s = await serve({}, ['--job-capacity', '1'])
   t.after(() => s.server.close())

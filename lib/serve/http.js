@@ -19,6 +19,26 @@ const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/
 const malformed = (target) => new HttpError(400, `malformed request target ${JSON.stringify(String(target).slice(0, 80))}`, { Connection: 'close' })
 
 /**
+ * A connection answered and closed before its request body ended keeps reading, and dropping,
+ * what the client still sends, for this long after the answer and our FIN. Closing with unread
+ * bytes sends a reset, and a reset erases the answer at a client that has not read it yet
+ * (RFC 9112 §9.6): its 503 or 413 would never be seen. Bounded by time alone, as nginx's
+ * lingering close is: a client that read its answer stops sending, and connections are counted.
+ */
+const LINGER_MS = 2000
+
+function linger(req, socket) {
+  req.removeAllListeners('data')
+  req.resume() // flowing with no reader: the rest of the body is dropped as it arrives
+  // Node ends a `Connection: close` exchange with destroySoon(): FIN, then destroy at once.
+  socket.destroySoon = function destroyLater() {
+    if (this.writable) this.end()
+    const timer = setTimeout(() => this.destroy(), LINGER_MS)
+    this.once('close', () => clearTimeout(timer))
+  }
+}
+
+/**
  * The path a request targets (origin-form `/path?query`, absolute-form `http://host/path`, or
  * `*` for OPTIONS), or an HttpError 400 for anything else. Never throws anything but HttpError.
  */
@@ -228,6 +248,7 @@ class HttpService {
     if (res.destroyed || res.writableEnded) return
     const headers = { 'Content-Type': reply.type, ...corsHeaders(req), ...reply.headers }
     if (this.#draining) headers.Connection = 'close'
+    if (headers.Connection === 'close' && !req.complete) linger(req, socket)
     this.#writing.add(socket)
     res.writeHead(reply.status, headers)
     res.end(reply.body)
