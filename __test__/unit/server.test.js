@@ -37,6 +37,32 @@ const failing = (code, message) => () => {
   throw nativeError(code, message)
 }
 
+const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * A binding function whose calls wait until the test answers them: `calls` counts them,
+ * `answerNext()` answers the oldest (waiting for one to be made), `answerAll()` every one made.
+ */
+function heldCalls(answer) {
+  const waiting = []
+  const held = {
+    calls: 0,
+    fn: () => new Promise((resolve) => {
+      held.calls++
+      waiting.push(() => resolve(answer(held.calls)))
+    }),
+    async answerNext() {
+      while (waiting.length === 0) await tick()
+      waiting.shift()()
+    },
+    async answerAll() {
+      while (waiting.length === 0) await tick()
+      waiting.splice(0).forEach((settle) => settle())
+    },
+  }
+  return held
+}
+
 test('GET /, /health, /ready, /version, /proof-versions, /metrics, /status answer like the proof server', async (t) => {
   const s = await serve()
   t.after(() => s.server.close())
@@ -251,8 +277,8 @@ test('clients still uploading when refused read their 503 and 413: the server li
 test('a full queue refuses /prove before reading its body, and closes the connection', async (t) => {
   const s = await serve({}, ['--job-capacity', '1'])
   t.after(() => s.server.close())
-  const held = []
-  s.native.prove = () => new Promise((resolve) => held.push(() => resolve({ circuitId: 'arith', proof: Buffer.from([1]), publicInputs: [], k: 10, provingTimeMs: 1 })))
+  const proofs = heldCalls(() => ({ circuitId: 'arith', proof: Buffer.from([1]), publicInputs: [], k: 10, provingTimeMs: 1 }))
+  s.native.prove = proofs.fn
   const running = post(s, '/prove', new Uint8Array([1]))
   const waiting = post(s, '/prove', new Uint8Array([2]))
   while ((await (await s.get('/ready')).json()).jobsPending < 1) await new Promise((r) => setTimeout(r, 10))
@@ -261,36 +287,29 @@ test('a full queue refuses /prove before reading its body, and closes the connec
   assert.match(answer, /^HTTP\/1\.1 429 /)
   assert.match(answer, /Connection: close/i)
   assert.equal((await (await s.get('/status')).json()).server.refused.queue_full, 1)
-  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
-  held.shift()()
-  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
-  held.shift()()
+  await proofs.answerNext()
+  await proofs.answerNext()
   assert.deepEqual([(await running).status, (await waiting).status], [200, 200])
 })
 
 test('/k is a job: a flood waits in the queue and is refused past it; an equal body in flight shares one cost model', async (t) => {
   const s = await serve({}, ['--job-capacity', '1'])
   t.after(() => s.server.close())
-  const held = []
-  let models = 0
   // The IR's cost model: seconds of CPU for a body of a few bytes (docs/fuzzing.md).
-  s.binding.irK = () => new Promise((resolve) => {
-    models++
-    held.push(() => resolve(18))
-  })
+  const model = heldCalls(() => 18)
+  s.binding.irK = model.fn
   const running = post(s, '/k', new Uint8Array([1]))
   const retry = post(s, '/k', new Uint8Array([1]))
   const waiting = post(s, '/k', new Uint8Array([2]))
-  while ((await (await s.get('/ready')).json()).jobsPending < 1) await new Promise((r) => setTimeout(r, 10))
+  while ((await (await s.get('/ready')).json()).jobsPending < 1) await tick(10)
   const refused = await post(s, '/k', new Uint8Array([3]))
   assert.equal(refused.status, 429, 'a full queue refuses /k as it refuses /prove')
-  assert.equal(models, 1, 'one worker: one cost model at a time, the equal body joined it')
-  held.shift()()
-  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
-  held.shift()()
+  assert.equal(model.calls, 1, 'one worker: one cost model at a time, the equal body joined it')
+  await model.answerNext()
+  await model.answerNext()
   const answers = await Promise.all([running, retry, waiting].map(async (res) => [(await res).status, await (await res).text()]))
   assert.deepEqual(answers, [[200, '18'], [200, '18'], [200, '18']])
-  assert.equal(models, 2)
+  assert.equal(model.calls, 2)
 })
 
 test('slow clients: headers not sent in time get 408; connections past --max-connections are dropped and counted', async (t) => {
@@ -324,37 +343,31 @@ test('slow clients: headers not sent in time get 408; connections past --max-con
 test('a retry shares the first request\'s job: joined while in flight, then answered from the finished result until its TTL', async (t) => {
   const s = await serve({}, ['--result-ttl', '1'])
   t.after(() => s.server.close())
-  const held = []
-  let proofs = 0
-  s.native.prove = () => new Promise((resolve) => {
-    proofs++
-    held.push(() => resolve({ circuitId: 'arith', proof: Buffer.from([proofs]), publicInputs: [], k: 10, provingTimeMs: 1 }))
-  })
+  const proofs = heldCalls((n) => ({ circuitId: 'arith', proof: Buffer.from([n]), publicInputs: [], k: 10, provingTimeMs: 1 }))
+  s.native.prove = proofs.fn
   const first = post(s, '/prove', new Uint8Array([7, 7]))
-  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
+  while (proofs.calls === 0) await tick()
   const retry = post(s, '/prove', new Uint8Array([7, 7]))
   const other = post(s, '/prove', new Uint8Array([7, 8]))
-  while ((await (await s.get('/status')).json()).server.results.joined === 0) await new Promise((r) => setTimeout(r, 5))
-  held.shift()() // one worker: the other body's job starts after this one
-  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
-  held.shift()()
+  while ((await (await s.get('/status')).json()).server.results.joined === 0) await tick()
+  await proofs.answerNext() // one worker: the other body's job starts after this one
+  await proofs.answerNext()
   const answers = await Promise.all([first, retry, other].map(async (res) => [...new Uint8Array(await (await res).arrayBuffer())]))
   assert.deepEqual(answers[0], answers[1], 'the retry got the first request\'s proof')
   assert.notDeepEqual(answers[0], answers[2])
-  assert.equal(proofs, 2, 'two bodies, two proofs')
+  assert.equal(proofs.calls, 2, 'two bodies, two proofs')
   const late = await post(s, '/prove', new Uint8Array([7, 7]))
   assert.deepEqual([...new Uint8Array(await late.arrayBuffer())], answers[0], 'a retry after the answer gets it from the cache')
   let results = (await (await s.get('/status')).json()).server.results
-  assert.deepEqual([results.joined, results.hits, results.entries, proofs], [1, 1, 2, 2])
+  assert.deepEqual([results.joined, results.hits, results.entries, proofs.calls], [1, 1, 2, 2])
   assert.match(await (await s.get('/metrics')).text(), /^prover_shared_results_total\{how="joined"\} 1$/m)
   await new Promise((r) => setTimeout(r, 1100))
   results = (await (await s.get('/status')).json()).server.results
   assert.deepEqual([results.entries, results.bytes], [0, 0], 'nothing outlives the TTL')
   const after = post(s, '/prove', new Uint8Array([7, 7]))
-  while (held.length === 0) await new Promise((r) => setTimeout(r, 5))
-  held.splice(0).forEach((settle) => settle())
+  await proofs.answerAll()
   assert.equal((await after).status, 200)
-  assert.equal(proofs, 3, 'proved again once the TTL is over')
+  assert.equal(proofs.calls, 3, 'proved again once the TTL is over')
 })
 
 test('--result-ttl 0 turns sharing off; failures are never shared after they settle', async (t) => {
