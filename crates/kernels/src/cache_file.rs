@@ -59,14 +59,26 @@ pub fn checksum(bytes: &[u8]) -> u32 {
     all.finalize()
 }
 
+/// How a write ends before its rename.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Flush {
+    /// fsync first: after a crash the file is there whole or not at all (files users keep).
+    Durable,
+    /// No fsync, for files that every reader checks (CRC-32 or SHA-256) and rebuilds when they
+    /// fail: a crash can leave the renamed file torn, which costs one rebuild, never a wrong
+    /// read. Flushing a 150 MiB key map took 80–110 ms of a 1.1 s first load at k = 14 (AMD
+    /// EPYC, ext4, alternating runs).
+    Checked,
+}
+
 /// Writes through a temporary file and a rename, so readers (other processes sharing the cache
 /// too) see either no file or the whole file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_atomically_with(path, |out| out.write_all(bytes))
+    write_atomically_with(path, Flush::Durable, |out| out.write_all(bytes))
 }
 
-/// `write_atomically` of what `write` writes, buffered.
-pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+/// `write_atomically` of what `write` writes, buffered, ended as `flush` says.
+pub fn write_atomically_with(path: &Path, flush: Flush, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
     sweep_stale_temps(path);
@@ -74,7 +86,11 @@ pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> 
     let written = std::fs::File::create(&tmp).and_then(|f| {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
         write(&mut out)?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        match flush {
+            Flush::Durable => file.sync_all(),
+            Flush::Checked => Ok(()),
+        }
     });
     let renamed = written.and_then(|_| std::fs::rename(&tmp, path));
     if renamed.is_err() {
@@ -103,10 +119,11 @@ mod tests {
         let path = dir.join("k.prover");
         let names: std::collections::HashSet<PathBuf> = (0..100).map(|_| temp_name(&path)).collect();
         assert_eq!(names.len(), 100);
+        // Half the writers fsync, half leave it to the readers' checks: both rename whole files.
         std::thread::scope(|s| {
             for i in 0..8u8 {
-                let path = &path;
-                s.spawn(move || write_atomically(path, &vec![i; 4096]).unwrap());
+                let (path, flush) = (&path, if i % 2 == 0 { Flush::Durable } else { Flush::Checked });
+                s.spawn(move || write_atomically_with(path, flush, |out| out.write_all(&vec![i; 4096])).unwrap());
             }
         });
         let bytes = std::fs::read(&path).unwrap();

@@ -1,7 +1,7 @@
 //! File helpers shared by the key cache, the parameters store and circuit loading: the
 //! kernels' cache files (`cache_file`) with our error codes, and reads that never map.
 use super::error::{ErrorCode, Result, WithCode};
-pub use kernels::cache_file::{checksum, hex};
+pub use kernels::cache_file::{checksum, hex, Flush};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -44,8 +44,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// `cache_file::write_atomically_with` into the key cache: a failure is `KEY_CACHE_UNWRITABLE`.
-pub fn write_atomically_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
-    kernels::cache_file::write_atomically_with(path, write).code(ErrorCode::KeyCacheUnwritable, || unwritable(path))
+pub fn write_atomically_with(path: &Path, flush: Flush, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    kernels::cache_file::write_atomically_with(path, flush, write).code(ErrorCode::KeyCacheUnwritable, || unwritable(path))
 }
 
 fn unwritable(path: &Path) -> String {

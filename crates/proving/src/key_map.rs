@@ -15,7 +15,7 @@
 //! size is exactly what its lengths add up to, and every polynomial's CRC checks: a truncated,
 //! bit-flipped, foreign or stale file is rebuilt, never trusted. The parameters are not named:
 //! the polynomials are a function of the prover key's bytes alone, which are.
-use super::files;
+use super::files::{self, Flush};
 use super::ir_check::Size;
 use kernels::mapping::{Mapping, ALIGN};
 use midnight_curves::Fq;
@@ -115,7 +115,8 @@ impl KeyMap {
         prune(dir, bytes);
         let crcs: Vec<u32> = polys.par_iter().map(|p| files::checksum(as_bytes(p))).collect();
         let header = header(sources, size, polys, &crcs);
-        files::write_atomically_with(&sources.path_in(dir), |out: &mut dyn Write| {
+        // Every open checks the CRCs, so a map torn by a crash is rebuilt: no fsync.
+        files::write_atomically_with(&sources.path_in(dir), Flush::Checked, |out: &mut dyn Write| {
             out.write_all(&header)?;
             for p in polys {
                 out.write_all(as_bytes(p))?;

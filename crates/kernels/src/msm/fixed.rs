@@ -88,8 +88,9 @@ impl FixedTable {
         }
         header.extend_from_slice(&cache_file::checksum(rows).to_le_bytes());
         header.resize(HEADER, 0);
-        // A cache that cannot be written only costs the next process the build.
-        let _ = cache_file::write_atomically_with(&path, |out| {
+        // A cache that cannot be written only costs the next process the build; every map
+        // checks the CRC, so a file torn by a crash is rebuilt too (no fsync).
+        let _ = cache_file::write_atomically_with(&path, cache_file::Flush::Checked, |out| {
             out.write_all(&header)?;
             out.write_all(rows)
         });
