@@ -71,12 +71,9 @@ pub struct Params {
 }
 
 impl Params {
-    fn midnight(prover: ParamsProver) -> Self {
-        Params { verifier: verifier_of(&prover.0), prover, origin: Origin::Midnight }
-    }
-
-    fn development(prover: ParamsProver) -> Self {
-        Params { verifier: verifier_of(&prover.0), prover, origin: Origin::Development }
+    /// Both sides of `prover`'s setup: whatever its origin, its proofs verify with its own.
+    fn of(prover: ParamsProver, origin: Origin) -> Self {
+        Params { verifier: verifier_of(&prover.0), prover, origin }
     }
 }
 
@@ -113,7 +110,7 @@ impl ParamsStore {
     /// The parameters for `k`, loading them on first use.
     pub fn get(&self, k: u8) -> Result<Params> {
         if k <= EMBEDDED_MAX_K {
-            return Ok(Params::midnight(embedded(k)));
+            return Ok(Params::of(embedded(k), Origin::Midnight));
         }
         if k > MAX_K {
             return fail(ErrorCode::ParamsNotFound, format!("k={k}: Midnight publishes parameters up to k={MAX_K}"));
@@ -159,17 +156,19 @@ impl ParamsStore {
     fn classify(&self, k: u8, bytes: &[u8], what: &str) -> Result<Params> {
         let pin = pin(k);
         let actual = super::files::hex(&sha2::Sha256::digest(bytes));
-        if pin == Some(actual.as_str()) {
-            return Ok(Params::midnight(parse(bytes, Points::Vouched, || format!("{what} are not a parameters file"))?));
-        }
-        if !self.sources.allow_unpinned {
+        // Midnight's pinned bytes are taken as they are; any other file's points are checked.
+        let (points, origin) = if pin == Some(actual.as_str()) {
+            (Points::Vouched, Origin::Midnight)
+        } else if self.sources.allow_unpinned {
+            file::inspect(k, bytes, what)?;
+            (Points::Checked, Origin::Development)
+        } else {
             return fail(
                 ErrorCode::ParamsMismatch,
                 format!("{what} hash to {actual}, not Midnight's pin {} (for development parameters, set allowUnpinnedParams)", pin.unwrap_or("(none)")),
             );
-        }
-        file::inspect(k, bytes, what)?;
-        Ok(Params::development(parse(bytes, Points::Checked, || format!("{what} are not a parameters file"))?))
+        };
+        Ok(Params::of(parse(bytes, points, || format!("{what} are not a parameters file"))?, origin))
     }
 
     /// An unpinned file, sized before it is read: its length bounds the read.
